@@ -1,0 +1,54 @@
+#include <pybind11/stl.h>
+
+#include "register.hpp"
+#include "v6lab/lab.hpp"
+
+namespace py = pybind11;
+
+namespace v6lab::py_bindings {
+
+void register_lab(py::module_& m) {
+  using rel = py::call_guard<py::gil_scoped_release>;
+
+  py::class_<NodeHandle>(m, "NodeHandle",
+                         "A node's namespaces, for reading kernel state over "
+                         "netlink from outside the node.")
+      .def_static("attach", &NodeHandle::attach, py::arg("name"), py::arg("pid"),
+                  py::arg("starttime"), rel())
+      .def_property_readonly("name", &NodeHandle::name)
+      .def_property_readonly("pid", &NodeHandle::pid)
+      .def_property_readonly("starttime", &NodeHandle::starttime)
+      .def("links", &NodeHandle::links, rel())
+      .def("addresses", &NodeHandle::addresses, py::arg("family") = 0, rel())
+      .def("routes", &NodeHandle::routes, py::arg("family") = 0,
+           py::arg("all_tables") = false, rel())
+      .def("neighbours", &NodeHandle::neighbours, py::arg("family") = 0, rel())
+      .def("sysctl", &NodeHandle::sysctl, py::arg("key"), rel())
+      .def("set_sysctl", &NodeHandle::set_sysctl, py::arg("key"),
+           py::arg("value"), rel());
+
+  py::class_<Lab>(m, "Lab", "A running lab; built entirely or not at all.")
+      .def(py::init([](const Spec& spec, const std::string& init_path) {
+             return std::make_unique<Lab>(spec, LabOptions{init_path});
+           }),
+           py::arg("spec"), py::arg("init_path"), rel())
+      .def("stop", &Lab::stop, rel())
+      .def_property_readonly("running", &Lab::running)
+      .def_property_readonly("spec", &Lab::spec, py::return_value_policy::reference_internal)
+      .def("node", &Lab::node, py::arg("name"), py::return_value_policy::reference_internal)
+      .def("node_names", &Lab::node_names)
+      .def("switch_ns", &Lab::switch_ns, py::return_value_policy::reference_internal)
+      .def("lan_bridge", &Lab::lan_bridge, py::arg("lan"))
+      .def("timing", [](const Lab& l) {
+        const auto& t = l.timing();
+        py::dict d;
+        d["spawn"] = t.spawn;
+        d["sockets"] = t.sockets;
+        d["links"] = t.links;
+        d["addresses"] = t.addresses;
+        d["total"] = t.total;
+        return d;
+      });
+}
+
+}  // namespace v6lab::py_bindings

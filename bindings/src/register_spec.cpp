@@ -1,0 +1,110 @@
+#include <pybind11/stl.h>
+
+#include "register.hpp"
+#include "v6lab/error.hpp"
+#include "v6lab/images.hpp"
+#include "v6lab/lab.hpp"
+#include "v6lab/spec.hpp"
+
+namespace py = pybind11;
+
+namespace v6lab::py_bindings {
+
+namespace {
+// Python exception classes, created once at import and kept for the life of
+// the interpreter.
+PyObject* g_error = nullptr;
+PyObject* g_spec_error = nullptr;
+PyObject* g_missing = nullptr;
+}  // namespace
+
+void register_errors(py::module_& m) {
+  g_error = PyErr_NewExceptionWithDoc(
+      "v6lab._core.Error",
+      "A lab could not be built, run or read; the message says what was being "
+      "done to what.",
+      nullptr, nullptr);
+  g_spec_error = PyErr_NewExceptionWithDoc(
+      "v6lab._core.SpecError",
+      "A topology or image is invalid. args[0] is the message (one line per "
+      "problem), args[1] the list of (source, field, message).",
+      g_error, nullptr);
+  g_missing = PyErr_NewExceptionWithDoc(
+      "v6lab._core.MissingBinaryError",
+      "A program a node's image needs is not installed; the message names the "
+      "Debian package.",
+      g_error, nullptr);
+  m.add_object("Error", py::handle(g_error));
+  m.add_object("SpecError", py::handle(g_spec_error));
+  m.add_object("MissingBinaryError", py::handle(g_missing));
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const SpecError& e) {
+      py::list issues;
+      for (const auto& i : e.issues())
+        issues.append(py::make_tuple(i.source, i.field, i.message));
+      py::object args = py::make_tuple(py::str(e.what()), issues);
+      PyErr_SetObject(g_spec_error, args.ptr());
+    } catch (const MissingBinaryError& e) {
+      PyErr_SetString(g_missing, e.what());
+    } catch (const Error& e) {
+      PyErr_SetString(g_error, e.what());
+    }
+  });
+}
+
+void register_spec(py::module_& m) {
+  py::class_<ImageRegistry>(m, "ImageRegistry",
+                            "Node images loaded from a directory of JSON files.")
+      .def_static("load_dir", &ImageRegistry::load_dir, py::arg("directory"))
+      .def("names", &ImageRegistry::names)
+      .def(
+          "describe",
+          [](const ImageRegistry& r, const std::string& name) -> py::object {
+            const Image* i = r.find(name);
+            if (!i) return py::none();
+            py::dict d;
+            d["name"] = i->name;
+            d["description"] = i->description;
+            d["extends"] = i->extends;
+            d["source"] = i->source;
+            py::dict sc;
+            for (const auto& [k, v] : i->sysctls) sc[py::str(k)] = v;
+            d["sysctls"] = sc;
+            py::list b;
+            for (const auto& x : i->binaries)
+              b.append(py::dict(py::arg("name") = x.name,
+                                py::arg("package") = x.package));
+            d["binaries"] = b;
+            return d;
+          },
+          py::arg("name"));
+
+  py::class_<Spec>(m, "Spec", "A validated, resolved topology.")
+      .def_static(
+          "parse",
+          [](const std::string& json_text, const std::string& source,
+             const ImageRegistry& images) {
+            auto j = nlohmann::json::parse(json_text, nullptr, false);
+            if (j.is_discarded())
+              throw SpecError({{source, "", "is not valid JSON"}});
+            return parse_spec(j, source, images);
+          },
+          py::arg("json_text"), py::arg("source"), py::arg("images"))
+      .def_readonly("name", &Spec::name)
+      .def_readonly("source", &Spec::source)
+      .def("to_json", [](const Spec& s) { return s.to_json().dump(); })
+      .def("node_names",
+           [](const Spec& s) {
+             std::vector<std::string> v;
+             for (const auto& n : s.nodes) v.push_back(n.name);
+             return v;
+           })
+      .def("missing_binaries", &missing_binaries);
+
+  m.def("find_program", &find_program, py::arg("name"),
+        "Full path of a program on PATH (or /usr/sbin, /sbin), or ''.");
+}
+
+}  // namespace v6lab::py_bindings

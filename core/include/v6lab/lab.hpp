@@ -1,0 +1,118 @@
+// A running lab: one small init process per node (and one for the hidden
+// switch namespace that holds the LAN bridges), each the only holder of its
+// node's network, UTS, mount, IPC and PID namespaces. The inits watch a
+// "lifeline" pipe whose write end only the owning process holds: when the
+// owner exits for any reason, even SIGKILL, every init sees EOF and exits,
+// and the kernel tears down the namespaces with everything in them. No
+// /run/netns bind mount keeps anything alive.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "v6lab/fd.hpp"
+#include "v6lab/netlink.hpp"
+#include "v6lab/spec.hpp"
+
+namespace v6lab {
+
+// A handle on one node's namespaces, usable from the owning process or from
+// any other process (attach by PID and start time). State reads go through
+// a netlink socket opened inside the node's network namespace on a helper
+// thread; the node's own programs are never run to read state.
+class NodeHandle {
+ public:
+  // Attaches to a running node init. Throws if the process is gone or its
+  // start time differs (the PID was reused).
+  static std::unique_ptr<NodeHandle> attach(const std::string& name, pid_t pid,
+                                            unsigned long long starttime);
+  NodeHandle(std::string name, pid_t pid, UniqueFd pidfd, UniqueFd netns);
+
+  const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
+  unsigned long long starttime() const { return starttime_; }
+  int netns_fd() const { return netns_.get(); }
+  int pidfd() const { return pidfd_.get(); }
+
+  std::vector<LinkInfo> links();
+  std::vector<AddressInfo> addresses(int family = 0);
+  std::vector<RouteInfo> routes(int family = 0, bool all_tables = false);
+  std::vector<NeighbourInfo> neighbours(int family = 0);
+  std::string sysctl(const std::string& key);
+  void set_sysctl(const std::string& key, const std::string& value);
+
+  // The node's socket; the caller must hold lock().
+  NlSocket& nl();
+  std::mutex& lock() { return mu_; }
+  void close_socket();
+  // Takes a socket opened by the caller on a thread inside this node's
+  // namespace (bring-up opens all sockets from one thread).
+  void adopt_socket(std::unique_ptr<NlSocket> s);
+
+ private:
+  std::string name_;
+  pid_t pid_;
+  unsigned long long starttime_ = 0;
+  UniqueFd pidfd_, netns_;
+  std::unique_ptr<NlSocket> nl_;
+  std::mutex mu_;
+};
+
+struct LabOptions {
+  std::string init_path;   // the v6lab-init helper binary
+};
+
+class Lab {
+ public:
+  // Builds the whole lab or nothing: on any failure everything made so far
+  // is destroyed and the error says what was being done to what.
+  Lab(Spec spec, LabOptions opts);
+  ~Lab();
+  Lab(const Lab&) = delete;
+  Lab& operator=(const Lab&) = delete;
+
+  // Destroys the lab: inits exit, the kernel frees the namespaces. Idempotent.
+  void stop();
+  bool running() const { return running_; }
+
+  const Spec& spec() const { return spec_; }
+  NodeHandle& node(const std::string& name);
+  std::vector<std::string> node_names() const;
+  // The hidden namespace with the LAN bridges (nullptr if no LANs).
+  NodeHandle* switch_ns() { return switch_.get(); }
+  // Name of the bridge of a LAN inside the switch namespace.
+  std::string lan_bridge(const std::string& lan) const;
+
+  // How long bring-up took, by phase, in seconds (for benchmarks).
+  struct Timing {
+    double spawn = 0, sockets = 0, links = 0, addresses = 0, total = 0;
+  };
+  const Timing& timing() const { return timing_; }
+
+ private:
+  void build();
+  void spawn_inits();
+  std::unique_ptr<NodeHandle> spawn_one(const std::string& name,
+                                        const std::vector<std::string>& argv,
+                                        int lifeline_r, UniqueFd* ready_r);
+  void reap_all();
+
+  Spec spec_;
+  LabOptions opts_;
+  bool running_ = false;
+  UniqueFd lifeline_w_;
+  std::vector<std::unique_ptr<NodeHandle>> nodes_;
+  std::unique_ptr<NodeHandle> switch_;
+  std::vector<pid_t> children_;  // inits to reap
+  Timing timing_;
+};
+
+// Programs the spec's images need that are missing, as one message per
+// program naming the nodes and the Debian package ("" if none missing).
+std::string missing_binaries(const Spec& spec);
+
+}  // namespace v6lab

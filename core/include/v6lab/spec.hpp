@@ -1,0 +1,110 @@
+// The topology model: a raw spec (JSON, from a file or from Python's Topo)
+// is validated and resolved into a Spec in which every interface has a name,
+// every node has its image's sysctls and binaries, and every address has been
+// parsed. Nothing is built from a spec that failed validation.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "v6lab/images.hpp"
+
+namespace v6lab {
+
+// An IPv6 or IPv4 address, optionally with a prefix length.
+struct IpAddr {
+  int family = 0;                      // AF_INET6 or AF_INET
+  std::array<std::uint8_t, 16> bytes{};  // first 4 used for AF_INET
+  int prefix_len = -1;                 // -1: no prefix length given
+
+  int max_len() const { return family == 10 /*AF_INET6*/ ? 128 : 32; }
+  bool is_link_local() const;
+  std::string str() const;            // address only
+  std::string cidr() const;           // address/len (or address if no len)
+  bool operator==(const IpAddr& o) const {
+    return family == o.family && bytes == o.bytes && prefix_len == o.prefix_len;
+  }
+};
+
+// Parses "2001:db8::1", "10.0.0.1/24", "2001:db8::/64". Returns nullopt and
+// sets why on error.
+std::optional<IpAddr> parse_ip(const std::string& text, bool want_prefix,
+                               std::string* why);
+
+// Interface names the kernel accepts: 1..15 bytes, no '/', ':', whitespace,
+// not "." or "..".
+bool valid_ifname(const std::string& name, std::string* why);
+// Node and LAN names: a letter, then letters, digits, '-' or '_'; at most 32.
+bool valid_node_name(const std::string& name, std::string* why);
+
+struct RouteSpec {
+  IpAddr dst;                   // prefix; "default" becomes ::/0 or 0.0.0.0/0
+  std::optional<IpAddr> via;    // gateway
+  std::string dev;              // output interface, may be empty if via given
+  std::optional<std::uint32_t> metric;
+};
+
+struct IfaceSpec {
+  std::string name;
+  std::optional<int> mtu;
+  std::optional<std::string> mac;   // "02:00:00:00:00:01"
+  std::vector<IpAddr> addresses;
+  // What the interface connects to: "link" (peer_node:peer_iface) or "lan".
+  std::string kind;
+  std::string peer_node;
+  std::string peer_iface;
+  std::string lan;
+};
+
+struct NodeSpec {
+  std::string name;
+  std::string image;
+  // Image sysctls overlaid with the node's own, in application order.
+  std::vector<std::pair<std::string, std::string>> sysctls;
+  std::vector<BinaryReq> binaries;
+  std::vector<IfaceSpec> ifaces;
+  std::vector<RouteSpec> routes;
+
+  const IfaceSpec* iface(const std::string& n) const;
+};
+
+struct LanSpec {
+  std::string name;
+  std::optional<int> mtu;
+  // Members as node:iface, in the order links were declared.
+  std::vector<std::pair<std::string, std::string>> members;
+};
+
+struct LinkSpec {
+  std::string node_a, iface_a, node_b, iface_b;
+  std::optional<int> mtu;
+};
+
+struct Spec {
+  std::string name;
+  std::string source;  // where the raw spec came from, for messages
+  std::vector<NodeSpec> nodes;
+  std::vector<LanSpec> lans;
+  std::vector<LinkSpec> links;
+
+  const NodeSpec* node(const std::string& n) const;
+  // The resolved spec as JSON (every interface named, images applied).
+  nlohmann::json to_json() const;
+};
+
+// Validates and resolves a raw spec. Throws SpecError listing every problem,
+// each naming `source` and the field.
+Spec parse_spec(const nlohmann::json& raw, const std::string& source,
+                const ImageRegistry& images);
+
+// Sysctls a node may set: only the per-network-namespace "net." tree; any
+// other key would change the host.
+bool valid_node_sysctl(const std::string& key, std::string* why);
+
+}  // namespace v6lab

@@ -1,0 +1,244 @@
+#include "v6lab/images.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "v6lab/error.hpp"
+#include "v6lab/spec.hpp"
+
+namespace v6lab {
+
+namespace {
+
+using nlohmann::json;
+
+struct RawImage {
+  std::string source;
+  json j;
+};
+
+void overlay(std::vector<std::pair<std::string, std::string>>& into,
+             const std::vector<std::pair<std::string, std::string>>& from) {
+  for (const auto& kv : from) {
+    auto it = std::find_if(into.begin(), into.end(),
+                           [&](const auto& e) { return e.first == kv.first; });
+    if (it != into.end())
+      it->second = kv.second;
+    else
+      into.push_back(kv);
+  }
+}
+
+}  // namespace
+
+ImageRegistry ImageRegistry::from_json(
+    const std::vector<std::pair<std::string, json>>& files) {
+  std::vector<SpecIssue> issues;
+  std::map<std::string, Image> own;  // not yet resolved
+  static const std::set<std::string> keys = {"name", "description", "extends",
+                                             "sysctls", "binaries"};
+  for (const auto& [source, j] : files) {
+    auto bad = [&](const std::string& field, const std::string& msg) {
+      issues.push_back({source, field, msg});
+    };
+    if (!j.is_object()) {
+      bad("", "an image must be a JSON object");
+      continue;
+    }
+    for (const auto& [k, v] : j.items())
+      if (!keys.count(k))
+        bad(k, "unknown key (expected one of: name, description, extends, "
+               "sysctls, binaries)");
+    Image img;
+    img.source = source;
+    if (!j.contains("name") || !j["name"].is_string()) {
+      bad("name", "missing or not a string");
+      continue;
+    }
+    img.name = j["name"].get<std::string>();
+    std::string why;
+    if (!valid_node_name(img.name, &why)) bad("name", why);
+    if (own.count(img.name)) {
+      bad("name", "image '" + img.name + "' is also defined in " +
+                      own[img.name].source);
+      continue;
+    }
+    if (j.contains("description")) {
+      if (j["description"].is_string())
+        img.description = j["description"].get<std::string>();
+      else
+        bad("description", "must be a string");
+    }
+    if (j.contains("extends")) {
+      if (j["extends"].is_string())
+        img.extends = j["extends"].get<std::string>();
+      else
+        bad("extends", "must be the name of another image");
+    }
+    if (j.contains("sysctls")) {
+      if (!j["sysctls"].is_object()) {
+        bad("sysctls", "must be an object of key: value");
+      } else {
+        for (const auto& [k, v] : j["sysctls"].items()) {
+          std::string w;
+          if (!valid_node_sysctl(k, &w)) bad("sysctls." + k, w);
+          if (v.is_string())
+            img.sysctls.emplace_back(k, v.get<std::string>());
+          else if (v.is_number_integer())
+            img.sysctls.emplace_back(k, std::to_string(v.get<long long>()));
+          else
+            bad("sysctls." + k, "value must be a string or an integer");
+        }
+      }
+    }
+    if (j.contains("binaries")) {
+      if (!j["binaries"].is_array()) {
+        bad("binaries", "must be a list of {name, package}");
+      } else {
+        std::size_t i = 0;
+        for (const auto& b : j["binaries"]) {
+          std::string f = "binaries[" + std::to_string(i++) + "]";
+          if (!b.is_object() || !b.contains("name") || !b["name"].is_string() ||
+              !b.contains("package") || !b["package"].is_string()) {
+            bad(f, "must be an object with string fields name and package");
+            continue;
+          }
+          for (const auto& [k, v] : b.items())
+            if (k != "name" && k != "package")
+              bad(f + "." + k, "unknown key (expected name, package)");
+          img.binaries.push_back(
+              {b["name"].get<std::string>(), b["package"].get<std::string>()});
+        }
+      }
+    }
+    own[img.name] = img;
+  }
+
+  // Resolve extends chains, detecting unknown parents and cycles.
+  ImageRegistry reg;
+  for (auto& [name, img] : own) {
+    std::vector<const Image*> chain;
+    std::set<std::string> seen;
+    const Image* cur = &img;
+    bool ok = true;
+    while (cur) {
+      if (!seen.insert(cur->name).second) {
+        std::string cyc;
+        for (auto* c : chain) cyc += c->name + " -> ";
+        issues.push_back({img.source, "extends",
+                          "extends cycle: " + cyc + cur->name});
+        ok = false;
+        break;
+      }
+      chain.push_back(cur);
+      if (cur->extends.empty()) break;
+      auto it = own.find(cur->extends);
+      if (it == own.end()) {
+        issues.push_back({cur->source, "extends",
+                          "unknown image '" + cur->extends + "'"});
+        ok = false;
+        break;
+      }
+      cur = &it->second;
+    }
+    if (!ok) continue;
+    Image r = img;
+    r.sysctls.clear();
+    r.binaries.clear();
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      overlay(r.sysctls, (*it)->sysctls);
+      for (const auto& b : (*it)->binaries)
+        if (std::none_of(r.binaries.begin(), r.binaries.end(),
+                         [&](const BinaryReq& x) { return x.name == b.name; }))
+          r.binaries.push_back(b);
+      if (r.description.empty()) r.description = (*it)->description;
+    }
+    reg.images_[name] = std::move(r);
+  }
+  // Cycles are reported once per member; keep one message per file+field.
+  std::sort(issues.begin(), issues.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.source, a.field, a.message) <
+           std::tie(b.source, b.field, b.message);
+  });
+  issues.erase(std::unique(issues.begin(), issues.end(),
+                           [](const auto& a, const auto& b) {
+                             return a.source == b.source &&
+                                    a.field == b.field &&
+                                    a.message == b.message;
+                           }),
+               issues.end());
+  if (!issues.empty()) throw SpecError(std::move(issues));
+  return reg;
+}
+
+ImageRegistry ImageRegistry::load_dir(const std::string& dir) {
+  std::vector<std::pair<std::string, json>> files;
+  std::vector<SpecIssue> issues;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw_errno("read image directory " + dir, errno);
+  std::vector<std::string> names;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0)
+      names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    std::string path = dir + "/" + n;
+    std::ifstream in(path);
+    if (!in) {
+      issues.push_back({path, "", "cannot be read"});
+      continue;
+    }
+    json j = json::parse(in, nullptr, false);
+    if (j.is_discarded()) {
+      issues.push_back({path, "", "is not valid JSON"});
+      continue;
+    }
+    files.emplace_back(path, std::move(j));
+  }
+  if (!issues.empty()) throw SpecError(std::move(issues));
+  return from_json(files);
+}
+
+const Image* ImageRegistry::find(const std::string& name) const {
+  auto it = images_.find(name);
+  return it == images_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> ImageRegistry::names() const {
+  std::vector<std::string> n;
+  for (const auto& [k, v] : images_) n.push_back(k);
+  return n;
+}
+
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos)
+    return ::access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* p = ::getenv("PATH");
+  std::string path = p ? p : "";
+  path += ":/usr/local/sbin:/usr/sbin:/sbin";
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (!dir.empty()) {
+      std::string full = dir + "/" + name;
+      struct stat st;
+      if (::stat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          ::access(full.c_str(), X_OK) == 0)
+        return full;
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+}  // namespace v6lab

@@ -1,0 +1,419 @@
+#include "v6lab/lab.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "v6lab/error.hpp"
+#include "v6lab/nsutil.hpp"
+
+extern char** environ;
+
+namespace v6lab {
+
+namespace {
+
+double now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Sysctls of one interface (net.ipv6.conf.eth0.x) can only be written once
+// the interface exists; everything else is written before links are made so
+// that new interfaces inherit conf.default.
+bool is_iface_sysctl(const std::string& key) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= key.size(); ++i)
+    if (i == key.size() || key[i] == '.') {
+      parts.push_back(key.substr(start, i - start));
+      start = i + 1;
+    }
+  return parts.size() > 4 && (parts[1] == "ipv4" || parts[1] == "ipv6") &&
+         (parts[2] == "conf" || parts[2] == "neigh") && parts[3] != "all" &&
+         parts[3] != "default";
+}
+
+struct CloneArgs {
+  const char* path;
+  char* const* argv;
+  int lifeline;
+  int ready;
+};
+
+// Runs in the child of clone(CLONE_VM|CLONE_VFORK): it shares the parent's
+// memory while the parent thread waits, so it may only make system calls.
+int init_child(void* p) {
+  auto* a = static_cast<CloneArgs*>(p);
+  // Handlers installed by the parent (Python's) must not run here.
+  for (int s = 1; s < NSIG; ++s) {
+    struct sigaction sa;
+    if (::syscall(SYS_rt_sigaction, s, nullptr, &sa, sizeof(sigset_t)) == 0 &&
+        sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) {
+      std::memset(&sa, 0, sizeof sa);
+      sa.sa_handler = SIG_DFL;
+      ::syscall(SYS_rt_sigaction, s, &sa, nullptr, sizeof(sigset_t));
+    }
+  }
+  int l = ::fcntl(a->lifeline, F_DUPFD, 10);
+  int r = ::fcntl(a->ready, F_DUPFD, 10);
+  if (l < 0 || r < 0 || ::dup2(l, 3) < 0 || ::dup2(r, 4) < 0) ::_exit(126);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(a->path, a->argv, environ);
+  ::_exit(127);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------- NodeHandle
+
+NodeHandle::NodeHandle(std::string name, pid_t pid, UniqueFd pidfd,
+                       UniqueFd netns)
+    : name_(std::move(name)),
+      pid_(pid),
+      starttime_(process_starttime(pid)),
+      pidfd_(std::move(pidfd)),
+      netns_(std::move(netns)) {}
+
+std::unique_ptr<NodeHandle> NodeHandle::attach(const std::string& name,
+                                               pid_t pid,
+                                               unsigned long long starttime) {
+  UniqueFd pfd;
+  try {
+    pfd = pidfd_open(pid);
+  } catch (const Error&) {
+    throw Error("attach to node " + name + ": its process " +
+                std::to_string(pid) + " is gone (the lab has stopped)");
+  }
+  // Checked after pidfd_open: the pidfd now pins this very process.
+  if (starttime && process_starttime(pid) != starttime)
+    throw Error("attach to node " + name + ": process " + std::to_string(pid) +
+                " is no longer its init (the lab has stopped)");
+  auto ns = open_ns(pid, "net");
+  return std::make_unique<NodeHandle>(name, pid, std::move(pfd), std::move(ns));
+}
+
+NlSocket& NodeHandle::nl() {
+  if (!nl_) {
+    run_in_netns(netns_.get(), [&] { nl_ = std::make_unique<NlSocket>(); });
+    nl_->set_context(name_);
+  }
+  return *nl_;
+}
+
+void NodeHandle::adopt_socket(std::unique_ptr<NlSocket> s) {
+  std::lock_guard<std::mutex> g(mu_);
+  nl_ = std::move(s);
+  nl_->set_context(name_);
+}
+
+void NodeHandle::close_socket() {
+  std::lock_guard<std::mutex> g(mu_);
+  nl_.reset();
+}
+
+std::vector<LinkInfo> NodeHandle::links() {
+  std::lock_guard<std::mutex> g(mu_);
+  return nl().links();
+}
+std::vector<AddressInfo> NodeHandle::addresses(int family) {
+  std::lock_guard<std::mutex> g(mu_);
+  return nl().addresses(family);
+}
+std::vector<RouteInfo> NodeHandle::routes(int family, bool all_tables) {
+  std::lock_guard<std::mutex> g(mu_);
+  return nl().routes(family, all_tables);
+}
+std::vector<NeighbourInfo> NodeHandle::neighbours(int family) {
+  std::lock_guard<std::mutex> g(mu_);
+  return nl().neighbours(family);
+}
+std::string NodeHandle::sysctl(const std::string& key) {
+  std::string v;
+  run_in_netns(netns_.get(), [&] {
+    try {
+      v = read_sysctl(key);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " on " + name_);
+    }
+  });
+  return v;
+}
+void NodeHandle::set_sysctl(const std::string& key, const std::string& value) {
+  std::string why;
+  if (!valid_node_sysctl(key, &why)) throw Error("set sysctl on " + name_ + ": " + why);
+  run_in_netns(netns_.get(), [&] {
+    try {
+      write_sysctl(key, value);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " on " + name_);
+    }
+  });
+}
+
+// -------------------------------------------------------------------- Lab
+
+std::string missing_binaries(const Spec& spec) {
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> miss;
+  for (const auto& n : spec.nodes)
+    for (const auto& b : n.binaries)
+      if (find_program(b.name).empty()) {
+        miss[b.name].first = b.package;
+        miss[b.name].second.push_back(n.name + " (image " + n.image + ")");
+      }
+  std::string msg;
+  for (const auto& [prog, info] : miss) {
+    std::string nodes;
+    for (const auto& n : info.second) nodes += (nodes.empty() ? "" : ", ") + n;
+    if (!msg.empty()) msg += "\n";
+    msg += "program '" + prog + "' is not installed; " + nodes +
+           " need(s) it: install the Debian package " + info.first +
+           " (apt-get install " + info.first + ")";
+  }
+  return msg;
+}
+
+Lab::Lab(Spec spec, LabOptions opts)
+    : spec_(std::move(spec)), opts_(std::move(opts)) {
+  std::string miss = missing_binaries(spec_);
+  if (!miss.empty()) throw MissingBinaryError(miss);
+  if (::access(opts_.init_path.c_str(), X_OK) != 0)
+    throw_errno("find the node init helper " + opts_.init_path, errno);
+  try {
+    build();
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+Lab::~Lab() { stop(); }
+
+NodeHandle& Lab::node(const std::string& name) {
+  for (auto& n : nodes_)
+    if (n->name() == name) return *n;
+  throw Error("lab " + spec_.name + " has no node '" + name + "'");
+}
+
+std::vector<std::string> Lab::node_names() const {
+  std::vector<std::string> v;
+  for (const auto& n : spec_.nodes) v.push_back(n.name);
+  return v;
+}
+
+std::string Lab::lan_bridge(const std::string& lan) const {
+  for (std::size_t i = 0; i < spec_.lans.size(); ++i)
+    if (spec_.lans[i].name == lan) return "br" + std::to_string(i);
+  throw Error("lab " + spec_.name + " has no LAN '" + lan + "'");
+}
+
+std::unique_ptr<NodeHandle> Lab::spawn_one(const std::string& name,
+                                           const std::vector<std::string>& argv,
+                                           int lifeline_r, UniqueFd* ready_r) {
+  int rp[2];
+  if (::pipe2(rp, O_CLOEXEC) != 0) throw_errno("create pipe for " + name, errno);
+  ready_r->reset(rp[0]);
+  UniqueFd ready_w(rp[1]);
+
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  CloneArgs args{opts_.init_path.c_str(), cargv.data(), lifeline_r,
+                 ready_w.get()};
+
+  constexpr std::size_t kStack = 64 * 1024;
+  static thread_local std::vector<char> stack(kStack);
+  // Block every signal around clone so no handler runs in the child before
+  // it resets them; restore afterwards.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_NEWNET | CLONE_NEWUTS |
+              CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD;
+  pid_t pid = ::clone(init_child, stack.data() + kStack, flags, &args);
+  int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) throw_errno("create namespaces for node " + name, err);
+  children_.push_back(pid);
+  UniqueFd pfd = pidfd_open(pid);
+  UniqueFd ns = open_ns(pid, "net");
+  return std::make_unique<NodeHandle>(name, pid, std::move(pfd), std::move(ns));
+}
+
+void Lab::spawn_inits() {
+  int lp[2];
+  if (::pipe2(lp, O_CLOEXEC) != 0) throw_errno("create lifeline pipe", errno);
+  UniqueFd lifeline_r(lp[0]);
+  lifeline_w_.reset(lp[1]);
+
+  // Enough descriptors for big labs: a pidfd, a namespace fd and a socket
+  // per node.
+  rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
+  std::vector<UniqueFd> ready(spec_.nodes.size() + 1);
+  for (std::size_t i = 0; i < spec_.nodes.size(); ++i)
+    nodes_.push_back(spawn_one(spec_.nodes[i].name,
+                               {"v6lab-init", "node", spec_.nodes[i].name},
+                               lifeline_r.get(), &ready[i]));
+  if (!spec_.lans.empty())
+    switch_ = spawn_one("switch", {"v6lab-init", "switch", "switch"},
+                        lifeline_r.get(), &ready.back());
+
+  // Every init reports "ok" or what failed, then closes its end.
+  for (std::size_t i = 0; i < ready.size(); ++i) {
+    if (!ready[i]) continue;
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(ready[i].get(), buf, sizeof buf)) > 0) msg.append(buf, n);
+    std::string who = i < nodes_.size() ? "node " + nodes_[i]->name() : "the switch namespace";
+    if (msg != "ok")
+      throw Error("start " + who + ": " +
+                  (msg.empty() ? "its init exited before it was ready" : msg));
+  }
+}
+
+void Lab::build() {
+  double t0 = now();
+  spawn_inits();
+  double t1 = now();
+
+  // One helper thread visits every namespace: opens its socket, brings lo
+  // up and writes the sysctls that interfaces inherit.
+  std::vector<NodeHandle*> all;
+  for (auto& n : nodes_) all.push_back(n.get());
+  if (switch_) all.push_back(switch_.get());
+  for_each_netns(
+      all.size(), [&](std::size_t i) { return all[i]->netns_fd(); },
+      [&](std::size_t i) {
+        NodeHandle* h = all[i];
+        h->adopt_socket(std::make_unique<NlSocket>());  // in this namespace
+        if (h == switch_.get()) {
+          // The switch is invisible at layer 3: no IPv6 on bridges or ports.
+          write_sysctl("net.ipv6.conf.all.disable_ipv6", "1");
+          write_sysctl("net.ipv6.conf.default.disable_ipv6", "1");
+          return;
+        }
+        const NodeSpec& ns = spec_.nodes[i];
+        for (const auto& [k, v] : ns.sysctls)
+          if (!is_iface_sysctl(k)) {
+            try {
+              write_sysctl(k, v);
+            } catch (const Error& e) {
+              throw Error(std::string(e.what()) + " on " + ns.name);
+            }
+          }
+        std::lock_guard<std::mutex> g(h->lock());
+        h->nl().set_link("lo", true);
+      });
+  double t2 = now();
+
+  // LAN bridges.
+  for (std::size_t i = 0; i < spec_.lans.size(); ++i)
+    switch_->nl().add_bridge("br" + std::to_string(i));
+
+  // Links: both ends are created directly in their namespaces.
+  std::map<std::string, NodeHandle*> by_name;
+  for (auto& n : nodes_) by_name[n->name()] = n.get();
+  for (const auto& l : spec_.links) {
+    const IfaceSpec* ia = spec_.node(l.node_a)->iface(l.iface_a);
+    const IfaceSpec* ib = spec_.node(l.node_b)->iface(l.iface_b);
+    NodeHandle* a = by_name[l.node_a];
+    NodeHandle* b = by_name[l.node_b];
+    VethEnd ea{ia->name, a->netns_fd(), ia->mtu, ia->mac, true, 0};
+    VethEnd eb{ib->name, b->netns_fd(), ib->mtu, ib->mac, false, 0};
+    a->nl().add_veth(ea, eb);
+    b->nl().set_link(ib->name, true);
+  }
+  for (std::size_t li = 0; li < spec_.lans.size(); ++li) {
+    const LanSpec& lan = spec_.lans[li];
+    int br = switch_->nl().ifindex("br" + std::to_string(li));
+    for (std::size_t k = 0; k < lan.members.size(); ++k) {
+      const auto& [nn, ifn] = lan.members[k];
+      const IfaceSpec* ifc = spec_.node(nn)->iface(ifn);
+      NodeHandle* n = by_name[nn];
+      std::string port = "l" + std::to_string(li) + "p" + std::to_string(k);
+      VethEnd sw{port, switch_->netns_fd(), ifc->mtu, std::nullopt, true, br};
+      VethEnd ne{ifc->name, n->netns_fd(), ifc->mtu, ifc->mac, false, 0};
+      switch_->nl().add_veth(sw, ne);
+      n->nl().set_link(ifc->name, true);
+    }
+  }
+  double t3 = now();
+
+  // Per-interface sysctls, addresses, routes.
+  std::vector<std::size_t> late;
+  for (std::size_t i = 0; i < spec_.nodes.size(); ++i)
+    for (const auto& [k, v] : spec_.nodes[i].sysctls)
+      if (is_iface_sysctl(k)) {
+        late.push_back(i);
+        break;
+      }
+  if (!late.empty())
+    for_each_netns(
+        late.size(), [&](std::size_t j) { return nodes_[late[j]]->netns_fd(); },
+        [&](std::size_t j) {
+          const NodeSpec& ns = spec_.nodes[late[j]];
+          for (const auto& [k, v] : ns.sysctls)
+            if (is_iface_sysctl(k)) {
+              try {
+                write_sysctl(k, v);
+              } catch (const Error& e) {
+                throw Error(std::string(e.what()) + " on " + ns.name);
+              }
+            }
+        });
+  for (std::size_t i = 0; i < spec_.nodes.size(); ++i) {
+    const NodeSpec& ns = spec_.nodes[i];
+    for (const auto& ifc : ns.ifaces)
+      for (const auto& a : ifc.addresses) nodes_[i]->nl().add_address(ifc.name, a);
+  }
+  for (std::size_t i = 0; i < spec_.nodes.size(); ++i)
+    for (const auto& r : spec_.nodes[i].routes) nodes_[i]->nl().add_route(r);
+  double t4 = now();
+  timing_ = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0};
+  running_ = true;
+}
+
+void Lab::reap_all() {
+  for (pid_t p : children_) {
+    int st;
+    while (::waitpid(p, &st, __WALL) < 0 && errno == EINTR) {
+    }
+  }
+  children_.clear();
+}
+
+void Lab::stop() {
+  // Closing the lifeline makes every init exit; SIGKILL through the pidfd
+  // covers an init that is stuck. The kernel then frees each namespace and
+  // every device in it in one batch.
+  lifeline_w_.reset();
+  auto kill = [](NodeHandle* h) {
+    if (h) ::syscall(SYS_pidfd_send_signal, h->pidfd(), SIGKILL, nullptr, 0);
+  };
+  for (auto& n : nodes_) kill(n.get());
+  kill(switch_.get());
+  nodes_.clear();
+  switch_.reset();
+  reap_all();
+  running_ = false;
+}
+
+}  // namespace v6lab

@@ -1,0 +1,96 @@
+#include "v6lab/nsutil.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "v6lab/error.hpp"
+
+namespace v6lab {
+
+UniqueFd open_ns(pid_t pid, const char* type) {
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/" + type;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("open " + path, errno);
+  return UniqueFd(fd);
+}
+
+UniqueFd pidfd_open(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) throw_errno("pidfd_open " + std::to_string(pid), errno);
+  return UniqueFd(fd);
+}
+
+void for_each_netns(std::size_t n, const std::function<int(std::size_t)>& nsfd,
+                    const std::function<void(std::size_t)>& fn) {
+  std::exception_ptr err;
+  std::thread t([&] {
+    try {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (::setns(nsfd(i), CLONE_NEWNET) != 0)
+          throw_errno("enter network namespace", errno);
+        fn(i);
+      }
+    } catch (...) {
+      err = std::current_exception();
+    }
+  });
+  t.join();
+  if (err) std::rethrow_exception(err);
+}
+
+void run_in_netns(int nsfd, const std::function<void()>& fn) {
+  for_each_netns(
+      1, [nsfd](std::size_t) { return nsfd; }, [&](std::size_t) { fn(); });
+}
+
+std::string sysctl_path(const std::string& key) {
+  // Dots separate levels, except inside an interface name given with '/'
+  // (net/ipv6/conf/eth0.10/forwarding): accept both spellings.
+  std::string path = "/proc/sys/";
+  if (key.find('/') != std::string::npos) return path + key;
+  for (char c : key) path += (c == '.') ? '/' : c;
+  return path;
+}
+
+std::string read_sysctl(const std::string& key) {
+  std::ifstream in(sysctl_path(key));
+  if (!in) throw_errno("read sysctl " + key, errno ? errno : ENOENT);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string v = ss.str();
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  return v;
+}
+
+void write_sysctl(const std::string& key, const std::string& value) {
+  std::string path = sysctl_path(key);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("set sysctl " + key + "=" + value, errno);
+  UniqueFd f(fd);
+  if (::write(fd, value.data(), value.size()) < 0)
+    throw_errno("set sysctl " + key + "=" + value, errno);
+}
+
+unsigned long long process_starttime(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in) return 0;
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream rest(s.substr(rp + 2));
+  std::string field;
+  // Fields after the command: state is field 3; starttime is field 22.
+  for (int i = 3; i <= 22; ++i)
+    if (!(rest >> field)) return 0;
+  return std::stoull(field);
+}
+
+}  // namespace v6lab

@@ -1,0 +1,105 @@
+// v6lab-nsexec: run a command inside a node.
+//
+//   v6lab-nsexec [--cwd DIR] PID STARTTIME -- COMMAND [ARG...]
+//
+// PID is the node's init and STARTTIME its start time (from /proc/PID/stat,
+// 0 to skip the check), so a reused PID is never entered by mistake. The
+// command joins the node's network, UTS, IPC, mount and PID namespaces; this
+// process stays outside as its parent, relays termination signals and exits
+// with the command's status (128+N if it died of signal N), so callers can
+// treat it exactly like the command itself.
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+pid_t g_child = -1;
+
+void relay(int sig) {
+  if (g_child > 0) ::kill(g_child, sig);
+}
+
+unsigned long long starttime(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream rest(s.substr(rp + 2));
+  std::string f;
+  for (int i = 3; i <= 22; ++i)
+    if (!(rest >> f)) return 0;
+  return std::stoull(f);
+}
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "v6lab-nsexec: %s\n", msg.c_str());
+  std::exit(125);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int i = 1;
+  std::string cwd = "/";
+  if (i + 1 < argc && std::strcmp(argv[i], "--cwd") == 0) {
+    cwd = argv[i + 1];
+    i += 2;
+  }
+  if (argc - i < 4 || std::strcmp(argv[i + 2], "--") != 0)
+    die("usage: v6lab-nsexec [--cwd DIR] PID STARTTIME -- COMMAND [ARG...]");
+  pid_t pid = static_cast<pid_t>(std::atol(argv[i]));
+  unsigned long long want = std::strtoull(argv[i + 1], nullptr, 10);
+  char** cmd = argv + i + 3;
+
+  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pfd < 0) die("node process " + std::to_string(pid) + " is gone: the lab has stopped");
+  if (want && starttime(pid) != want)
+    die("process " + std::to_string(pid) + " is no longer the node's init: the lab has stopped");
+  if (::setns(pfd, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS |
+                       CLONE_NEWPID) != 0)
+    die(std::string("enter the node's namespaces: ") + std::strerror(errno));
+  ::close(pfd);
+
+  g_child = ::fork();
+  if (g_child < 0) die(std::string("fork: ") + std::strerror(errno));
+  if (g_child == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::chdir(cwd.c_str()) != 0 && ::chdir("/") != 0) {
+    }
+    ::execvp(cmd[0], cmd);
+    int e = errno;
+    std::fprintf(stderr, "v6lab-nsexec: cannot run %s: %s\n", cmd[0],
+                 std::strerror(e));
+    ::_exit(e == ENOENT ? 127 : 126);
+  }
+  struct sigaction sa {};
+  sa.sa_handler = relay;
+  ::sigemptyset(&sa.sa_mask);
+  for (int s : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) ::sigaction(s, &sa, nullptr);
+  // At a terminal, SIGINT and SIGQUIT already reach the whole foreground
+  // group; relaying them would deliver them twice.
+  if (::isatty(0)) {
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGQUIT, SIG_IGN);
+  } else {
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGQUIT, &sa, nullptr);
+  }
+  int st = 0;
+  while (::waitpid(g_child, &st, 0) < 0)
+    if (errno != EINTR) die(std::string("wait: ") + std::strerror(errno));
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  return 128 + WTERMSIG(st);
+}
