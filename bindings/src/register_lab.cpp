@@ -2,6 +2,7 @@
 
 #include "register.hpp"
 #include "v6lab/lab.hpp"
+#include "v6lab/nsutil.hpp"
 
 namespace py = pybind11;
 
@@ -9,6 +10,9 @@ namespace v6lab::py_bindings {
 
 void register_lab(py::module_& m) {
   using rel = py::call_guard<py::gil_scoped_release>;
+
+  m.def("namespace_support", &namespace_support,
+        "'' if labs can be built here, otherwise why not (one sentence).");
 
   py::class_<NodeHandle>(m, "NodeHandle",
                          "A node's namespaces, for reading kernel state over "

@@ -86,7 +86,7 @@ void register_spec(py::module_& m) {
           "parse",
           [](const std::string& json_text, const std::string& source,
              const ImageRegistry& images) {
-            auto j = nlohmann::json::parse(json_text, nullptr, false);
+            auto j = nlohmann::ordered_json::parse(json_text, nullptr, false);
             if (j.is_discarded())
               throw SpecError({{source, "", "is not valid JSON"}});
             return parse_spec(j, source, images);

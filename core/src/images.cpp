@@ -15,7 +15,7 @@ namespace v6lab {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct RawImage {
   std::string source;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <sstream>
@@ -77,6 +78,17 @@ void write_sysctl(const std::string& key, const std::string& value) {
   UniqueFd f(fd);
   if (::write(fd, value.data(), value.size()) < 0)
     throw_errno("set sysctl " + key + "=" + value, errno);
+}
+
+std::string namespace_support() {
+  if (::geteuid() != 0) return "building a lab needs root";
+  int err = 0;
+  std::thread t([&] {
+    if (::unshare(CLONE_NEWNET) != 0) err = errno;
+  });
+  t.join();
+  if (err) return std::string("network namespaces are unavailable here: ") + std::strerror(err);
+  return "";
 }
 
 unsigned long long process_starttime(pid_t pid) {

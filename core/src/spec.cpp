@@ -12,7 +12,7 @@
 
 namespace v6lab {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // ---------------------------------------------------------------- addresses
 

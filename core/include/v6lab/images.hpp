@@ -33,7 +33,7 @@ class ImageRegistry {
   static ImageRegistry load_dir(const std::string& dir);
   // Builds from (source, json) pairs; what load_dir uses, and tests.
   static ImageRegistry from_json(
-      const std::vector<std::pair<std::string, nlohmann::json>>& files);
+      const std::vector<std::pair<std::string, nlohmann::ordered_json>>& files);
 
   const Image* find(const std::string& name) const;
   std::vector<std::string> names() const;

@@ -32,6 +32,10 @@ std::string sysctl_path(const std::string& key);
 std::string read_sysctl(const std::string& key);   // trailing newline dropped
 void write_sysctl(const std::string& key, const std::string& value);
 
+// "" if this process can create network namespaces (a helper thread tries
+// one), otherwise why not, in one sentence.
+std::string namespace_support();
+
 // Start time of a process (field 22 of /proc/PID/stat), used with the PID to
 // recognise a process after PID reuse. 0 if the process does not exist.
 unsigned long long process_starttime(pid_t pid);

@@ -95,12 +95,12 @@ struct Spec {
 
   const NodeSpec* node(const std::string& n) const;
   // The resolved spec as JSON (every interface named, images applied).
-  nlohmann::json to_json() const;
+  nlohmann::ordered_json to_json() const;
 };
 
 // Validates and resolves a raw spec. Throws SpecError listing every problem,
 // each naming `source` and the field.
-Spec parse_spec(const nlohmann::json& raw, const std::string& source,
+Spec parse_spec(const nlohmann::ordered_json& raw, const std::string& source,
                 const ImageRegistry& images);
 
 // Sysctls a node may set: only the per-network-namespace "net." tree; any

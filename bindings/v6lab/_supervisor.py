@@ -1,0 +1,43 @@
+"""The owner process of a detached lab (see v6lab.detached).
+
+Reads {"spec", "source", "id"} as JSON on stdin, builds the lab, writes
+"ok ID" (or the error) to the fd given as argv[1], then waits for SIGTERM,
+SIGINT or SIGHUP and stops the lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+
+
+def main() -> int:
+    ready = int(sys.argv[1])
+    stop_signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        from . import Error
+        from .lab import Lab
+
+        req = json.loads(sys.stdin.read())
+        lab = Lab(req["spec"], source=req["source"])
+        lab.id = req["id"]
+        lab.detached = True
+        lab.start()
+    except Exception as e:  # reported to the starter, who prints it
+        msg = str(e) if e.__class__.__module__.startswith("v6lab") else \
+            "".join(traceback.format_exception(e)).strip()
+        os.write(ready, msg.encode() or b"the lab could not be started")
+        return 1
+    os.write(ready, f"ok {lab.id}".encode())
+    os.close(ready)
+    signal.sigwait(stop_signals)
+    lab.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""The v6lab command.
+
+Every error is one sentence on stderr and a documented exit code, never a
+traceback (see docs/cli.md):
+
+  0  success            3  invalid topology or image
+  1  the operation failed  4  needs root
+  2  bad usage          5  a program is missing (the Debian package is named)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import click
+
+from . import _core, detached, paths, registry
+from ._core import Error, MissingBinaryError, SpecError
+from .lab import Lab, NeedsRootError, Node
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING = 1, 2, 3, 4, 5
+DEFAULT_TOPOLOGY = paths.PACKAGE_DIR.parent.parent / "examples" / "small.yaml"
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"v6lab: {message}", err=True)
+    sys.exit(code)
+
+
+def errors(fn: F) -> F:
+    """Turns v6lab's exceptions into one line and an exit code."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*a: Any, **kw: Any) -> Any:
+        try:
+            return fn(*a, **kw)
+        except SpecError as e:
+            issues = e.args[1] if len(e.args) > 1 else []
+            if len(issues) > 1:
+                click.echo(f"v6lab: {len(issues)} problems:", err=True)
+                for src, field, msg in issues:
+                    click.echo(f"  {src}: {field + ': ' if field else ''}{msg}", err=True)
+                sys.exit(EXIT_SPEC)
+            _fail(str(e.args[0]), EXIT_SPEC)
+        except NeedsRootError as e:
+            _fail(str(e), EXIT_ROOT)
+        except MissingBinaryError as e:
+            _fail(str(e), EXIT_MISSING)
+        except Error as e:
+            _fail(str(e), EXIT_FAILED)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+    return wrapper  # type: ignore[return-value]
+
+
+lab_option = click.option("--lab", "lab_name", metavar="NAME",
+                          help="Lab name or id (default: the only running lab).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name=None, version="0.1.0", prog_name="v6lab")
+def main() -> None:
+    """v6lab: IPv6 training labs on real Linux networking."""
+
+
+@main.command()
+@click.argument("topology", required=False, type=click.Path(dir_okay=False))
+@errors
+def demo(topology: Optional[str]) -> None:
+    """Build the default lab, show it, prove it forwards IPv6, tear it down."""
+    from rich.console import Console
+
+    con = Console()
+    path = topology or str(DEFAULT_TOPOLOGY)
+    t0 = time.monotonic()
+    with Lab(path) as lab:
+        con.print(f"[bold]Lab {lab.name}[/] from {path} is up in "
+                  f"{(time.monotonic() - t0) * 1000:.0f} ms")
+        for node in lab:
+            node.wait_addresses_ready()
+        _print_inspect(con, lab)
+        con.print("\n[bold]Reachability[/] (pings sent from inside the nodes)")
+        ok = True
+        for src, dst, addr in _demo_pings(lab):
+            r = lab[src].cmd(["ping", "-c", "1", "-W", "2", addr], timeout=10)
+            ok &= r.ok
+            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+            con.print(f"  {src} -> {dst} ({addr}): {mark}")
+    con.print(f"\nThe lab is gone again. Keep one running with: "
+              f"[bold]v6lab up {path}[/], then [bold]v6lab shell h1[/].")
+    sys.exit(0 if ok else EXIT_FAILED)
+
+
+def _demo_pings(lab: Lab) -> list[tuple[str, str, str]]:
+    """Pairs (src, dst, first global IPv6 address of dst) for every node
+    pair in the lab, from the first node that has a global address."""
+    addrs = {}
+    for node in lab:
+        g = [a.address for a in node.addresses(family=6) if a.scope == "global"]
+        if g:
+            addrs[node.name] = g[0]
+    names = list(addrs)
+    if not names:
+        return []
+    src = names[0]
+    return [(src, d, addrs[d]) for d in names[1:]]
+
+
+@main.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@click.option("--name", help="Lab name (default: the topology's name).")
+@errors
+def up(topology: str, name: Optional[str]) -> None:
+    """Start a lab from a topology file; it runs until 'v6lab down'."""
+    rec = detached.start(topology, name=name)
+    click.echo(f"lab {rec.name} is up (id {rec.id}, nodes: {', '.join(rec.nodes)})")
+    click.echo(f"open a shell with: v6lab shell {next(iter(rec.nodes))}")
+
+
+@main.command()
+@lab_option
+@click.option("--all", "all_", is_flag=True, help="Stop every detached lab.")
+@click.option("--force", is_flag=True,
+              help="Also stop labs owned by scripts (kills the owning process).")
+@errors
+def down(lab_name: Optional[str], all_: bool, force: bool) -> None:
+    """Stop a running lab."""
+    if all_:
+        stopped = detached.stop_all(force=force)
+        click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing"))
+        return
+    rec = registry.find(lab_name)
+    detached.stop_owner(rec, force=force)
+    click.echo(f"lab {rec.name} ({rec.id}) stopped")
+
+
+@main.command("ls")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@errors
+def ls_(fmt: str) -> None:
+    """List running labs."""
+    labs = registry.running()
+    if fmt == "json":
+        click.echo(json.dumps([detached.describe(r) for r in labs], indent=2))
+        return
+    if not labs:
+        click.echo("no lab is running")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("name", "id", "nodes", "owner", "age")
+    for r in labs:
+        owner = "supervisor" if r.detached else f"pid {r.owner_pid}"
+        t.add_row(r.name, r.id, str(len(r.nodes)), owner, f"{time.time() - r.created:.0f} s")
+    Console().print(t)
+
+
+def _inspect_data(lab: Lab) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": lab.name, "id": lab.id, "nodes": {}}
+    for node in lab:
+        ifaces = {}
+        addrs = node.addresses()
+        for link in sorted(node.links(), key=lambda l: l.name):
+            if link.kind == "loopback":
+                continue
+            spec_if = lab.spec["nodes"][node.name]["interfaces"].get(link.name, {})
+            ifaces[link.name] = {
+                "state": link.operstate, "mtu": link.mtu, "mac": link.mac,
+                "connects": spec_if.get("lan") or spec_if.get("peer", ""),
+                "addresses": [{"address": a.cidr, "scope": a.scope,
+                               "flags": a.flag_names}
+                              for a in addrs if a.ifname == link.name],
+            }
+        out["nodes"][node.name] = {"image": node.image, "pid": node.pid,
+                                   "interfaces": ifaces}
+    return out
+
+
+def _print_inspect(con: Any, lab: Lab) -> None:
+    from rich.table import Table
+
+    t = Table("node", "image", "iface", "to", "state", "addresses")
+    for name, n in _inspect_data(lab)["nodes"].items():
+        first = True
+        for ifn, i in n["interfaces"].items():
+            addrs = " ".join(a["address"] + ("" if "tentative" not in a["flags"] else " (tentative)")
+                             for a in i["addresses"])
+            t.add_row(name if first else "", n["image"] if first else "", ifn,
+                      i["connects"], i["state"], addrs)
+            first = False
+    con.print(t)
+
+
+@main.command()
+@lab_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@errors
+def inspect(lab_name: Optional[str], fmt: str) -> None:
+    """Show a running lab's nodes, interfaces and addresses (read live)."""
+    lab = Lab.attach(lab_name)
+    if fmt == "json":
+        click.echo(json.dumps(_inspect_data(lab), indent=2))
+        return
+    from rich.console import Console
+
+    _print_inspect(Console(), lab)
+
+
+def _node(lab_name: Optional[str], node: str) -> Node:
+    return Lab.attach(lab_name)[node]
+
+
+@main.command("exec", context_settings={"ignore_unknown_options": True})
+@lab_option
+@click.argument("node")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@errors
+def exec_(lab_name: Optional[str], node: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND in NODE (v6lab exec h1 -- ip -6 addr)."""
+    n = _node(lab_name, node)
+    os.execve(str(paths.NSEXEC), n.exec_argv(list(command)), n.env())
+
+
+@main.command()
+@lab_option
+@click.argument("node")
+@errors
+def shell(lab_name: Optional[str], node: str) -> None:
+    """Open an interactive shell in NODE."""
+    n = _node(lab_name, node)
+    env = n.env({"PS1": f"[{n.name}@{n.lab.name}] \\w\\$ "})
+    shell_path = "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh"
+    args = [shell_path, "--norc", "-i"] if shell_path.endswith("bash") else [shell_path, "-i"]
+    os.execve(str(paths.NSEXEC), n.exec_argv(args, cwd="/root"), env)
+
+
+@main.command()
+@errors
+def clean() -> None:
+    """Remove what dead labs left behind (their records); never touches a
+    running lab."""
+    removed = registry.clean(grace=0 if not registry.running() else 5)
+    click.echo("removed: " + (", ".join(removed) if removed else "nothing"))
+
+
+@main.command()
+@click.argument("topology", type=click.Path(dir_okay=False))
+@click.option("--resolved", is_flag=True, help="Print the resolved spec as JSON.")
+@errors
+def validate(topology: str, resolved: bool) -> None:
+    """Check a topology file without building anything."""
+    lab = Lab(topology)
+    if resolved:
+        click.echo(json.dumps(lab.spec, indent=2))
+    else:
+        click.echo(f"{topology}: valid ({len(lab.spec['nodes'])} nodes, "
+                   f"{len(lab.spec['lans'])} LANs, {len(lab.spec['links'])} links)")
+
+
+@main.command()
+@errors
+def images() -> None:
+    """List node images."""
+    reg = _core.ImageRegistry.load_dir(str(paths.images_dir()))
+    for name in reg.names():
+        d = reg.describe(name)
+        ext = f" (extends {d['extends']})" if d["extends"] else ""
+        click.echo(f"{name}{ext}: {d['description']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Detached labs: a lab started by one command that stays up until another
+command stops it.
+
+The lab is owned by a supervisor process (python -m v6lab._supervisor) in
+its own session. Killing the supervisor, even with SIGKILL, destroys the lab
+(the kernel does it, see v6lab.lab); stopping it with SIGTERM also removes
+its record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from typing import Any, Optional
+
+from . import paths, registry
+from ._core import Error
+from .lab import Lab, TopoSource, require_root
+
+
+def start(topo: TopoSource, *, name: Optional[str] = None,
+          timeout: float = 60.0) -> registry.LabRecord:
+    """Starts a lab in a supervisor process and returns its record once it
+    is up. The spec is validated here first, so a bad file fails before any
+    process is started."""
+    lab = Lab(topo, name=name)  # validates; builds nothing
+    require_root()
+    r, w = os.pipe()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(paths.PACKAGE_DIR.parent)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    request = json.dumps({"spec": lab.spec_raw(), "source": lab.source, "id": lab.id})
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "v6lab._supervisor", str(w)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, pass_fds=(w,), start_new_session=True,
+            env=env, cwd="/")
+    finally:
+        os.close(w)
+    with os.fdopen(r, "rb") as ready:
+        assert proc.stdin is not None
+        proc.stdin.write(request.encode())
+        proc.stdin.close()
+        if not select.select([ready], [], [], timeout)[0]:
+            proc.kill()
+            proc.wait()
+            raise Error(f"lab {lab.name} did not come up within {timeout:g} s")
+        msg = ready.read().decode(errors="replace").strip()
+    if not msg.startswith("ok "):
+        proc.wait()
+        raise Error(msg or f"the supervisor of lab {lab.name} exited before the lab was up")
+    # The supervisor lives on in its own session; do not keep a zombie of it.
+    proc.returncode = 0  # it is not ours to wait for any more
+    return registry.find(msg.split()[1])
+
+
+def stop_owner(rec: registry.LabRecord, *, timeout: float = 10.0,
+               force: bool = False) -> None:
+    """Stops a lab by stopping the process that owns it. A lab owned by a
+    script (not detached) is stopped only with force, since that kills the
+    script."""
+    if not rec.detached and not force:
+        raise Error(f"lab {rec.name} ({rec.id}) belongs to process {rec.owner_pid}, "
+                    "not to a v6lab supervisor: stop it there, or use --force to "
+                    "kill that process")
+    try:
+        pidfd = os.pidfd_open(rec.owner_pid)
+    except ProcessLookupError:
+        registry.remove(rec)
+        return
+    try:
+        if registry.process_starttime(rec.owner_pid) != rec.owner_starttime:
+            registry.remove(rec)
+            return
+        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+        if not select.select([pidfd], [], [], timeout)[0]:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            select.select([pidfd], [], [], timeout)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(pidfd)
+    registry.remove(rec)  # if the owner could not remove it itself
+
+
+def stop_all(force: bool = False) -> list[str]:
+    stopped = []
+    for rec in registry.running():
+        if rec.detached or force:
+            stop_owner(rec, force=force)
+            stopped.append(f"{rec.name} ({rec.id})")
+    return stopped
+
+
+def describe(rec: registry.LabRecord) -> dict[str, Any]:
+    return {"id": rec.id, "name": rec.name, "owner_pid": rec.owner_pid,
+            "detached": rec.detached, "source": rec.source,
+            "nodes": sorted(rec.nodes)}

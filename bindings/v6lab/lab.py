@@ -1,0 +1,497 @@
+"""Labs and nodes: build a topology, run things in its nodes, read their
+kernel state, and tear everything down.
+
+A Lab is owned by the process that starts it. Its nodes are held by small
+init processes that exit when the owner does, whatever the reason, so a lab
+never outlives its owner. A lab started detached (see v6lab.detached) is
+owned by a supervisor process; other processes reach it through its record
+with Lab.attach().
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import selectors
+import signal
+import socket
+import subprocess
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+
+from . import _core, paths, registry
+from ._core import Error
+from .topo import RawSpec, Topo, load_topology
+
+T = TypeVar("T")
+Command = Union[str, Sequence[str]]
+TopoSource = Union[Topo, Mapping[str, Any], str, Path]
+
+_FAMILIES = {None: 0, 0: 0, 4: socket.AF_INET, 6: socket.AF_INET6}
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 5.0,
+               interval: float = 0.05, what: str = "a condition") -> T:
+    """Polls predicate until it returns something truthy and returns that.
+    The kernel applies some state late (DAD takes about a second, RAs come
+    on a timer): wait for it instead of sleeping a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise Error(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+class CmdResult:
+    """Exit code, stdout and stderr of a command run in a node."""
+
+    def __init__(self, node: str, args: list[str], returncode: int,
+                 stdout: str, stderr: str) -> None:
+        self.node = node
+        self.args = args
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def check(self) -> "CmdResult":
+        """Raises Error if the command failed; returns self otherwise."""
+        if self.returncode != 0:
+            err = self.stderr.strip().splitlines()
+            detail = f": {err[-1]}" if err else ""
+            raise Error(f"{self.node}: '{' '.join(self.args)}' exited with "
+                        f"{self.returncode}{detail}")
+        return self
+
+    def __repr__(self) -> str:
+        return (f"CmdResult(node={self.node!r}, returncode={self.returncode}, "
+                f"stdout={self.stdout[:60]!r}, stderr={self.stderr[:60]!r})")
+
+
+class NodeProcess(subprocess.Popen):
+    """A long-running process in a node (a daemon). Its output goes to
+    log_path unless the caller asked for pipes. It dies with the node."""
+
+    node: str
+    log_path: Optional[Path]
+
+
+def _run(argv: list[str], input: Optional[str], timeout: Optional[float],
+         env: Mapping[str, str]) -> tuple[Optional[int], str, str]:
+    """Runs argv, feeding input; returns (exit code, stdout, stderr), or
+    (None, ...) after killing it on timeout. Unlike subprocess.run it stops
+    reading once the process has exited and its pipes are drained."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert p.stdout is not None and p.stderr is not None
+    bufs: dict[int, list[bytes]] = {p.stdout.fileno(): [], p.stderr.fileno(): []}
+    pending = (input or "").encode()
+    sel = selectors.DefaultSelector()
+    for f in (p.stdout, p.stderr):
+        os.set_blocking(f.fileno(), False)
+        sel.register(f.fileno(), selectors.EVENT_READ)
+    stdin_fd = -1
+    if p.stdin is not None:
+        os.set_blocking(p.stdin.fileno(), False)
+        if pending:
+            stdin_fd = p.stdin.fileno()
+            sel.register(stdin_fd, selectors.EVENT_WRITE)
+        else:
+            p.stdin.close()
+    pidfd = os.pidfd_open(p.pid)
+    sel.register(pidfd, selectors.EVENT_READ)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    exited = False
+    try:
+        while not exited:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                p.kill()
+                p.wait()
+                return None, "", ""
+            for key, _ in sel.select(left):
+                fd = key.fd
+                if fd == pidfd:
+                    exited = True
+                elif fd == stdin_fd:
+                    try:
+                        n = os.write(fd, pending[:65536])
+                        pending = pending[n:]
+                    except BrokenPipeError:
+                        pending = b""
+                    if not pending:
+                        sel.unregister(fd)
+                        p.stdin.close()
+                        stdin_fd = -1
+                else:
+                    chunk = os.read(fd, 65536)
+                    if chunk:
+                        bufs[fd].append(chunk)
+                    else:
+                        sel.unregister(fd)
+        # Drain what the command left in the pipes, without waiting for
+        # background children that still hold them.
+        for fd, buf in bufs.items():
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                buf.append(chunk)
+    finally:
+        sel.close()
+        os.close(pidfd)
+        for f in (p.stdin, p.stdout, p.stderr):
+            if f is not None and not f.closed:
+                f.close()
+    code = p.wait()
+    out, err = (b"".join(bufs[f]).decode("utf-8", "replace")
+                for f in bufs)
+    return code, out, err
+
+
+def _argv(command: Command) -> list[str]:
+    if isinstance(command, str):
+        return ["/bin/sh", "-c", command]
+    return [str(a) for a in command]
+
+
+class Node:
+    """One node of a running lab: a separate machine as far as networking,
+    hostname, /etc, /run, /tmp and processes go."""
+
+    def __init__(self, lab: "Lab", name: str, pid: int, starttime: int,
+                 image: str) -> None:
+        self.lab = lab
+        self.name = name
+        self.pid = pid
+        self.starttime = starttime
+        self.image = image
+        self._handle: Optional[_core.NodeHandle] = None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name} ({self.image}) of lab {self.lab.name}>"
+
+    # -- running things ----------------------------------------------------
+    def env(self, extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+        """The environment of commands in the node: a clean one, as on a
+        fresh machine, not the caller's."""
+        e = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root",
+            "LANG": "C.UTF-8",
+            "TERM": os.environ.get("TERM", "xterm"),
+            "V6LAB_NODE": self.name,
+            "V6LAB_LAB": self.lab.name,
+        }
+        if extra:
+            e.update(extra)
+        return e
+
+    def exec_argv(self, command: Command, cwd: str = "/") -> list[str]:
+        """The argv that runs command inside this node (for subprocess)."""
+        return [str(paths.NSEXEC), "--cwd", cwd, str(self.pid),
+                str(self.starttime), "--", *_argv(command)]
+
+    def cmd(self, command: Command, *, timeout: Optional[float] = 30.0,
+            input: Optional[str] = None, check: bool = False,
+            env: Optional[Mapping[str, str]] = None, cwd: str = "/") -> CmdResult:
+        """Runs command in the node (a string goes through /bin/sh -c) and
+        returns its exit code, stdout and stderr. It returns when the command
+        exits, even if something it started in the background still holds
+        its output open (`radvd &` does not hang). On timeout the command is
+        killed and Error is raised."""
+        args = _argv(command)
+        code, out, err = _run(self.exec_argv(args, cwd), input, timeout, self.env(env))
+        if code is None:
+            raise Error(f"{self.name}: '{' '.join(args)}' did not finish within "
+                        f"{timeout:g} s and was killed")
+        r = CmdResult(self.name, args, code, out, err)
+        return r.check() if check else r
+
+    def popen(self, command: Command, *, name: Optional[str] = None,
+              log: bool = True, env: Optional[Mapping[str, str]] = None,
+              **kwargs: Any) -> NodeProcess:
+        """Starts a long-running process (e.g. radvd -n) in the node. With
+        log=True its stdout and stderr go to the lab's log directory for the
+        node (see log_path); otherwise the caller passes stdout=... etc."""
+        args = _argv(command)
+        log_path = None
+        if log:
+            if name:
+                label = name
+            elif isinstance(command, str):
+                label = command.split()[0].rsplit("/", 1)[-1]
+            else:
+                label = Path(args[0]).name
+            log_dir = self.lab.log_dir / self.name
+            log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = log_dir / f"{label}.log"
+            out = open(log_path, "ab")
+            kwargs.setdefault("stdin", subprocess.DEVNULL)
+            kwargs["stdout"] = out
+            kwargs["stderr"] = subprocess.STDOUT
+        try:
+            p = NodeProcess(self.exec_argv(args), env=self.env(env), **kwargs)
+        finally:
+            if log:
+                out.close()
+        p.node = self.name
+        p.log_path = log_path
+        self.lab._processes.append(p)
+        return p
+
+    # -- kernel state, read over netlink from outside the node ---------------
+    @property
+    def handle(self) -> _core.NodeHandle:
+        if self._handle is None:
+            self._handle = self.lab._handle(self)
+        return self._handle
+
+    def links(self) -> list[_core.LinkInfo]:
+        return self.handle.links()
+
+    def link(self, ifname: str) -> _core.LinkInfo:
+        for link in self.links():
+            if link.name == ifname:
+                return link
+        raise Error(f"{self.name} has no interface '{ifname}'")
+
+    def addresses(self, ifname: Optional[str] = None,
+                  family: Optional[int] = None) -> list[_core.AddressInfo]:
+        """Addresses with flags and lifetimes; family 6 or 4 to filter."""
+        addrs = self.handle.addresses(_FAMILIES[family])
+        return [a for a in addrs if ifname is None or a.ifname == ifname]
+
+    def routes(self, family: Optional[int] = None,
+               all_tables: bool = False) -> list[_core.RouteInfo]:
+        return self.handle.routes(_FAMILIES[family], all_tables)
+
+    def neighbours(self, ifname: Optional[str] = None,
+                   family: Optional[int] = None) -> list[_core.NeighbourInfo]:
+        ns = self.handle.neighbours(_FAMILIES[family])
+        return [n for n in ns if ifname is None or n.ifname == ifname]
+
+    def sysctl(self, key: str) -> str:
+        return self.handle.sysctl(key)
+
+    def set_sysctl(self, key: str, value: Union[str, int]) -> None:
+        self.handle.set_sysctl(key, str(value))
+
+    def wait_addresses_ready(self, ifname: Optional[str] = None,
+                             timeout: float = 5.0) -> list[_core.AddressInfo]:
+        """Waits until duplicate address detection has finished on every IPv6
+        address (none tentative). Raises if one failed DAD."""
+        def ready() -> Optional[list[_core.AddressInfo]]:
+            addrs = self.addresses(ifname, 6)
+            failed = [a for a in addrs if a.dadfailed]
+            if failed:
+                raise Error(f"{self.name}: duplicate address detection failed for "
+                            + ", ".join(f"{a.cidr} on {a.ifname}" for a in failed))
+            if any(a.tentative for a in addrs):
+                return None
+            return addrs or None
+        where = f"{self.name}:{ifname}" if ifname else self.name
+        return wait_until(ready, timeout, what=f"IPv6 addresses of {where} to leave DAD")
+
+
+class Lab:
+    """A lab: a topology turned into namespaces, links and processes.
+
+    Use it as a context manager (`with Lab(MyTopo()) as lab:`) or call
+    start() and stop(). The spec is validated when the Lab is created, before
+    anything is built; errors name the file (or Topo) and the field.
+    """
+
+    def __init__(self, topo: TopoSource, *, name: Optional[str] = None,
+                 images_dir: Optional[Union[str, Path]] = None,
+                 source: Optional[str] = None) -> None:
+        raw, source = _raw_spec(topo, source)
+        if name:
+            raw = {**raw, "name": name}
+        images = _core.ImageRegistry.load_dir(str(images_dir or paths.images_dir()))
+        self._raw = raw
+        self._spec_obj = _core.Spec.parse(json.dumps(raw), source, images)
+        self.spec: dict[str, Any] = json.loads(self._spec_obj.to_json())
+        self.name: str = self.spec["name"]
+        self.source = source
+        self.id = f"{self.name}-{secrets.token_hex(3)}"
+        self._core: Optional[_core.Lab] = None
+        self._record: Optional[registry.LabRecord] = None
+        self._nodes: dict[str, Node] = {}
+        self._processes: list[NodeProcess] = []
+        self._finalizer: Optional[weakref.finalize] = None
+        self.detached = False
+
+    def spec_raw(self) -> RawSpec:
+        """The raw spec this lab was made from (as in a topology file)."""
+        return dict(self._raw)
+
+    # -- lifetime ----------------------------------------------------------
+    def start(self) -> "Lab":
+        """Builds the lab. All or nothing: on failure nothing remains."""
+        if self._core is not None or self._record is not None:
+            raise Error(f"lab {self.name} is already started")
+        require_root()
+        if not paths.INIT.exists() or not paths.NSEXEC.exists():
+            raise Error(f"v6lab's helper programs are not built ({paths.LIBEXEC_DIR}): "
+                        "build the project first (see README)")
+        registry.clean()
+        self._core = _core.Lab(self._spec_obj, str(paths.INIT))
+        try:
+            nodes = {}
+            for n in self._core.node_names():
+                h = self._core.node(n)
+                image = self.spec["nodes"][n]["image"]
+                self._nodes[n] = Node(self, n, h.pid, h.starttime, image)
+                nodes[n] = {"pid": h.pid, "starttime": h.starttime, "image": image}
+            sw = self._core.switch_ns()
+            if sw is not None:
+                nodes_sw = {"pid": sw.pid, "starttime": sw.starttime}
+            else:
+                nodes_sw = None
+            self._record = registry.LabRecord(
+                id=self.id, name=self.name, owner_pid=os.getpid(),
+                owner_starttime=registry.process_starttime(os.getpid()),
+                created=time.time(), detached=self.detached, source=self.source,
+                nodes=nodes, spec={**self.spec, "switch": nodes_sw})
+            registry.write(self._record)
+        except BaseException:
+            self._core.stop()
+            self._core = None
+            raise
+        # A lab left running when the interpreter exits is stopped then too;
+        # if the process dies instead, the kernel does it.
+        self._finalizer = weakref.finalize(self, Lab._shutdown, self._core,
+                                           self._processes, self._record)
+        return self
+
+    @staticmethod
+    def _shutdown(core: Optional[_core.Lab], procs: list[NodeProcess],
+                  record: Optional[registry.LabRecord]) -> None:
+        if core is not None:
+            core.stop()
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        procs.clear()
+        if record is not None:
+            registry.remove(record)
+
+    def stop(self) -> None:
+        """Destroys the lab: every node's processes, interfaces and
+        namespaces. A lab attached from another process is stopped by asking
+        its owner to stop it."""
+        if self._core is None and self._record is not None:
+            from .detached import stop_owner
+            stop_owner(self._record)
+            self._record = None
+            return
+        if self._finalizer is not None:
+            self._finalizer()
+        self._core = None
+        self._record = None
+
+    @property
+    def running(self) -> bool:
+        if self._core is not None:
+            return self._core.running
+        return self._record is not None and self._record.alive()
+
+    def __enter__(self) -> "Lab":
+        if self._core is None and self._record is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @classmethod
+    def attach(cls, name: Optional[str] = None) -> "Lab":
+        """A running lab started by another process (by name or id; the only
+        running lab if None)."""
+        rec = registry.find(name)
+        lab = cls.__new__(cls)
+        lab.spec = {k: v for k, v in rec.spec.items() if k != "switch"}
+        lab.name = rec.name
+        lab.source = rec.source
+        lab.id = rec.id
+        lab._core = None
+        lab._spec_obj = None
+        lab._record = rec
+        lab._processes = []
+        lab._finalizer = None
+        lab.detached = rec.detached
+        lab._nodes = {n: Node(lab, n, v["pid"], v["starttime"], v.get("image", ""))
+                      for n, v in rec.nodes.items()}
+        return lab
+
+    # -- access --------------------------------------------------------------
+    def __getitem__(self, name: str) -> Node:
+        try:
+            return self._nodes[name]
+        except KeyError:
+            known = ", ".join(self._nodes) or "none (the lab is not started)"
+            raise Error(f"lab {self.name} has no node '{name}' (nodes: {known})") from None
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self._nodes.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._nodes
+
+    @property
+    def nodes(self) -> dict[str, Node]:
+        return dict(self._nodes)
+
+    @property
+    def log_dir(self) -> Path:
+        return paths.labs_dir() / self.id / "logs"
+
+    @property
+    def owner_pid(self) -> int:
+        return self._record.owner_pid if self._record else os.getpid()
+
+    def timing(self) -> dict[str, float]:
+        """Bring-up time by phase (seconds), for benchmarks."""
+        return self._core.timing() if self._core else {}
+
+    def _handle(self, node: Node) -> _core.NodeHandle:
+        if self._core is not None:
+            return self._core.node(node.name)
+        return _core.NodeHandle.attach(node.name, node.pid, node.starttime)
+
+
+def _raw_spec(topo: TopoSource, source: Optional[str]) -> tuple[RawSpec, str]:
+    if isinstance(topo, Topo):
+        return topo.to_spec(), source or topo.source
+    if isinstance(topo, (str, Path)):
+        return load_topology(topo)
+    if isinstance(topo, Mapping):
+        return dict(topo), source or "topology dict"
+    raise TypeError(f"Lab() takes a Topo, a topology file or a dict, not {type(topo).__name__}")
+
+
+class NeedsRootError(Error):
+    """Raised where an operation needs root and the caller is not."""
+
+
+def require_root() -> None:
+    """Building a lab needs root (namespaces, veths); say so in one sentence."""
+    if os.geteuid() != 0:
+        raise NeedsRootError("v6lab needs root to build a lab (network namespaces and "
+                    "veth links): run it as root, e.g. with sudo")
