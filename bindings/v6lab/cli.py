@@ -100,10 +100,10 @@ def demo(topology: Optional[str]) -> None:
 
 
 def _demo_pings(lab: Lab) -> list[tuple[str, str, str]]:
-    """Pairs (src, dst, first global IPv6 address of dst) for every node
-    pair in the lab, from the first node that has a global address."""
+    """Pairs (src, dst, first global IPv6 address of dst): from the first
+    host that has a global address to every other node that has one."""
     addrs = {}
-    for node in lab:
+    for node in sorted(lab, key=lambda n: n.image != "host"):
         g = [a.address for a in node.addresses(family=6) if a.scope == "global"]
         if g:
             addrs[node.name] = g[0]
@@ -262,8 +262,10 @@ def validate(topology: str, resolved: bool) -> None:
     if resolved:
         click.echo(json.dumps(lab.spec, indent=2))
     else:
+        members = sum(len(lan["members"]) for lan in lab.spec["lans"].values())
         click.echo(f"{topology}: valid ({len(lab.spec['nodes'])} nodes, "
-                   f"{len(lab.spec['lans'])} LANs, {len(lab.spec['links'])} links)")
+                   f"{len(lab.spec['lans'])} LANs with {members} members, "
+                   f"{len(lab.spec['links'])} point-to-point links)")
 
 
 @main.command()

@@ -99,8 +99,10 @@ unsigned long long process_starttime(pid_t pid) {
   if (rp == std::string::npos) return 0;
   std::istringstream rest(s.substr(rp + 2));
   std::string field;
-  // Fields after the command: state is field 3; starttime is field 22.
-  for (int i = 3; i <= 22; ++i)
+  // Fields after the command: state is field 3; starttime is field 22. A
+  // zombie has exited already: treat it as gone.
+  if (!(rest >> field) || field == "Z" || field == "X") return 0;
+  for (int i = 4; i <= 22; ++i)
     if (!(rest >> field)) return 0;
   return std::stoull(field);
 }

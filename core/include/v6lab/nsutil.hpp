@@ -37,7 +37,8 @@ void write_sysctl(const std::string& key, const std::string& value);
 std::string namespace_support();
 
 // Start time of a process (field 22 of /proc/PID/stat), used with the PID to
-// recognise a process after PID reuse. 0 if the process does not exist.
+// recognise a process after PID reuse. 0 if the process does not exist or
+// is a zombie.
 unsigned long long process_starttime(pid_t pid);
 
 }  // namespace v6lab
