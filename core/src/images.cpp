@@ -150,14 +150,25 @@ ImageRegistry ImageRegistry::from_json(
     Image r = img;
     r.sysctls.clear();
     r.binaries.clear();
+    // Root first, so each image overrides its parent (a child may change a
+    // sysctl's value or the package that provides a program).
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
       overlay(r.sysctls, (*it)->sysctls);
-      for (const auto& b : (*it)->binaries)
-        if (std::none_of(r.binaries.begin(), r.binaries.end(),
-                         [&](const BinaryReq& x) { return x.name == b.name; }))
+      for (const auto& b : (*it)->binaries) {
+        auto same = std::find_if(r.binaries.begin(), r.binaries.end(),
+                                 [&](const BinaryReq& x) { return x.name == b.name; });
+        if (same != r.binaries.end())
+          same->package = b.package;
+        else
           r.binaries.push_back(b);
-      if (r.description.empty()) r.description = (*it)->description;
+      }
     }
+    // The nearest image that describes itself.
+    for (const Image* c : chain)
+      if (!c->description.empty()) {
+        r.description = c->description;
+        break;
+      }
     reg.images_[name] = std::move(r);
   }
   // Cycles are reported once per member; keep one message per file+field.

@@ -31,18 +31,7 @@ double now() {
 // Sysctls of one interface (net.ipv6.conf.eth0.x) can only be written once
 // the interface exists; everything else is written before links are made so
 // that new interfaces inherit conf.default.
-bool is_iface_sysctl(const std::string& key) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= key.size(); ++i)
-    if (i == key.size() || key[i] == '.') {
-      parts.push_back(key.substr(start, i - start));
-      start = i + 1;
-    }
-  return parts.size() > 4 && (parts[1] == "ipv4" || parts[1] == "ipv6") &&
-         (parts[2] == "conf" || parts[2] == "neigh") && parts[3] != "all" &&
-         parts[3] != "default";
-}
+bool is_iface_sysctl(const std::string& key) { return !sysctl_interface(key).empty(); }
 
 struct CloneArgs {
   const char* path;

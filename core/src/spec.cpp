@@ -108,6 +108,21 @@ bool valid_node_sysctl(const std::string& key, std::string* why) {
   return ok;
 }
 
+std::string sysctl_interface(const std::string& key) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= key.size(); ++i)
+    if (i == key.size() || key[i] == '.') {
+      parts.push_back(key.substr(start, i - start));
+      start = i + 1;
+    }
+  bool per_iface = parts.size() > 4 && parts[0] == "net" &&
+                   (parts[1] == "ipv4" || parts[1] == "ipv6") &&
+                   (parts[2] == "conf" || parts[2] == "neigh") &&
+                   parts[3] != "all" && parts[3] != "default";
+  return per_iface ? parts[3] : "";
+}
+
 const IfaceSpec* NodeSpec::iface(const std::string& n) const {
   for (const auto& i : ifaces)
     if (i.name == n) return &i;
@@ -123,6 +138,17 @@ const NodeSpec* Spec::node(const std::string& n) const {
 // ---------------------------------------------------------------- parsing
 
 namespace {
+
+// The kernel keeps one IPv6 address per interface whatever its prefix
+// length (adding it again fails with EEXIST); IPv4 allows one per mask.
+std::optional<IpAddr> find_same_address(const std::vector<IpAddr>& list,
+                                        const IpAddr& a) {
+  for (const auto& x : list)
+    if (x.family == a.family && x.bytes == a.bytes &&
+        (a.family == AF_INET6 || x.prefix_len == a.prefix_len))
+      return x;
+  return std::nullopt;
+}
 
 struct Parser {
   std::string source;
@@ -149,7 +175,7 @@ struct Parser {
     const auto& v = j["mtu"];
     if (!v.is_number_integer() || v.get<long long>() < 68 ||
         v.get<long long>() > 65535) {
-      bad(field + ".mtu", "must be an integer from 68 to 65535 (IPv6 needs at least 1280)");
+      bad(field + ".mtu", "must be an integer from 68 to 65535 (IPv6 turns itself off below 1280)");
       return std::nullopt;
     }
     return v.get<int>();
@@ -158,21 +184,19 @@ struct Parser {
   std::optional<std::string> get_mac(const json& j, const std::string& field) {
     if (!j.contains("mac")) return std::nullopt;
     const auto& v = j["mac"];
-    unsigned b[6];
-    char extra;
-    if (!v.is_string() ||
-        std::sscanf(v.get<std::string>().c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c",
-                    &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6 ||
-        v.get<std::string>().size() != 17) {
+    std::string m = v.is_string() ? v.get<std::string>() : "";
+    bool ok = m.size() == 17;
+    for (std::size_t i = 0; ok && i < m.size(); ++i)
+      ok = (i % 3 == 2) ? m[i] == ':' : std::isxdigit(static_cast<unsigned char>(m[i]));
+    if (!ok) {
       bad(field + ".mac", "must be a MAC address like 02:00:00:00:00:01");
       return std::nullopt;
     }
-    if (b[0] & 1) {
-      bad(field + ".mac", "'" + v.get<std::string>() +
-                              "' is a multicast address; use a unicast one (first byte even)");
+    if (std::stoi(m.substr(0, 2), nullptr, 16) & 1) {
+      bad(field + ".mac", "'" + m + "' is a multicast address; use a unicast one (first byte even)");
       return std::nullopt;
     }
-    return v.get<std::string>();
+    return m;
   }
 
   std::vector<IpAddr> get_addresses(const json& j, const std::string& field) {
@@ -195,8 +219,9 @@ struct Parser {
         bad(f, why);
         continue;
       }
-      if (std::find(out.begin(), out.end(), *a) != out.end()) {
-        bad(f, "address " + a->cidr() + " is listed twice");
+      if (auto dup = find_same_address(out, *a)) {
+        bad(f, "address " + a->cidr() + " is listed twice" +
+                   (dup->prefix_len != a->prefix_len ? " (as " + dup->cidr() + ")" : std::string()));
         continue;
       }
       out.push_back(*a);
@@ -530,13 +555,22 @@ Spec parse_spec(const json& raw, const std::string& source,
       ifc->mac = m;
     }
     for (auto& a : p.get_addresses(cfg, f)) {
-      if (std::find(ifc->addresses.begin(), ifc->addresses.end(), a) !=
-          ifc->addresses.end())
-        p.bad(f + ".addresses", "address " + a.cidr() + " is listed twice");
+      if (find_same_address(ifc->addresses, a))
+        p.bad(f + ".addresses", "address " + a.cidr() +
+                                    " is also given on the link that creates " + key);
       else
         ifc->addresses.push_back(a);
     }
   }
+
+  // Per-interface sysctls must name an interface the node has.
+  for (auto& node : spec.nodes)
+    for (const auto& [k, v] : node.sysctls) {
+      std::string ifn = sysctl_interface(k);
+      if (!ifn.empty() && !node.iface(ifn) && ifn != "lo")
+        p.bad("nodes." + node.name + ".sysctls." + k,
+              "node " + node.name + " has no interface " + ifn);
+    }
 
   // Duplicate MACs and duplicate addresses are allowed on purpose (labs seed
   // duplicate-address mistakes); duplicate interface names were caught above.
@@ -613,20 +647,24 @@ Spec parse_spec(const json& raw, const std::string& source,
             rs.dev = r["dev"].get<std::string>();
           }
         }
-        if (!rs.via && rs.dev.empty()) {
+        if (!r.contains("via") && !r.contains("dev")) {
           p.bad(fr, "a route needs via (a gateway) or dev (an interface)");
           ok = false;
         }
-        if (rs.via && rs.via->is_link_local() && rs.dev.empty()) {
+        if (rs.via && rs.via->is_link_local() && !r.contains("dev")) {
           p.bad(fr + ".dev", "a link-local gateway (" + rs.via->str() +
                                  ") needs dev: the interface it is reached on");
           ok = false;
         }
         if (r.contains("metric")) {
-          if (!r["metric"].is_number_unsigned())
-            p.bad(fr + ".metric", "must be a non-negative integer"), ok = false;
+          const auto& m = r["metric"];
+          bool in_range = m.is_number_integer() &&
+                          (m.is_number_unsigned() ? m.get<std::uint64_t>() <= 0xFFFFFFFFull
+                                                  : m.get<std::int64_t>() >= 0);
+          if (!in_range)
+            p.bad(fr + ".metric", "must be an integer from 0 to 4294967295"), ok = false;
           else
-            rs.metric = r["metric"].get<std::uint32_t>();
+            rs.metric = static_cast<std::uint32_t>(m.get<std::uint64_t>());
         }
         if (ok) node.routes.push_back(rs);
       }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -174,6 +175,8 @@ struct ImageErrorCase {
   const char* message;
 };
 
+void PrintTo(const ImageErrorCase& c, std::ostream* os) { *os << c.name; }
+
 class ImageErrorTest : public ::testing::TestWithParam<ImageErrorCase> {};
 
 TEST_P(ImageErrorTest, IsReported) {
@@ -235,17 +238,12 @@ TEST(ImageRegistryTest, EveryProblemReportedAtOnce) {
   EXPECT_TRUE(HasIssue(issues, "b.json", "sysctls.fs.x", "'net.' key"));
 }
 
-// Known bug: see the skip message.
-TEST(ImageRegistryKnownBugTest, DescriptionInheritedFromNearestAncestor) {
+// Regression: the nearest ancestor's description, not the root's.
+TEST(ImageRegistryRegressionTest, DescriptionInheritedFromNearestAncestor) {
   Files files = ChainFiles();
   files[2].second["description"] = "Mid image.";  // mid.json
   ImageRegistry reg = ImageRegistry::from_json(files);
   const std::string got = reg.find("leaf")->description;
-  if (got == "Base image.")
-    GTEST_SKIP() << "bug: an image without a description inherits its root "
-                    "ancestor's (\"Base image.\"), not its parent's "
-                    "(\"Mid image.\"): from_json walks the chain root-first "
-                    "and fills the empty description from the first one";
   EXPECT_EQ(got, "Mid image.");
 }
 
@@ -310,6 +308,14 @@ TEST_F(ImageLoadDirTempTest, InvalidJsonFileReported) {
   auto issues = LoadIssues();
   ASSERT_EQ(issues.size(), 1u) << Dump(issues);
   EXPECT_TRUE(HasIssue(issues, dir_ + "/broken.json", "", "is not valid JSON"));
+}
+
+TEST_F(ImageLoadDirTempTest, UnreadableFileReported) {
+  Write("good.json", R"({"name": "good"})");
+  std::filesystem::create_symlink(dir_ + "/missing", dir_ + "/dangling.json");
+  auto issues = LoadIssues();
+  ASSERT_EQ(issues.size(), 1u) << Dump(issues);
+  EXPECT_TRUE(HasIssue(issues, dir_ + "/dangling.json", "", "cannot be read"));
 }
 
 TEST_F(ImageLoadDirTempTest, BadImageNamesItsFile) {

@@ -166,8 +166,11 @@ TEST_F(Runtime, BuildsNodesLinksAddressesRoutesAndSysctls) {
   EXPECT_EQ(eth0->mac, "02:00:00:00:01:10");
 
   auto& h3 = lab->node("h3");
-  for (const auto& l : h3.links())
-    if (l.name == "eth0") EXPECT_EQ(l.mtu, 1400);
+  for (const auto& l : h3.links()) {
+    if (l.name == "eth0") {
+      EXPECT_EQ(l.mtu, 1400);
+    }
+  }
 
   auto addrs = lab->node("r1").addresses();
   auto has = [&](const std::string& a, int len) {

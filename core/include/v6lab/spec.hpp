@@ -107,4 +107,9 @@ Spec parse_spec(const nlohmann::ordered_json& raw, const std::string& source,
 // other key would change the host.
 bool valid_node_sysctl(const std::string& key, std::string* why);
 
+// The interface a sysctl belongs to ("eth0" for net.ipv6.conf.eth0.mtu), or
+// "" for namespace-wide keys (conf.all, conf.default, ip_forward, ...). Such
+// a key can only be written once the interface exists.
+std::string sysctl_interface(const std::string& key);
+
 }  // namespace v6lab
