@@ -1,0 +1,105 @@
+"""Type stubs for v6lab._core, the private C++ core (see docs/architecture.md)."""
+
+from typing import Optional
+
+class Error(Exception): ...
+class SpecError(Error): ...
+class MissingBinaryError(Error): ...
+
+def find_program(name: str) -> str: ...
+def namespace_support() -> str: ...
+
+class ImageRegistry:
+    @staticmethod
+    def load_dir(directory: str) -> ImageRegistry: ...
+    def names(self) -> list[str]: ...
+    def describe(self, name: str) -> Optional[dict]: ...
+
+class Spec:
+    name: str
+    source: str
+    @staticmethod
+    def parse(json_text: str, source: str, images: ImageRegistry) -> Spec: ...
+    def to_json(self) -> str: ...
+    def node_names(self) -> list[str]: ...
+    def missing_binaries(self) -> str: ...
+
+class LinkInfo:
+    index: int
+    name: str
+    kind: str
+    up: bool
+    running: bool
+    operstate: str
+    mtu: int
+    mac: str
+    master: int
+
+class AddressInfo:
+    ifname: str
+    ifindex: int
+    family: int
+    address: str
+    prefix_len: int
+    scope: str
+    flags: int
+    valid_lft: Optional[int]
+    preferred_lft: Optional[int]
+    tentative: bool
+    dadfailed: bool
+    deprecated: bool
+    temporary: bool
+    mngtmpaddr: bool
+    permanent: bool
+    optimistic: bool
+    flag_names: list[str]
+    cidr: str
+
+class NextHop:
+    gateway: str
+    ifname: str
+    ifindex: int
+
+class RouteInfo:
+    family: int
+    dst: str
+    table: int
+    protocol: str
+    type: str
+    metric: int
+    pref: str
+    expires: Optional[float]
+    nexthops: list[NextHop]
+
+class NeighbourInfo:
+    ifname: str
+    ifindex: int
+    family: int
+    address: str
+    lladdr: str
+    state: str
+    router: bool
+
+class NodeHandle:
+    name: str
+    pid: int
+    starttime: int
+    @staticmethod
+    def attach(name: str, pid: int, starttime: int) -> NodeHandle: ...
+    def links(self) -> list[LinkInfo]: ...
+    def addresses(self, family: int = 0) -> list[AddressInfo]: ...
+    def routes(self, family: int = 0, all_tables: bool = False) -> list[RouteInfo]: ...
+    def neighbours(self, family: int = 0) -> list[NeighbourInfo]: ...
+    def sysctl(self, key: str) -> str: ...
+    def set_sysctl(self, key: str, value: str) -> None: ...
+
+class Lab:
+    def __init__(self, spec: Spec, init_path: str) -> None: ...
+    def stop(self) -> None: ...
+    running: bool
+    spec: Spec
+    def node(self, name: str) -> NodeHandle: ...
+    def node_names(self) -> list[str]: ...
+    def switch_ns(self) -> Optional[NodeHandle]: ...
+    def lan_bridge(self, lan: str) -> str: ...
+    def timing(self) -> dict[str, float]: ...
