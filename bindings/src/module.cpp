@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   register_spec(m);
   register_state(m);
   register_lab(m);
+  register_probe(m);
 }
