@@ -289,6 +289,41 @@ class Node:
     def set_sysctl(self, key: str, value: Union[str, int]) -> None:
         self.handle.set_sysctl(key, str(value))
 
+    # -- active probes, sent by the core from inside the node's namespace ----
+    def ping(self, dst: str, *, count: int = 1, timeout: float = 1.0,
+             interval: float = 0.05, hop_limit: Optional[int] = None, size: int = 56,
+             dont_fragment: bool = False, iface: Optional[str] = None,
+             src: Optional[str] = None) -> _core.PingResult:
+        """ICMPv6 (or ICMP) echo from this node: replies with RTTs and the
+        ICMP errors received (unreachable, packet too big, time exceeded).
+        A link-local dst needs iface (or dst%iface)."""
+        return self.handle.ping(dst, count, timeout, interval,
+                                -1 if hop_limit is None else hop_limit, size,
+                                dont_fragment, iface or "", src or "")
+
+    def traceroute(self, dst: str, *, max_hops: int = 16, timeout: float = 1.0,
+                   iface: Optional[str] = None) -> _core.TracerouteResult:
+        return self.handle.traceroute(dst, max_hops, timeout, iface or "")
+
+    def tcp_connect(self, addr: str, port: int, *, timeout: float = 2.0,
+                    send: str = "") -> _core.ConnectResult:
+        return self.handle.tcp_connect(addr, port, timeout, send)
+
+    def udp_exchange(self, addr: str, port: int, payload: bytes | str, *,
+                     timeout: float = 2.0) -> _core.ConnectResult:
+        data = payload.decode("latin-1") if isinstance(payload, bytes) else payload
+        return self.handle.udp_exchange(addr, port, data, timeout)
+
+    def dns_query(self, server: str, name: str, qtype: str = "AAAA", *,
+                  timeout: float = 2.0, port: int = 53) -> _core.DnsResult:
+        return self.handle.dns_query(server, name, qtype, timeout, port)
+
+    def router_adverts(self, iface: str, *, solicit: bool = True, duration: float = 2.0,
+                       stop_at_first: bool = True) -> list[_core.RouterAdvert]:
+        """Router Advertisements seen on iface within duration seconds (after
+        sending a Router Solicitation if solicit)."""
+        return self.handle.router_adverts(iface, solicit, duration, stop_at_first)
+
     def wait_addresses_ready(self, ifname: Optional[str] = None,
                              timeout: float = 5.0) -> list[_core.AddressInfo]:
         """Waits until duplicate address detection has finished on every IPv6

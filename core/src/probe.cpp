@@ -698,18 +698,28 @@ std::vector<RouterAdvert> router_adverts(int nsfd, const RaOptions& o) {
   ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);
   ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &t.ifindex, sizeof t.ifindex);
   double t0 = now_s();
-  if (o.solicit) {
-    unsigned char rs[8] = {ND_ROUTER_SOLICIT, 0, 0, 0, 0, 0, 0, 0};
-    if (::sendto(fd, rs, sizeof rs, 0, reinterpret_cast<sockaddr*>(&t.sa), t.len) < 0)
-      throw_errno(what + ": send a router solicitation", errno);
-  }
+  // While the interface's link-local address is still tentative the kernel
+  // has no source for the solicitation (EADDRNOTAVAIL): listen, and retry.
+  bool solicit = o.solicit;
+  double next_rs = t0;
   std::vector<RouterAdvert> out;
   unsigned char buf[65536];
   while (true) {
-    double left = t0 + o.duration - now_s();
+    double now = now_s();
+    double left = t0 + o.duration - now;
     if (left <= 0) break;
+    if (solicit && now >= next_rs) {
+      unsigned char rs[8] = {ND_ROUTER_SOLICIT, 0, 0, 0, 0, 0, 0, 0};
+      if (::sendto(fd, rs, sizeof rs, 0, reinterpret_cast<sockaddr*>(&t.sa), t.len) >= 0)
+        solicit = false;
+      else if (errno == EADDRNOTAVAIL)
+        next_rs = now + 0.2;
+      else
+        throw_errno(what + ": send a router solicitation", errno);
+    }
+    double wait = solicit ? std::min(left, next_rs - now_s()) : left;
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left * 1000) + 1) <= 0) continue;
+    if (::poll(&p, 1, static_cast<int>(std::max(0.0, wait) * 1000) + 1) <= 0) continue;
     sockaddr_in6 from{};
     iovec iov{buf, sizeof buf};
     char ctrl[128];

@@ -1,0 +1,22 @@
+"""Grading: steps of checks with points and hints, graded from outside the
+nodes (netlink state and the core's own probes), with reports as text,
+JSON, JUnit XML and TAP. See docs/grading.md.
+
+    from v6lab.grading import Grader, Step, checks as c
+
+    grader = Grader([
+        Step("addr", "Give h1 an address", points=2,
+             checks=[c.has_address("h1", "2001:db8:1::/64", iface="eth0")],
+             hints=["Use ip -6 addr add ... dev eth0"]),
+        Step("ping", "Reach h2", checks=[c.reachable("h1", "h2")]),
+    ])
+    report = grader.grade(lab)
+"""
+
+from . import library as checks
+from .check import Check, CheckFailed
+from .model import Grader, Step
+from .report import CheckResult, Report, StepResult
+
+__all__ = ["Check", "CheckFailed", "CheckResult", "Grader", "Report", "Step",
+           "StepResult", "checks"]

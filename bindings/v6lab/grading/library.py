@@ -1,0 +1,402 @@
+"""Ready-made checks for the curriculum. Each returns a Check; each reads
+state over netlink or sends the core's own probes from outside the trainee's
+control, and each says what it observed when it fails.
+
+Targets (`dst`) may be an address, "node" (its first global IPv6 address),
+or "node:iface".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
+
+from .check import Check, CheckFailed
+
+if TYPE_CHECKING:
+    from ..lab import Lab, Node
+
+BAD_FLAGS = ("tentative", "dadfailed")
+
+
+def _fmt(addrs: Iterable[object]) -> str:
+    s = ", ".join(str(a) for a in addrs)
+    return s or "none"
+
+
+def _node(lab: "Lab", name: str) -> "Node":
+    return lab[name]
+
+
+def global_address(lab: "Lab", target: str, family: int = 6) -> str:
+    """The address a target names (see module doc)."""
+    try:
+        ipaddress.ip_address(target.split("%")[0])
+        return target
+    except ValueError:
+        pass
+    node, _, iface = target.partition(":")
+    addrs = [a for a in lab[node].addresses(iface or None, family)
+             if a.scope == "global" and not a.tentative and not a.dadfailed]
+    if not addrs:
+        where = f"{node}:{iface}" if iface else node
+        raise CheckFailed(f"{where} has no usable global IPv{family} address "
+                          f"(addresses: {_fmt(a.cidr for a in lab[node].addresses(iface or None, family))})")
+    return addrs[0].address
+
+
+# ------------------------------------------------------------------ state
+
+def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
+                flags: Sequence[str] = (), not_flags: Sequence[str] = BAD_FLAGS,
+                prefix_len: Optional[int] = None, within: float = 0.0) -> Check:
+    """node has an address inside prefix (on iface), with all of `flags`
+    (e.g. "mngtmpaddr", "permanent", "dynamic") and none of `not_flags`."""
+    net = ipaddress.ip_network(prefix, strict=False)
+    fam = net.version
+    where = f"{node}:{iface}" if iface else node
+    desc = f"{where} has an address in {net}"
+    if flags:
+        desc += f" ({', '.join(flags)})"
+
+    def fn(lab: "Lab") -> str:
+        addrs = lab[node].addresses(iface, fam)
+        inside = [a for a in addrs if ipaddress.ip_address(a.address) in net]
+        if not inside:
+            raise CheckFailed(f"{where} has no address in {net} "
+                              f"(it has: {_fmt(a.cidr for a in addrs if a.scope == 'global') if any(a.scope == 'global' for a in addrs) else 'no global address'})")
+        for a in inside:
+            names = set(a.flag_names)
+            if prefix_len is not None and a.prefix_len != prefix_len:
+                continue
+            if all(f in names for f in flags) and not any(f in names for f in not_flags):
+                return a.cidr
+        a = inside[0]
+        bad = [f for f in not_flags if f in a.flag_names]
+        missing = [f for f in flags if f not in a.flag_names]
+        why = []
+        if prefix_len is not None and a.prefix_len != prefix_len:
+            why.append(f"prefix length /{a.prefix_len}, expected /{prefix_len}")
+        if bad:
+            why.append("it is " + " and ".join(bad))
+        if missing:
+            why.append("it lacks " + ", ".join(missing))
+        raise CheckFailed(f"{where} has {a.cidr} but {'; '.join(why) or 'it does not match'}")
+    return Check(desc, fn, within=within)
+
+
+def no_bad_addresses(node: str, iface: Optional[str] = None, within: float = 3.0) -> Check:
+    """No IPv6 address on node (iface) is tentative or failed DAD."""
+    where = f"{node}:{iface}" if iface else node
+
+    def fn(lab: "Lab") -> str:
+        bad = [a for a in lab[node].addresses(iface, 6) if a.tentative or a.dadfailed]
+        if bad:
+            raise CheckFailed(f"{where} has " + ", ".join(
+                f"{a.cidr} on {a.ifname} ({'duplicate: DAD failed' if a.dadfailed else 'still tentative'})"
+                for a in bad))
+        return "no tentative or duplicate address"
+    return Check(f"{where} has no tentative or duplicate address", fn, within=within)
+
+
+def link_local(node: str, iface: str, *, eui64: Optional[bool] = None) -> Check:
+    """iface has exactly one usable fe80::/64 address; eui64=True/False
+    also checks how its interface identifier was formed."""
+    def fn(lab: "Lab") -> str:
+        n = lab[node]
+        ll = [a for a in n.addresses(iface, 6) if a.scope == "link"]
+        if len(ll) != 1:
+            raise CheckFailed(f"{node}:{iface} has {len(ll)} link-local addresses ({_fmt(a.cidr for a in ll)})")
+        a = ll[0]
+        if a.tentative or a.dadfailed:
+            raise CheckFailed(f"{node}:{iface} link-local {a.cidr} is {'dadfailed' if a.dadfailed else 'tentative'}")
+        if eui64 is not None:
+            mac = n.link(iface).mac
+            is_eui = a.address == str(eui64_address("fe80::", mac))
+            if is_eui != eui64:
+                kind = "EUI-64 (from the MAC)" if is_eui else "not EUI-64"
+                raise CheckFailed(f"{node}:{iface} link-local {a.address} is {kind}")
+        return a.cidr
+    return Check(f"{node}:{iface} has one link-local address", fn, within=3.0)
+
+
+def eui64_address(prefix: str, mac: str) -> ipaddress.IPv6Address:
+    b = bytearray(int(x, 16) for x in mac.split(":"))
+    iid = bytes([b[0] ^ 0x02, b[1], b[2], 0xFF, 0xFE, b[3], b[4], b[5]])
+    net = ipaddress.IPv6Network(prefix + "/64" if "/" not in prefix else prefix, strict=False)
+    return ipaddress.IPv6Address(int(net.network_address) | int.from_bytes(iid, "big"))
+
+
+def default_route(node: str, *, via: Optional[str] = None, protocol: Optional[str] = None,
+                  iface: Optional[str] = None, family: int = 6, within: float = 0.0) -> Check:
+    """node has a default route; via may be an address or "router:iface"
+    (meaning that interface's link-local address, as RAs install it)."""
+    desc = f"{node} has a default route" + (f" via {via}" if via else "") + \
+        (f" learned from {protocol}" if protocol else "")
+
+    def fn(lab: "Lab") -> str:
+        routes = [r for r in lab[node].routes(family) if r.dst.endswith("/0")]
+        if not routes:
+            raise CheckFailed(f"{node} has no default route")
+        want_gw = None
+        if via:
+            if ":" in via and not _is_addr(via):
+                rnode, _, rif = via.partition(":")
+                ll = [a.address for a in lab[rnode].addresses(rif, 6) if a.scope == "link"]
+                want_gw = set(ll)
+            else:
+                want_gw = {str(ipaddress.ip_address(via))}
+        for r in routes:
+            gws = {nh.gateway for nh in r.nexthops}
+            devs = {nh.ifname for nh in r.nexthops}
+            if want_gw is not None and not (gws & want_gw):
+                continue
+            if protocol and r.protocol != protocol:
+                continue
+            if iface and iface not in devs:
+                continue
+            return f"default via {_fmt(gws)} dev {_fmt(devs)} proto {r.protocol}"
+        seen = "; ".join(f"via {_fmt(nh.gateway or 'direct' for nh in r.nexthops)} proto {r.protocol}"
+                         for r in routes)
+        raise CheckFailed(f"{node}'s default route is not the expected one (it has: {seen})")
+    return Check(desc, fn, within=within)
+
+
+def _is_addr(s: str) -> bool:
+    try:
+        ipaddress.ip_address(s.split("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
+def route_present(node: str, dst: str, *, via: Optional[str] = None,
+                  protocol: Optional[str] = None, within: float = 0.0) -> Check:
+    want = ipaddress.ip_network(dst, strict=False)
+
+    def fn(lab: "Lab") -> str:
+        routes = lab[node].routes(want.version)
+        match = [r for r in routes if ipaddress.ip_network(r.dst, strict=False) == want]
+        if not match:
+            raise CheckFailed(f"{node} has no route to {want}")
+        for r in match:
+            gws = {nh.gateway for nh in r.nexthops}
+            if via and via not in gws:
+                continue
+            if protocol and r.protocol != protocol:
+                continue
+            return f"{want} via {_fmt(gws)} proto {r.protocol}"
+        r = match[0]
+        raise CheckFailed(f"{node}'s route to {want} goes via "
+                          f"{_fmt(nh.gateway or 'direct' for nh in r.nexthops)} (proto {r.protocol})")
+    return Check(f"{node} has a route to {want}" + (f" via {via}" if via else ""), fn, within=within)
+
+
+def sysctl_equals(node: str, key: str, value: Union[str, int]) -> Check:
+    def fn(lab: "Lab") -> str:
+        got = lab[node].sysctl(key)
+        if got != str(value):
+            raise CheckFailed(f"{node}: {key} is {got}, expected {value}")
+        return f"{key} = {got}"
+    return Check(f"{node}: {key} = {value}", fn)
+
+
+def neighbour_present(node: str, address: str, *, iface: Optional[str] = None,
+                      states: Sequence[str] = ("REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT"),
+                      lladdr_of: Optional[str] = None) -> Check:
+    """node's neighbour cache has address (a literal or a target) in one of
+    states; lladdr_of="node:iface" also checks the MAC learned."""
+    def fn(lab: "Lab") -> str:
+        addr = address if _is_addr(address) else _target_ll_or_global(lab, address)
+        entries = [n for n in lab[node].neighbours(iface) if n.address == addr]
+        if not entries:
+            raise CheckFailed(f"{node} has no neighbour entry for {addr}")
+        e = entries[0]
+        if e.state not in states:
+            raise CheckFailed(f"{node}'s neighbour entry for {addr} is {e.state}")
+        if lladdr_of:
+            rn, _, ri = lladdr_of.partition(":")
+            mac = lab[rn].link(ri).mac
+            if e.lladdr != mac:
+                raise CheckFailed(f"{node} maps {addr} to {e.lladdr}, but {lladdr_of} is {mac}")
+        return f"{addr} lladdr {e.lladdr} {e.state}"
+    return Check(f"{node} knows its neighbour {address}", fn, within=2.0)
+
+
+def _target_ll_or_global(lab: "Lab", target: str) -> str:
+    node, _, iface = target.partition(":")
+    ll = [a.address for a in lab[node].addresses(iface or None, 6) if a.scope == "link"]
+    return ll[0] if ll else global_address(lab, target)
+
+
+def link_up(node: str, iface: str, *, mtu: Optional[int] = None) -> Check:
+    def fn(lab: "Lab") -> str:
+        link = lab[node].link(iface)
+        if not link.up:
+            raise CheckFailed(f"{node}:{iface} is down (ip link set {iface} up)")
+        if mtu is not None and link.mtu != mtu:
+            raise CheckFailed(f"{node}:{iface} has MTU {link.mtu}, expected {mtu}")
+        return f"{iface} up, mtu {link.mtu}"
+    return Check(f"{node}:{iface} is up" + (f" with MTU {mtu}" if mtu else ""), fn)
+
+
+def daemon_running(node: str, program: str) -> Check:
+    """A process of the node runs the real program: its executable is the
+    very file the host has for it (same device and inode), so a copy or a
+    script named like it does not count. Read from the host's /proc."""
+    from .._core import find_program
+
+    def fn(lab: "Lab") -> str:
+        n = lab[node]
+        path = find_program(program)
+        if not path:
+            raise RuntimeError(f"{program} is not installed on this machine")
+        real = os.stat(path)
+        pidns = os.readlink(f"/proc/{n.pid}/ns/pid")
+        impostor = None
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == n.pid:
+                continue
+            try:
+                if os.readlink(f"/proc/{pid}/ns/pid") != pidns:
+                    continue
+                st = os.stat(f"/proc/{pid}/exe")
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == (real.st_dev, real.st_ino):
+                return f"{program} is running (pid {pid} on the host)"
+            try:
+                if os.path.basename(os.readlink(f"/proc/{pid}/exe")) == program:
+                    impostor = pid
+            except OSError:
+                pass
+        if impostor:
+            raise CheckFailed(f"a process called {program} runs on {node}, but it is not {path}")
+        raise CheckFailed(f"{program} is not running on {node}")
+    return Check(f"{program} runs on {node}", fn)
+
+
+# ----------------------------------------------------------------- probes
+
+def reachable(src: str, dst: str, *, count: int = 1, timeout: float = 1.0,
+              iface: Optional[str] = None, size: int = 56, within: float = 0.0) -> Check:
+    """src gets an echo reply from dst (a real ICMPv6/ICMP probe)."""
+    def fn(lab: "Lab") -> str:
+        addr = global_address(lab, dst)
+        r = lab[src].ping(addr, count=count, timeout=timeout, iface=iface, size=size)
+        if r.received:
+            return f"{r.received}/{r.sent} replies from {addr}, {r.replies[0].rtt_ms:.2f} ms"
+        errs = "; ".join(f"{e.detail} from {e.source or 'local stack'}" for e in r.errors)
+        raise CheckFailed(f"{src} cannot reach {dst} ({addr}): "
+                          + (errs or f"no reply within {timeout:g} s"))
+    return Check(f"{src} reaches {dst}", fn, within=within)
+
+
+def not_reachable(src: str, dst: str, *, timeout: float = 1.0) -> Check:
+    """The negative: src gets no echo reply from dst. It passes only when the
+    probe really ran and nothing answered; a probe that cannot run is an
+    error, not a pass."""
+    def fn(lab: "Lab") -> str:
+        addr = global_address(lab, dst)
+        r = lab[src].ping(addr, count=1, timeout=timeout)
+        if r.sent != 1:
+            raise RuntimeError(f"the probe to {addr} was not sent")
+        if r.received:
+            raise CheckFailed(f"{src} still reaches {dst} ({addr})")
+        return "no reply" + (f" ({r.errors[0].detail})" if r.errors else "")
+    return Check(f"{src} does not reach {dst}", fn)
+
+
+def tcp_service(src: str, dst: str, port: int, *, timeout: float = 2.0,
+                expect: Optional[bytes] = None, send: str = "", within: float = 0.0) -> Check:
+    def fn(lab: "Lab") -> str:
+        addr = global_address(lab, dst)
+        r = lab[src].tcp_connect(addr, port, timeout=timeout, send=send)
+        if not r.ok:
+            raise CheckFailed(f"{src} cannot connect to [{addr}]:{port}: {r.error}")
+        if expect is not None and expect not in r.received:
+            raise CheckFailed(f"[{addr}]:{port} answered {r.received[:60]!r}, "
+                              f"which lacks {expect!r}")
+        return f"connected to [{addr}]:{port} in {r.ms:.1f} ms"
+    return Check(f"{src} connects to {dst} port {port}/tcp", fn, within=within)
+
+
+def dns_answers(src: str, server: str, name: str, qtype: str = "AAAA", *,
+                expect: Union[str, Sequence[str], None] = None, timeout: float = 2.0,
+                within: float = 0.0) -> Check:
+    """server answers name/qtype for src, with expect among the answers."""
+    wanted = [expect] if isinstance(expect, str) else list(expect or [])
+
+    def fn(lab: "Lab") -> str:
+        addr = global_address(lab, server)
+        r = lab[src].dns_query(addr, name, qtype, timeout=timeout)
+        if not r.answered:
+            raise CheckFailed(f"no DNS answer from {server} ({addr}) for {name} {qtype}: {r.error}")
+        if r.rcode != "NOERROR":
+            raise CheckFailed(f"{server} answered {r.rcode} for {name} {qtype}")
+        data = [a.data for a in r.answers if a.type == qtype]
+        if not data:
+            raise CheckFailed(f"{server} has no {qtype} record for {name} "
+                              f"(answers: {_fmt(f'{a.type} {a.data}' for a in r.answers)})")
+        norm = {_norm(d) for d in data}
+        missing = [w for w in wanted if _norm(w) not in norm]
+        if missing:
+            raise CheckFailed(f"{server} answers {name} {qtype} with {_fmt(data)}, not {_fmt(missing)}")
+        return f"{name} {qtype} {_fmt(data)}"
+    return Check(f"{server} answers {name} {qtype}" + (f" = {_fmt(wanted)}" if wanted else ""),
+                 fn, within=within)
+
+
+def _norm(s: str) -> str:
+    try:
+        return str(ipaddress.ip_address(s))
+    except ValueError:
+        return s.rstrip(".").lower()
+
+
+def ra_on_link(node: str, iface: str, *, managed: Optional[bool] = None,
+               other: Optional[bool] = None, prefixes: Sequence[str] = (),
+               autonomous: Optional[bool] = True, default_router: Optional[bool] = True,
+               rdnss: Sequence[str] = (), duration: float = 3.0) -> Check:
+    """A Router Advertisement is seen on node's iface (after a Router
+    Solicitation sent by the grader) with these flags and prefixes."""
+    want = [ipaddress.ip_network(p) for p in prefixes]
+    parts = []
+    if managed is not None:
+        parts.append(f"M={int(managed)}")
+    if other is not None:
+        parts.append(f"O={int(other)}")
+    parts += [str(p) for p in want]
+
+    def fn(lab: "Lab") -> str:
+        ras = lab[node].router_adverts(iface, solicit=True, duration=duration)
+        if not ras:
+            raise CheckFailed(f"no Router Advertisement on {node}:{iface} within {duration:g} s "
+                              "(is a router running radvd on this link, with AdvSendAdvert on?)")
+        ra = ras[0]
+        problems = []
+        if ra.hop_limit != 255:
+            problems.append(f"hop limit {ra.hop_limit} (must be 255)")
+        if managed is not None and ra.managed != managed:
+            problems.append(f"M flag is {int(ra.managed)}")
+        if other is not None and ra.other != other:
+            problems.append(f"O flag is {int(ra.other)}")
+        if default_router is True and ra.router_lifetime == 0:
+            problems.append("router lifetime 0 (not a default router)")
+        have = {ipaddress.ip_network(p.prefix): p for p in ra.prefixes}
+        for w in want:
+            p = have.get(w)
+            if p is None:
+                problems.append(f"no prefix {w} (advertised: {_fmt(have)})")
+            elif autonomous is not None and p.autonomous != autonomous:
+                problems.append(f"prefix {w} has A={int(p.autonomous)}")
+        for s in rdnss:
+            if _norm(s) not in {_norm(x) for x in ra.rdnss}:
+                problems.append(f"no RDNSS {s} (advertised: {_fmt(ra.rdnss)})")
+        if problems:
+            raise CheckFailed(f"RA from {ra.source} on {node}:{iface}: " + "; ".join(problems))
+        return (f"RA from {ra.source}: M={int(ra.managed)} O={int(ra.other)} "
+                f"lifetime {ra.router_lifetime} prefixes {_fmt(have)}")
+    return Check(f"Router Advertisement on {node}:{iface}" + (f" ({', '.join(parts)})" if parts else ""),
+                 fn)

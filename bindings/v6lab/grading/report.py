@@ -1,0 +1,204 @@
+"""The result model and its exporters: terminal (rich), JSON, JUnit XML, TAP.
+
+JSON schema (version 1; documented in docs/grading.md):
+  {schema, lab, lab_id, started, duration, earned, possible, score, passed,
+   steps: [{id, title, status, earned, possible, message, hint,
+            hints_available, duration,
+            checks: [{id, description, status, message, duration, weight}]}]}
+status is one of pass, fail, error, skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+from xml.etree import ElementTree as ET
+
+if TYPE_CHECKING:
+    from .model import Step
+
+SCHEMA = "v6lab-report/1"
+
+
+@dataclass
+class CheckResult:
+    id: str
+    description: str
+    status: str
+    message: str
+    duration: float
+    weight: float = 1.0
+
+
+@dataclass
+class StepResult:
+    id: str
+    title: str
+    status: str
+    earned: float
+    possible: float
+    message: str
+    hint: Optional[str]
+    hints_available: int
+    duration: float
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @classmethod
+    def from_checks(cls, step: "Step", checks: list[CheckResult], duration: float,
+                    hints_shown: int) -> "StepResult":
+        total = sum(c.weight for c in checks) or 1.0
+        good = sum(c.weight for c in checks if c.status == "pass")
+        if any(c.status == "error" for c in checks):
+            status = "error"
+        elif good == total:
+            status = "pass"
+        else:
+            status = "fail"
+        if status == "pass":
+            earned = step.points
+        elif step.partial:
+            earned = step.points * good / total
+        else:
+            earned = 0.0
+        first_bad = next((c for c in checks if c.status != "pass"), None)
+        hint = None
+        if status != "pass" and step.hints:
+            hint = step.hints[min(hints_shown, len(step.hints) - 1)]
+        return cls(step.id, step.title, status, round(earned, 3), step.points,
+                   first_bad.message if first_bad else "", hint, len(step.hints),
+                   round(duration, 4), checks)
+
+    @classmethod
+    def skipped(cls, step: "Step", why: str) -> "StepResult":
+        checks = [CheckResult(c.id, c.description, "skipped", why, 0.0, c.weight)
+                  for c in step.checks]
+        return cls(step.id, step.title, "skipped", 0.0, step.points, why, None,
+                   len(step.hints), 0.0, checks)
+
+
+@dataclass
+class Report:
+    lab: str
+    lab_id: str
+    started: str
+    duration: float
+    steps: list[StepResult]
+
+    @property
+    def earned(self) -> float:
+        return round(sum(s.earned for s in self.steps), 3)
+
+    @property
+    def possible(self) -> float:
+        return round(sum(s.possible for s in self.steps), 3)
+
+    @property
+    def score(self) -> float:
+        """Percentage, 0-100."""
+        return round(100.0 * self.earned / self.possible, 1) if self.possible else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(s.status == "pass" for s in self.steps)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(s.status == "error" for s in self.steps)
+
+    def step(self, step_id: str) -> StepResult:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def first_unfinished(self) -> Optional[StepResult]:
+        return next((s for s in self.steps if s.status != "pass"), None)
+
+    # -- exporters --------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "lab": self.lab, "lab_id": self.lab_id,
+                "started": self.started, "duration": self.duration,
+                "earned": self.earned, "possible": self.possible,
+                "score": self.score, "passed": self.passed,
+                "steps": [asdict(s) for s in self.steps]}
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_junit(self) -> str:
+        """JUnit XML: one testsuite per lab, one testcase per check."""
+        checks = [(s, c) for s in self.steps for c in s.checks]
+        suites = ET.Element("testsuites", name="v6lab")
+        suite = ET.SubElement(
+            suites, "testsuite", name=self.lab, tests=str(len(checks)),
+            failures=str(sum(c.status == "fail" for _, c in checks)),
+            errors=str(sum(c.status == "error" for _, c in checks)),
+            skipped=str(sum(c.status == "skipped" for _, c in checks)),
+            time=f"{self.duration:.3f}", timestamp=self.started)
+        props = ET.SubElement(suite, "properties")
+        for k, v in (("score", self.score), ("earned", self.earned),
+                     ("possible", self.possible), ("lab_id", self.lab_id)):
+            ET.SubElement(props, "property", name=k, value=str(v))
+        for s, c in checks:
+            case = ET.SubElement(suite, "testcase", classname=f"{self.lab}.{s.id}",
+                                 name=c.description, time=f"{c.duration:.3f}")
+            if c.status == "fail":
+                f = ET.SubElement(case, "failure", message=c.message)
+                f.text = c.message + (f"\nhint: {s.hint}" if s.hint else "")
+            elif c.status == "error":
+                ET.SubElement(case, "error", message=c.message).text = c.message
+            elif c.status == "skipped":
+                ET.SubElement(case, "skipped", message=c.message)
+        return ET.tostring(suites, encoding="unicode", xml_declaration=True)
+
+    def to_tap(self) -> str:
+        """TAP version 13: one test point per check, YAML diagnostics."""
+        lines = ["TAP version 13"]
+        checks = [(s, c) for s in self.steps for c in s.checks]
+        lines.append(f"1..{len(checks)}")
+        for i, (s, c) in enumerate(checks, 1):
+            name = f"{s.id}: {c.description}"
+            if c.status == "pass":
+                lines.append(f"ok {i} - {name}")
+            elif c.status == "skipped":
+                lines.append(f"ok {i} - {name} # SKIP {c.message}")
+            else:
+                lines.append(f"not ok {i} - {name}")
+                lines.append("  ---")
+                lines.append(f"  status: {c.status}")
+                lines.append(f"  message: {json.dumps(c.message)}")
+                if s.hint:
+                    lines.append(f"  hint: {json.dumps(s.hint)}")
+                lines.append("  ...")
+        lines.append(f"# score {self.score}% ({self.earned}/{self.possible})")
+        return "\n".join(lines) + "\n"
+
+    def render(self, console: Any = None, verbose: bool = False) -> None:
+        """A checklist for a terminal: steps with marks and points, then the
+        first unfinished step's message and hint."""
+        from rich.console import Console
+        from rich.table import Table
+
+        con = console or Console()
+        marks = {"pass": "[green]✔[/]", "fail": "[red]✘[/]", "error": "[magenta]![/]",
+                 "skipped": "[dim]·[/]"}
+        t = Table(show_header=True, header_style="bold", box=None)
+        t.add_column("")
+        t.add_column("step")
+        t.add_column("points", justify="right")
+        for s in self.steps:
+            t.add_row(marks[s.status], f"{s.title} [dim]({s.id})[/]",
+                      f"{s.earned:g}/{s.possible:g}")
+            if verbose or s.status in ("fail", "error"):
+                for c in s.checks:
+                    if verbose or c.status != "pass":
+                        t.add_row("", f"  {marks[c.status]} {c.description}", "")
+        con.print(t)
+        con.print(f"[bold]Score: {self.score:g}%[/] ({self.earned:g}/{self.possible:g})"
+                  f" [dim]graded in {self.duration * 1000:.0f} ms[/]")
+        nxt = self.first_unfinished()
+        if nxt is not None and nxt.status != "skipped":
+            con.print(f"\n[bold]{nxt.title}[/]: {nxt.message}")
+            if nxt.hint:
+                con.print(f"[yellow]Hint:[/] {nxt.hint}")
