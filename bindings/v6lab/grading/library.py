@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from .check import Check, CheckFailed
 
@@ -400,3 +400,69 @@ def ra_on_link(node: str, iface: str, *, managed: Optional[bool] = None,
                 f"lifetime {ra.router_lifetime} prefixes {_fmt(have)}")
     return Check(f"Router Advertisement on {node}:{iface}" + (f" ({', '.join(parts)})" if parts else ""),
                  fn)
+
+
+# ---------------------------------------------------------------- answers
+
+def sysctl_in(node: str, key: str, values: Sequence[Union[str, int]]) -> Check:
+    allowed = [str(v) for v in values]
+
+    def fn(lab: "Lab") -> str:
+        got = lab[node].sysctl(key)
+        if got not in allowed:
+            raise CheckFailed(f"{node}: {key} is {got}, expected one of {', '.join(allowed)}")
+        return f"{key} = {got}"
+    return Check(f"{node}: {key} in {{{', '.join(allowed)}}}", fn)
+
+
+def solicited_node_address(address: str) -> str:
+    """ff02::1:ff00:0/104 plus the low 24 bits of address (RFC 4291)."""
+    low = int(ipaddress.IPv6Address(address.split("%")[0])) & 0xFFFFFF
+    return str(ipaddress.IPv6Address(int(ipaddress.IPv6Address("ff02::1:ff00:0")) | low))
+
+
+def joined_groups(lab: "Lab", node: str, iface: str) -> list[str]:
+    """IPv6 multicast groups the node's iface has joined, read from the
+    node's /proc/net/igmp6 through its init process (outside the node)."""
+    groups = []
+    with open(f"/proc/{lab[node].pid}/net/igmp6") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[1] == iface:
+                groups.append(str(ipaddress.IPv6Address(bytes.fromhex(parts[2]))))
+    return groups
+
+
+def solicited_node_group(node: str, iface: str) -> Callable[["Lab"], str]:
+    """The expected answer: the solicited-node group of node's link-local
+    address, which the node must also have joined."""
+    def expected(lab: "Lab") -> str:
+        ll = [a.address for a in lab[node].addresses(iface, 6) if a.scope == "link"]
+        if not ll:
+            raise CheckFailed(f"{node}:{iface} has no link-local address")
+        group = solicited_node_address(ll[0])
+        if group not in joined_groups(lab, node, iface):
+            raise CheckFailed(f"{node}:{iface} has not joined {group}")
+        return group
+    return expected
+
+
+def answer_matches(node: str, path: str, expected: Union[str, Callable[["Lab"], str]],
+                   *, what: str = "the answer") -> Check:
+    """The trainee's answer, written to `path` inside node, equals the
+    expected value (IPv6 addresses compare by value). The file is read from
+    outside, through the node's init; the expected value comes from the
+    lab's real state, so it cannot be copied from a stale source."""
+    def fn(lab: "Lab") -> str:
+        want = expected(lab) if callable(expected) else expected
+        try:
+            with open(f"/proc/{lab[node].pid}/root/{path.lstrip('/')}") as f:
+                got = f.read().strip()
+        except FileNotFoundError:
+            raise CheckFailed(f"no answer yet: write {what} to {path} on {node}") from None
+        if not got:
+            raise CheckFailed(f"{path} on {node} is empty: write {what} there")
+        if _norm(got.split()[0]) != _norm(want):
+            raise CheckFailed(f"{path} on {node} says {got.split()[0]}, which is not {what}")
+        return f"{path}: {got.split()[0]}"
+    return Check(f"{node}:{path} holds {what}", fn)

@@ -1,0 +1,75 @@
+"""Lab 3: SLAAC with router advertisements."""
+
+from v6lab import Topo
+from v6lab.course import LabDefinition
+from v6lab.grading import Step, checks as c
+
+
+class Lab(LabDefinition):
+    id = "slaac"
+    title = "SLAAC with router advertisements"
+    level = "beginner"
+    minutes = 40
+    order = 30
+    summary = ("Make r1 a router that advertises 2001:db8:10::/64 with radvd; the hosts "
+               "configure their own addresses and default route (SLAAC) and reach a "
+               "server on another LAN through r1.")
+
+    def topology(self) -> Topo:
+        t = Topo("slaac")
+        t.add_lan("lan1")
+        t.add_lan("lan2")
+        # forwarding starts off: turning it on is step 1.
+        t.add_router("r1", image="ra-router",
+                     sysctls={"net.ipv6.conf.all.forwarding": 0})
+        t.add_host("h1")
+        t.add_host("h2")
+        t.add_host("srv")
+        t.add_link("r1", "lan1", addrs_a=["2001:db8:10::1/64"])          # r1:eth0
+        t.add_link("r1", "lan2", addrs_a=["2001:db8:20::1/64"])          # r1:eth1
+        t.add_link("h1", "lan1")
+        t.add_link("h2", "lan1")
+        t.add_link("srv", "lan2", addrs_a=["2001:db8:20::80/64"])
+        t.add_route("srv", "default", via="2001:db8:20::1")
+        return t
+
+    def steps(self) -> list[Step]:
+        return [
+            Step("forwarding", "Turn on IPv6 forwarding on r1", points=1, checks=[
+                c.sysctl_equals("r1", "net.ipv6.conf.all.forwarding", 1),
+            ], hints=[
+                "A router forwards packets between its interfaces; Linux does that only when "
+                "the sysctl net.ipv6.conf.all.forwarding is 1.",
+                "On r1: sysctl -w net.ipv6.conf.all.forwarding=1",
+            ]),
+            Step("radvd", "Advertise 2001:db8:10::/64 on lan1 with radvd", points=3, checks=[
+                c.daemon_running("r1", "radvd"),
+                c.ra_on_link("h1", "eth0", prefixes=["2001:db8:10::/64"], autonomous=True,
+                             default_router=True, duration=3),
+            ], hints=[
+                "radvd reads /etc/radvd.conf: an interface block with AdvSendAdvert on; and a "
+                "prefix block for 2001:db8:10::/64. Which of r1's interfaces is on lan1?",
+                "interface eth0 { AdvSendAdvert on; prefix 2001:db8:10::/64 { AdvOnLink on; "
+                "AdvAutonomous on; }; };  then run: radvd",
+                "radvd -c checks the file; radvd -d 1 -n -m stderr runs it in the foreground "
+                "and shows what it does.",
+            ]),
+            Step("slaac", "Hosts configure themselves", points=3, checks=[
+                c.has_address("h1", "2001:db8:10::/64", iface="eth0", flags=("dynamic",), within=8),
+                c.has_address("h2", "2001:db8:10::/64", iface="eth0", flags=("dynamic",), within=8),
+                c.default_route("h1", via="r1:eth0", protocol="ra", within=5),
+                c.default_route("h2", via="r1:eth0", protocol="ra", within=5),
+            ], hints=[
+                "Hosts form an address from the advertised /64 and their interface identifier, "
+                "and take the router's link-local address as default gateway. Look at "
+                "ip -6 addr and ip -6 route on h1.",
+                "If the RA arrives but no address forms: is the prefix a /64 and AdvAutonomous on?",
+            ]),
+            Step("reach-srv", "Reach srv on lan2 through r1", points=2, checks=[
+                c.reachable("h1", "srv", within=3),
+                c.reachable("srv", "h2", within=3),
+            ], hints=[
+                "From h1: ping -c3 2001:db8:20::80. If it fails, is forwarding still on? Does "
+                "srv have a route back (ip -6 route on srv)?",
+            ]),
+        ]

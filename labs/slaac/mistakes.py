@@ -1,0 +1,45 @@
+"""Common mistakes in lab 3, scripted."""
+
+from v6lab.course import Mistake
+
+from .solution import RADVD_CONF, write_radvd_conf
+
+
+def forwarding_off(lab):
+    # radvd runs anyway ("IPv6 forwarding seems to be disabled, but
+    # continuing anyway"), so the hosts even get addresses: only the
+    # forwarding check catches it.
+    lab["r1"].cmd("sysctl net.ipv6.conf.all.forwarding", check=True)
+
+
+def start_radvd(lab, conf: str) -> None:
+    write_radvd_conf(lab, conf)
+    lab["r1"].cmd("radvd", check=True)
+
+
+def prefix_48(lab):
+    start_radvd(lab, RADVD_CONF.replace("2001:db8:10::/64", "2001:db8:10::/48"))
+
+
+def autonomous_off(lab):
+    start_radvd(lab, RADVD_CONF.replace("AdvAutonomous on", "AdvAutonomous off"))
+
+
+def wrong_interface(lab):
+    start_radvd(lab, RADVD_CONF.replace("interface eth0", "interface eth1"))
+
+
+def config_without_daemon(lab):
+    write_radvd_conf(lab, RADVD_CONF)
+
+
+MISTAKES = [
+    Mistake("forwarding-off", "forwarding", "leaves forwarding off on r1", forwarding_off),
+    Mistake("prefix-48", "radvd", "advertises a /48, from which hosts cannot form addresses",
+            prefix_48),
+    Mistake("autonomous-off", "radvd", "sets AdvAutonomous off", autonomous_off),
+    Mistake("wrong-interface", "radvd", "advertises on eth1 (lan2) instead of eth0",
+            wrong_interface),
+    Mistake("config-without-daemon", "radvd", "writes /etc/radvd.conf but never starts radvd",
+            config_without_daemon),
+]

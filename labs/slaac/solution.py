@@ -1,0 +1,45 @@
+"""Reference solution of lab 3."""
+
+RADVD_CONF = """interface eth0 {
+    AdvSendAdvert on;
+    MinRtrAdvInterval 3;
+    MaxRtrAdvInterval 10;
+    prefix 2001:db8:10::/64 {
+        AdvOnLink on;
+        AdvAutonomous on;
+    };
+};
+"""
+
+
+def write_radvd_conf(lab, text: str) -> None:
+    lab["r1"].cmd(["sh", "-c", "cat > /etc/radvd.conf"], input=text, check=True)
+
+
+def forwarding(lab):
+    lab["r1"].cmd("sysctl -w net.ipv6.conf.all.forwarding=1", check=True)
+
+
+def radvd(lab):
+    write_radvd_conf(lab, RADVD_CONF)
+    lab["r1"].cmd("radvd -c && radvd", check=True)
+
+
+def slaac(lab):
+    from v6lab import wait_until
+    for h in ("h1", "h2"):
+        wait_until(lambda: [a for a in lab[h].addresses("eth0", 6)
+                            if a.scope == "global" and not a.tentative], 10,
+                   what=f"a SLAAC address on {h}")
+
+
+def reach_srv(lab):
+    lab["h1"].cmd("ping -c1 -W2 2001:db8:20::80", check=True)
+
+
+SOLUTION = {
+    "forwarding": forwarding,
+    "radvd": radvd,
+    "slaac": slaac,
+    "reach-srv": reach_srv,
+}

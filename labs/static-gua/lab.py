@@ -1,0 +1,66 @@
+"""Lab 2: static global addresses and duplicate address detection."""
+
+from v6lab import Topo
+from v6lab.course import LabDefinition
+from v6lab.grading import Step, checks as c
+
+PREFIX = "2001:db8:10::/64"
+
+
+class Lab(LabDefinition):
+    id = "static-gua"
+    title = "Static global addresses and duplicate address detection"
+    level = "beginner"
+    minutes = 25
+    order = 20
+    summary = ("Assign global addresses on a /64 by hand, find out why one of them "
+               "does not work (a duplicate: DAD failed), fix it, and reach the router.")
+
+    def topology(self) -> Topo:
+        t = Topo("static-gua")
+        t.add_lan("lan")
+        t.add_router("r1")
+        t.add_host("h1")
+        t.add_host("h2")
+        # r1 keeps the address h1 will be (wrongly) given in setup: the
+        # seeded duplicate.
+        t.add_link("r1", "lan", addrs_a=["2001:db8:10::1/64", "2001:db8:10::10/64"])
+        t.add_link("h1", "lan")
+        t.add_link("h2", "lan")
+        return t
+
+    def setup(self, lab) -> None:
+        lab["r1"].wait_addresses_ready()
+        lab["h1"].wait_addresses_ready()
+        # Somebody already configured h1 with an address r1 also has.
+        lab["h1"].cmd("ip -6 addr add 2001:db8:10::10/64 dev eth0", check=True)
+
+    def steps(self) -> list[Step]:
+        return [
+            Step("h2-address", "Give h2 the address 2001:db8:10::20/64", points=2, checks=[
+                c.has_address("h2", "2001:db8:10::20/128", iface="eth0", prefix_len=64,
+                              flags=("permanent",), within=3),
+            ], hints=[
+                "A static address is added with ip: ip -6 addr add ADDRESS/LENGTH dev INTERFACE",
+                "On h2: ip -6 addr add 2001:db8:10::20/64 dev eth0 (the /64 matters: it makes "
+                "the whole 2001:db8:10::/64 on-link)",
+            ]),
+            Step("fix-duplicate", "Fix h1's duplicate address: use 2001:db8:10::11/64", points=3, checks=[
+                c.no_bad_addresses("h1", "eth0", within=3),
+                c.has_address("h1", "2001:db8:10::11/128", iface="eth0", prefix_len=64,
+                              flags=("permanent",), within=3),
+            ], hints=[
+                "Look at h1's addresses: ip -6 addr show dev eth0. One of them says dadfailed.",
+                "dadfailed means Duplicate Address Detection found another node using the address: "
+                "the kernel will never use it. Remove it (ip -6 addr del ...) and add a free one.",
+                "On h1: ip -6 addr del 2001:db8:10::10/64 dev eth0; "
+                "ip -6 addr add 2001:db8:10::11/64 dev eth0",
+            ]),
+            Step("reach-router", "Reach the router r1 from h1 and h2", points=1, checks=[
+                c.reachable("r1", "2001:db8:10::11", within=2),
+                c.reachable("r1", "2001:db8:10::20", within=2),
+            ], hints=[
+                "From h1 and h2: ping -c3 2001:db8:10::1. Is the interface up, the address not "
+                "tentative, the prefix length /64?",
+            ]),
+        ]

@@ -1,0 +1,26 @@
+"""Common mistakes in lab 2, scripted."""
+
+from v6lab.course import Mistake
+
+
+def prefix_48(lab):
+    lab["h2"].cmd("ip -6 addr add 2001:db8:10::20/48 dev eth0", check=True)
+
+
+def keeps_the_duplicate(lab):
+    # Adds the new address but leaves the dadfailed one behind.
+    lab["h1"].cmd("ip -6 addr add 2001:db8:10::11/64 dev eth0", check=True)
+
+
+def takes_h2s_address(lab):
+    lab["h1"].cmd("ip -6 addr del 2001:db8:10::10/64 dev eth0 && "
+                  "ip -6 addr add 2001:db8:10::20/64 dev eth0", check=True)
+
+
+MISTAKES = [
+    Mistake("prefix-48", "h2-address", "gives h2 its address with /48 instead of /64", prefix_48),
+    Mistake("keeps-the-duplicate", "fix-duplicate",
+            "adds ::11 but does not remove the dadfailed ::10", keeps_the_duplicate),
+    Mistake("takes-h2s-address", "fix-duplicate",
+            "replaces ::10 with ::20, which h2 already has (a new duplicate)", takes_h2s_address),
+]

@@ -1,0 +1,71 @@
+"""Every lab of the curriculum, graded for real: a fresh lab scores 0 with
+its first step failing; the reference solution scores 100 %; each scripted
+common mistake fails exactly the step it targets, with that step's hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from v6lab import Lab
+from v6lab.course import LabDefinition, load_labs
+
+LABS = load_labs()
+MISTAKES = [(d.id, m.name) for d in LABS.values() for m in d.mistakes]
+
+
+def start(lab_factory, d: LabDefinition) -> Lab:
+    lab = lab_factory(d.topology(), name=d.id)
+    d.setup(lab)
+    return lab
+
+
+def test_curriculum_has_the_first_three_labs():
+    assert list(LABS)[:3] == ["link-local", "static-gua", "slaac"]
+    for d in LABS.values():
+        assert d.readme.exists() and d.instructions(), d.id
+        assert set(d.solution) == {s.id for s in d.steps()}, d.id
+        assert len(d.mistakes) >= 2, d.id
+        assert all(s.hints for s in d.steps()), d.id
+
+
+@pytest.mark.parametrize("lab_id", list(LABS))
+def test_fresh_lab_scores_zero(lab_factory, lab_id):
+    d = LABS[lab_id]
+    lab = start(lab_factory, d)
+    report = d.grader().grade(lab)
+    assert report.score == 0, report.to_json()
+    assert report.steps[0].status == "fail", report.to_json()
+    assert report.steps[0].hint == d.steps()[0].hints[0]
+    assert all(s.status in ("fail", "skipped") for s in report.steps)
+
+
+@pytest.mark.parametrize("lab_id", list(LABS))
+def test_solution_scores_full_marks(lab_factory, lab_id):
+    d = LABS[lab_id]
+    lab = start(lab_factory, d)
+    d.solve(lab)
+    report = d.grader().grade(lab)
+    assert report.score == 100, report.to_json()
+    assert report.passed and not report.has_errors
+
+
+@pytest.mark.parametrize("lab_id,mistake", MISTAKES, ids=[f"{a}:{b}" for a, b in MISTAKES])
+def test_mistake_fails_exactly_its_step(lab_factory, lab_id, mistake):
+    d = LABS[lab_id]
+    m = next(x for x in d.mistakes if x.name == mistake)
+    lab = start(lab_factory, d)
+    for step in d.steps():
+        if step.id == m.step:
+            m.apply(lab)
+            break
+        d.solution[step.id](lab)
+    report = d.grader().grade(lab)
+    statuses = {s.id: s.status for s in report.steps}
+    ids = [s.id for s in d.steps()]
+    before = ids[:ids.index(m.step)]
+    assert statuses[m.step] == "fail", report.to_json()
+    assert all(statuses[i] == "pass" for i in before), report.to_json()
+    assert all(s.status in ("skipped", "fail") for s in report.steps[ids.index(m.step) + 1:])
+    step = report.step(m.step)
+    assert step.hint == d.grader().step(m.step).hints[0]
+    assert step.message
