@@ -16,6 +16,7 @@ void register_probe(py::module_& m) {
       .def_readonly("source", &IcmpError::from)
       .def_readonly("mtu", &IcmpError::mtu)
       .def_readonly("detail", &IcmpError::detail)
+      .def_readonly("rtt_ms", &IcmpError::rtt_ms)
       .def("__repr__", [](const IcmpError& e) {
         return "<IcmpError " + e.kind + " from " + (e.from.empty() ? "local" : e.from) +
                ": " + e.detail + ">";

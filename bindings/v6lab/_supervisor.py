@@ -26,7 +26,17 @@ def main() -> int:
         lab = Lab(req["spec"], source=req["source"])
         lab.id = req["id"]
         lab.detached = True
+        if req.get("course"):
+            from .course import find_lab
+            definition = find_lab(req["course"])
+            lab.meta = {"course": definition.id}
         lab.start()
+        if req.get("course"):
+            try:
+                definition.setup(lab)  # the lab's initial state
+            except BaseException:
+                lab.stop()
+                raise
     except Exception as e:  # reported to the starter, who prints it
         msg = str(e) if e.__class__.__module__.startswith("v6lab") else \
             "".join(traceback.format_exception(e)).strip()

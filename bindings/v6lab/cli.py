@@ -3,9 +3,13 @@
 Every error is one sentence on stderr and a documented exit code, never a
 traceback (see docs/cli.md):
 
-  0  success            3  invalid topology or image
-  1  the operation failed  4  needs root
-  2  bad usage          5  a program is missing (the Debian package is named)
+  0  success (for check: every step passed)
+  1  the operation failed (for check: some step failed)
+  2  bad usage
+  3  invalid topology, image or lab definition
+  4  needs root
+  5  a program is missing (the Debian package is named)
+  6  grader error (a check could not be evaluated)
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ import click
 
 from . import _core, detached, paths, registry
 from ._core import Error, MissingBinaryError, SpecError
-from .lab import Lab, NeedsRootError, Node
+from .lab import Lab, NeedsRootError, Node, require_root
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING = 1, 2, 3, 4, 5
+EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING, EXIT_GRADER = 1, 2, 3, 4, 5, 6
 DEFAULT_TOPOLOGY = paths.PACKAGE_DIR.parent.parent / "examples" / "small.yaml"
 
 
@@ -137,15 +141,19 @@ def down(lab_name: Optional[str], all_: bool, force: bool) -> None:
         stopped = detached.stop_all(force=force)
         click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing"))
         return
+    require_root()
     rec = registry.find(lab_name)
     detached.stop_owner(rec, force=force)
     click.echo(f"lab {rec.name} ({rec.id}) stopped")
 
 
-@main.command("ls")
+main.add_command(down, "stop")
+
+
+@main.command("status")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
-def ls_(fmt: str) -> None:
+def status(fmt: str) -> None:
     """List running labs."""
     labs = registry.running()
     if fmt == "json":
@@ -162,6 +170,9 @@ def ls_(fmt: str) -> None:
         owner = "supervisor" if r.detached else f"pid {r.owner_pid}"
         t.add_row(r.name, r.id, str(len(r.nodes)), owner, f"{time.time() - r.created:.0f} s")
     Console().print(t)
+
+
+main.add_command(status, "ls")
 
 
 def _inspect_data(lab: Lab) -> dict[str, Any]:
@@ -206,6 +217,7 @@ def _print_inspect(con: Any, lab: Lab) -> None:
 @errors
 def inspect(lab_name: Optional[str], fmt: str) -> None:
     """Show a running lab's nodes, interfaces and addresses (read live)."""
+    require_root()
     lab = Lab.attach(lab_name)
     if fmt == "json":
         click.echo(json.dumps(_inspect_data(lab), indent=2))
@@ -216,6 +228,7 @@ def inspect(lab_name: Optional[str], fmt: str) -> None:
 
 
 def _node(lab_name: Optional[str], node: str) -> Node:
+    require_root()
     return Lab.attach(lab_name)[node]
 
 
@@ -281,3 +294,7 @@ def images() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# The training verbs register themselves on `main`.
+from . import cli_training  # noqa: E402,F401

@@ -22,18 +22,20 @@ from ._core import Error
 from .lab import Lab, TopoSource, require_root
 
 
-def start(topo: TopoSource, *, name: Optional[str] = None,
+def start(topo: TopoSource, *, name: Optional[str] = None, course: Optional[str] = None,
           timeout: float = 60.0) -> registry.LabRecord:
     """Starts a lab in a supervisor process and returns its record once it
-    is up. The spec is validated here first, so a bad file fails before any
-    process is started."""
+    is up (and, for a graded lab of the curriculum, in its initial state).
+    The spec is validated here first, so a bad file fails before any process
+    is started."""
     lab = Lab(topo, name=name)  # validates; builds nothing
     require_root()
     r, w = os.pipe()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(paths.PACKAGE_DIR.parent)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    request = json.dumps({"spec": lab.spec_raw(), "source": lab.source, "id": lab.id})
+    request = json.dumps({"spec": lab.spec_raw(), "source": lab.source, "id": lab.id,
+                          "course": course})
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "v6lab._supervisor", str(w)],

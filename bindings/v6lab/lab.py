@@ -311,7 +311,7 @@ class Node:
 
     def udp_exchange(self, addr: str, port: int, payload: bytes | str, *,
                      timeout: float = 2.0) -> _core.ConnectResult:
-        data = payload.decode("latin-1") if isinstance(payload, bytes) else payload
+        data = payload.encode() if isinstance(payload, str) else payload
         return self.handle.udp_exchange(addr, port, data, timeout)
 
     def dns_query(self, server: str, name: str, qtype: str = "AAAA", *,
@@ -368,6 +368,7 @@ class Lab:
         self._processes: list[NodeProcess] = []
         self._finalizer: Optional[weakref.finalize] = None
         self.detached = False
+        self.meta: dict[str, Any] = {}
 
     def spec_raw(self) -> RawSpec:
         """The raw spec this lab was made from (as in a topology file)."""
@@ -400,7 +401,7 @@ class Lab:
                 id=self.id, name=self.name, owner_pid=os.getpid(),
                 owner_starttime=registry.process_starttime(os.getpid()),
                 created=time.time(), detached=self.detached, source=self.source,
-                nodes=nodes, spec={**self.spec, "switch": nodes_sw})
+                nodes=nodes, spec={**self.spec, "switch": nodes_sw}, meta=dict(self.meta))
             registry.write(self._record)
         except BaseException:
             self._core.stop()
@@ -471,6 +472,7 @@ class Lab:
         lab._processes = []
         lab._finalizer = None
         lab.detached = rec.detached
+        lab.meta = dict(rec.meta)
         lab._nodes = {n: Node(lab, n, v["pid"], v["starttime"], v.get("image", ""))
                       for n, v in rec.nodes.items()}
         return lab

@@ -53,6 +53,7 @@ class LabRecord:
     source: str
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. {"course": "slaac"}
 
     @property
     def dir(self) -> Path:
@@ -66,14 +67,14 @@ class LabRecord:
             "id": self.id, "name": self.name, "owner_pid": self.owner_pid,
             "owner_starttime": self.owner_starttime, "created": self.created,
             "detached": self.detached, "source": self.source,
-            "nodes": self.nodes, "spec": self.spec,
+            "nodes": self.nodes, "spec": self.spec, "meta": self.meta,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "LabRecord":
         return cls(**{k: d[k] for k in (
             "id", "name", "owner_pid", "owner_starttime", "created",
-            "detached", "source", "nodes", "spec")})
+            "detached", "source", "nodes", "spec")}, meta=d.get("meta") or {})
 
 
 def write(rec: LabRecord) -> None:

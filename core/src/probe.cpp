@@ -305,6 +305,8 @@ PingResult ping(int nsfd, const PingOptions& o) {
     }
     if (!q || ((q[4] << 8) | q[5]) != id) continue;
     IcmpError e;
+    auto quoted = sent_at.find((q[6] << 8) | q[7]);
+    if (quoted != sent_at.end()) e.rtt_ms = (now_s() - quoted->second) * 1000.0;
     e.type = type;
     e.code = code;
     e.from = ntop(reinterpret_cast<sockaddr*>(&from));
@@ -364,7 +366,8 @@ TracerouteResult traceroute(int nsfd, const std::string& dst, int max_hops,
     bool stop = false;
     for (const auto& e : p.errors) {
       h.from = e.from;
-      h.kind = e.kind == "time-exceeded" ? "time-exceeded" : "unreachable";
+      h.rtt_ms = e.rtt_ms;
+      h.kind = (e.kind == "time-exceeded" || e.kind == "local") ? e.kind : "unreachable";
       stop = h.kind != "time-exceeded";
       break;
     }

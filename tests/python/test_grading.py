@@ -52,7 +52,7 @@ def run(check: Check, lab) -> tuple[str, str]:
 # (name, passing check, failing check, a part of the failure message)
 CASES = [
     ("has_address", c.has_address("h1", "2001:db8:1::/64", iface="eth0"),
-     c.has_address("h1", "2001:db8:99::/64"), "h1 has no address in 2001:db8:99::/64 (it has: 2001:db8:1::10/64)"),
+     c.has_address("h1", "2001:db8:99::/64"), "h1 has no address in 2001:db8:99::/64 (it has: 2001:db8:1::10/64, fe80::"),
     ("has_address_flags", c.has_address("h1", "2001:db8:1::/64", flags=("permanent",)),
      c.has_address("h1", "2001:db8:1::/64", flags=("dynamic",)), "has 2001:db8:1::10/64 but it lacks dynamic"),
     ("has_address_len", c.has_address("h1", "2001:db8:1::/64", prefix_len=64),
@@ -348,3 +348,32 @@ def test_grading_is_read_only(lab):
         c.ra_on_link("h1", "eth0", duration=0.3)])])
     grader.grade(lab)
     assert snapshot() == before
+
+
+def test_trainee_breakage_is_a_failure_not_a_grader_error(lab):
+    """A deleted interface or a source that cannot send is the trainee's to
+    fix: the checks fail with a message instead of reporting grader errors."""
+    h2 = lab["h2"]
+    h2.cmd("ip link set eth0 down", check=True)
+    try:
+        status, msg = run(c.not_reachable("h2", "2001:db8:2::99", timeout=0.3), lab)
+        assert status == "fail" and "could not leave h2" in msg, msg
+        status, msg = run(c.ra_on_link("h2", "eth0", duration=0.3), lab)
+        assert status == "fail", msg
+    finally:
+        h2.cmd("ip link set eth0 up", check=True)
+        h2.wait_addresses_ready()
+    status, msg = run(c.link_up("h2", "eth9"), lab)
+    assert status == "fail" and "h2 has no interface eth9 any more (it has: eth0)" in msg
+
+
+def test_traceroute_hops_have_times_and_steps_copy_checks(lab):
+    tr = lab["h1"].traceroute("2001:db8:2::30")
+    assert tr.hops[0].kind == "time-exceeded" and tr.hops[0].rtt_ms > 0
+    shared = c.reachable("h1", "h3")
+    a, b = Step("a", "a", [shared]), Step("b", "b", [shared])
+    assert (a.checks[0].id, b.checks[0].id) == ("a.1", "b.1")
+    with pytest.raises(ValueError, match="weights must be positive"):
+        Step("w", "w", [shared.with_options(weight=0)])
+    with pytest.raises(KeyError, match="no step 'nope'"):
+        Grader([a]).grade(lab, upto="nope")

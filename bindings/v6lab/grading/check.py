@@ -9,6 +9,7 @@ or the window closes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -52,6 +53,4 @@ class Check:
 
     def with_options(self, **kw: Any) -> "Check":
         """A copy with other options (within=, weight=, id=)."""
-        d = dict(self.__dict__)
-        d.update(kw)
-        return Check(**d)
+        return dataclasses.replace(self, **kw)

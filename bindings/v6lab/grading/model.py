@@ -37,9 +37,12 @@ class Step:
     def __post_init__(self) -> None:
         if not self.checks:
             raise ValueError(f"step {self.id} has no checks: it could not fail")
-        for i, c in enumerate(self.checks):
-            if not c.id:
-                c.id = f"{self.id}.{i + 1}"
+        bad = [c.description for c in self.checks if not c.weight > 0]
+        if bad:
+            raise ValueError(f"step {self.id}: check weights must be positive ({', '.join(bad)})")
+        # Copies: one Check object may serve in several steps.
+        self.checks = [c.with_options(id=c.id or f"{self.id}.{i + 1}")
+                       for i, c in enumerate(self.checks)]
 
 
 @dataclass
@@ -65,7 +68,9 @@ class Grader:
         """Grades the lab, read-only. Steps run in order; the checks of a step
         run concurrently (probes release the GIL)."""
         hints_shown = hints_shown or {}
-        started = datetime.datetime.now(datetime.timezone.utc)
+        if upto is not None:
+            self.step(upto)  # an unknown step is an error, not "grade all"
+        started = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         t0 = time.monotonic()
         results: list[StepResult] = []
         blocked_by: Optional[str] = None
@@ -76,7 +81,7 @@ class Grader:
                 else:
                     st = time.monotonic()
                     outcomes = list(pool.map(lambda c: c.run(lab), step.checks))
-                    crs = [CheckResult(c.id, c.description, status, msg, round(sec, 4), c.weight)
+                    crs = [CheckResult(c.id, c.description, status, msg, round(sec, 4), float(c.weight))
                            for c, (status, msg, sec) in zip(step.checks, outcomes)]
                     results.append(StepResult.from_checks(step, crs, time.monotonic() - st,
                                                           hints_shown.get(step.id, 0)))

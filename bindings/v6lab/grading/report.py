@@ -65,15 +65,15 @@ class StepResult:
         hint = None
         if status != "pass" and step.hints:
             hint = step.hints[min(hints_shown, len(step.hints) - 1)]
-        return cls(step.id, step.title, status, round(earned, 3), step.points,
+        return cls(step.id, step.title, status, float(round(earned, 3)), float(step.points),
                    first_bad.message if first_bad else "", hint, len(step.hints),
                    round(duration, 4), checks)
 
     @classmethod
     def skipped(cls, step: "Step", why: str) -> "StepResult":
-        checks = [CheckResult(c.id, c.description, "skipped", why, 0.0, c.weight)
+        checks = [CheckResult(c.id, c.description, "skipped", why, 0.0, float(c.weight))
                   for c in step.checks]
-        return cls(step.id, step.title, "skipped", 0.0, step.points, why, None,
+        return cls(step.id, step.title, "skipped", 0.0, float(step.points), why, None,
                    len(step.hints), 0.0, checks)
 
 
@@ -81,7 +81,7 @@ class StepResult:
 class Report:
     lab: str
     lab_id: str
-    started: str
+    started: str       # UTC, ISO 8601 without zone (JUnit's timestamp format)
     duration: float
     steps: list[StepResult]
 

@@ -22,6 +22,7 @@ struct IcmpError {
   std::string from;   // who sent it (empty for local errors)
   std::uint32_t mtu = 0;  // packet too big / fragmentation needed
   std::string detail; // readable: "no route", "address unreachable", ...
+  double rtt_ms = 0;  // time from the request it quotes (0 for local errors)
 };
 
 struct PingOptions {
