@@ -219,6 +219,7 @@ PingResult ping(int nsfd, const PingOptions& o) {
   const int size = std::max(o.size, 8);
   std::map<int, double> sent_at;
   std::set<int> answered;
+  std::set<int> settled;  // requests answered by an ICMP error instead
   double next_send = now_s(), end = 0;
   unsigned char buf[65536];
   bool local_mtu_reported = false;
@@ -239,6 +240,7 @@ PingResult ping(int nsfd, const PingOptions& o) {
       int seq = r.sent++;
       if (::sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&t.sa), t.len) < 0) {
         int err = errno;
+        settled.insert(seq);  // refused locally: nothing to wait for
         if (err != EMSGSIZE || !local_mtu_reported) {
           r.errors.push_back(local_error(err, err == EMSGSIZE ? path_mtu(nsfd, t, o.iface) : 0));
           local_mtu_reported |= err == EMSGSIZE;
@@ -249,7 +251,7 @@ PingResult ping(int nsfd, const PingOptions& o) {
       next_send = now + o.interval;
       end = now + o.timeout;
     }
-    if (r.sent >= o.count && (now >= end || static_cast<int>(answered.size()) == o.count))
+    if (r.sent >= o.count && (now >= end || static_cast<int>(answered.size() + settled.size()) >= o.count))
       break;
     double until = r.sent < o.count ? std::min(next_send, end > 0 ? end : next_send) : end;
     int ms = static_cast<int>(std::max(0.0, until - now_s()) * 1000) + 1;
@@ -306,7 +308,10 @@ PingResult ping(int nsfd, const PingOptions& o) {
     if (!q || ((q[4] << 8) | q[5]) != id) continue;
     IcmpError e;
     auto quoted = sent_at.find((q[6] << 8) | q[7]);
-    if (quoted != sent_at.end()) e.rtt_ms = (now_s() - quoted->second) * 1000.0;
+    if (quoted != sent_at.end()) {
+      e.rtt_ms = (now_s() - quoted->second) * 1000.0;
+      if (!answered.count(quoted->first)) settled.insert(quoted->first);
+    }
     e.type = type;
     e.code = code;
     e.from = ntop(reinterpret_cast<sockaddr*>(&from));
@@ -428,13 +433,12 @@ ConnectResult tcp_connect(int nsfd, const std::string& addr, int port,
     return r;
   }
   r.ok = true;
-  if (!send.empty()) {
-    if (::send(s.get(), send.data(), send.size(), MSG_NOSIGNAL) < 0) return r;
-    ::shutdown(s.get(), SHUT_WR);
-  }
-  // Read what the service says first (a banner, or the answer to `send`).
+  if (send.empty()) return r;  // connecting was the question
+  if (::send(s.get(), send.data(), send.size(), MSG_NOSIGNAL) < 0) return r;
+  ::shutdown(s.get(), SHUT_WR);
+  // Read the answer to `send` until the peer closes or the time is up.
   char buf[4096];
-  while (r.received.size() < 65536 && wait_fd(s.get(), POLLIN, std::min(deadline, now_s() + (send.empty() ? 0.05 : timeout)))) {
+  while (r.received.size() < 65536 && wait_fd(s.get(), POLLIN, deadline)) {
     ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
     if (n <= 0) break;
     r.received.append(buf, static_cast<std::size_t>(n));
