@@ -37,10 +37,12 @@ def main() -> int:
             except BaseException:
                 lab.stop()
                 raise
-    except Exception as e:  # reported to the starter, who prints it
-        msg = str(e) if e.__class__.__module__.startswith("v6lab") else \
+    except Exception as e:  # reported to the starter, who raises it again
+        known = type(e).__name__ in ("SpecError", "MissingBinaryError", "NeedsRootError", "Error")
+        kind = type(e).__name__ if known else "Error"
+        msg = str(e.args[0] if type(e).__name__ == "SpecError" else e) if known else \
             "".join(traceback.format_exception(e)).strip()
-        os.write(ready, msg.encode() or b"the lab could not be started")
+        os.write(ready, f"error {kind}\n{msg or 'the lab could not be started'}".encode())
         return 1
     os.write(ready, f"ok {lab.id}".encode())
     os.close(ready)

@@ -137,11 +137,11 @@ def up(topology: str, name: Optional[str]) -> None:
 @errors
 def down(lab_name: Optional[str], all_: bool, force: bool) -> None:
     """Stop a running lab."""
+    require_root()
     if all_:
         stopped = detached.stop_all(force=force)
         click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing"))
         return
-    require_root()
     rec = registry.find(lab_name)
     detached.stop_owner(rec, force=force)
     click.echo(f"lab {rec.name} ({rec.id}) stopped")

@@ -46,7 +46,7 @@ def labs(fmt: str) -> None:
     defs = load_labs()
     if fmt == "json":
         click.echo(json.dumps([{"id": d.id, "title": d.title, "level": d.level,
-                                "minutes": d.minutes, **prog.summary(d.id)}
+                                "minutes": d.minutes, "summary": d.summary, **prog.summary(d.id)}
                                for d in defs.values()], indent=2))
         return
     from rich.table import Table
@@ -80,7 +80,7 @@ def start(lab_id: Optional[str], name: Optional[str]) -> None:
               f"[dim](id {rec.id})[/]\n")
     _print_inspect(con, Lab.attach(rec.id))
     con.print(f"\n[bold]{d.title}[/]\n")
-    con.print(d.instructions())
+    con.print(d.instructions(), markup=False, highlight=False)
     con.print(f"\nThe whole guide: {d.readme}")
     first = next(iter(rec.nodes))
     con.print(f"\nOpen a shell: [bold]v6lab shell {first}[/]   Check your work: [bold]v6lab check[/]"
@@ -133,6 +133,8 @@ def hint(lab_name: Optional[str], step: Optional[str]) -> None:
     s = grader.step(step) if step in [x.id for x in grader.steps] else None
     if s is None:
         raise Error(f"lab {d.id} has no step '{step}' (steps: {', '.join(x.id for x in grader.steps)})")
+    # The k-th request shows hint k (then the last one again); `check`
+    # shows the latest hint shown, or the first.
     shown = Progress().record_hint(d.id, s.id)
     k = min(shown, len(s.hints) - 1)
     click.echo(f"{s.title} — hint {k + 1} of {len(s.hints)}:\n{s.hints[k]}")

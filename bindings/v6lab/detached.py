@@ -19,7 +19,13 @@ from typing import Any, Optional
 
 from . import paths, registry
 from ._core import Error
-from .lab import Lab, TopoSource, require_root
+from ._core import MissingBinaryError, SpecError
+from .lab import Lab, NeedsRootError, TopoSource, require_root
+
+# Errors the supervisor reports by class name, raised here as themselves so
+# that the command's exit code stays right (5 for a missing program, ...).
+_ERRORS = {"Error": Error, "SpecError": SpecError, "MissingBinaryError": MissingBinaryError,
+           "NeedsRootError": NeedsRootError}
 
 
 def start(topo: TopoSource, *, name: Optional[str] = None, course: Optional[str] = None,
@@ -55,6 +61,9 @@ def start(topo: TopoSource, *, name: Optional[str] = None, course: Optional[str]
         msg = ready.read().decode(errors="replace").strip()
     if not msg.startswith("ok "):
         proc.wait()
+        if msg.startswith("error "):
+            kind, _, text = msg[len("error "):].partition("\n")
+            raise _ERRORS.get(kind, Error)(text)
         raise Error(msg or f"the supervisor of lab {lab.name} exited before the lab was up")
     # The supervisor lives on in its own session; do not keep a zombie of it.
     proc.returncode = 0  # it is not ours to wait for any more

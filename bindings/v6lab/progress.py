@@ -52,17 +52,22 @@ class Progress:
             "starts": 0, "attempts": [], "hints": {}, "solves": [], "completed": None})
 
     def save(self) -> None:
-        _, uid, gid = _user_home()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        home, uid, gid = _user_home()
+        # Under sudo, what we create inside the user's home becomes theirs;
+        # nothing outside it (V6LAB_PROGRESS may point anywhere) is touched.
+        own = uid is not None and "V6LAB_PROGRESS" not in os.environ and \
+            home in self.path.parents
+        created = []
+        for d in reversed(self.path.parents):
+            if not d.exists():
+                d.mkdir()
+                created.append(d)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=1))
         os.replace(tmp, self.path)
-        if uid is not None:
-            for p in (self.path, self.path.parent, self.path.parent.parent):
-                try:
-                    os.chown(p, uid, gid if gid is not None else -1)
-                except OSError:
-                    pass
+        if own:
+            for p in created + [self.path]:
+                os.chown(p, uid, gid if gid is not None else -1)
 
     # -- events ----------------------------------------------------------------
     def record_start(self, lab_id: str) -> None:

@@ -134,7 +134,7 @@ def find(name: Optional[str]) -> LabRecord:
     only running lab. Errors are one sentence."""
     labs = running()
     if not labs:
-        raise Error("no lab is running (start one with 'v6lab up FILE')")
+        raise Error("no lab is running (start one with 'v6lab start' or 'v6lab up FILE')")
     if name is None:
         if len(labs) > 1:
             names = ", ".join(f"{r.name} ({r.id})" for r in labs)

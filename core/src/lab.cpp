@@ -13,6 +13,8 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <sstream>
+#include <poll.h>
 
 #include "v6lab/error.hpp"
 #include "v6lab/nsutil.hpp"
@@ -36,13 +38,12 @@ bool is_iface_sysctl(const std::string& key) { return !sysctl_interface(key).emp
 struct CloneArgs {
   const char* path;
   char* const* argv;
-  int lifeline;
-  int ready;
+  int fds[3];  // become 3 (lifeline), 4 (commands), 5 (reports)
 };
 
 // Runs in the child of clone(CLONE_VM|CLONE_VFORK): it shares the parent's
 // memory while the parent thread waits, so it may only make system calls.
-int init_child(void* p) {
+int zygote_child(void* p) {
   auto* a = static_cast<CloneArgs*>(p);
   // Handlers installed by the parent (Python's) must not run here.
   for (int s = 1; s < NSIG; ++s) {
@@ -54,9 +55,11 @@ int init_child(void* p) {
       ::syscall(SYS_rt_sigaction, s, &sa, nullptr, sizeof(sigset_t));
     }
   }
-  int l = ::fcntl(a->lifeline, F_DUPFD, 10);
-  int r = ::fcntl(a->ready, F_DUPFD, 10);
-  if (l < 0 || r < 0 || ::dup2(l, 3) < 0 || ::dup2(r, 4) < 0) ::_exit(126);
+  int high[3];
+  for (int i = 0; i < 3; ++i)
+    if ((high[i] = ::fcntl(a->fds[i], F_DUPFD, 10)) < 0) ::_exit(126);
+  for (int i = 0; i < 3; ++i)
+    if (::dup2(high[i], 3 + i) < 0) ::_exit(126);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -208,45 +211,7 @@ std::string Lab::lan_bridge(const std::string& lan) const {
   throw Error("lab " + spec_.name + " has no LAN '" + lan + "'");
 }
 
-std::unique_ptr<NodeHandle> Lab::spawn_one(const std::string& name,
-                                           const std::vector<std::string>& argv,
-                                           int lifeline_r, UniqueFd* ready_r) {
-  int rp[2];
-  if (::pipe2(rp, O_CLOEXEC) != 0) throw_errno("create pipe for " + name, errno);
-  ready_r->reset(rp[0]);
-  UniqueFd ready_w(rp[1]);
-
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  CloneArgs args{opts_.init_path.c_str(), cargv.data(), lifeline_r,
-                 ready_w.get()};
-
-  constexpr std::size_t kStack = 64 * 1024;
-  static thread_local std::vector<char> stack(kStack);
-  // Block every signal around clone so no handler runs in the child before
-  // it resets them; restore afterwards.
-  sigset_t all, old;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_BLOCK, &all, &old);
-  int flags = CLONE_VM | CLONE_VFORK | CLONE_NEWNET | CLONE_NEWUTS |
-              CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD;
-  pid_t pid = ::clone(init_child, stack.data() + kStack, flags, &args);
-  int err = errno;
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) throw_errno("create namespaces for node " + name, err);
-  children_.push_back(pid);
-  UniqueFd pfd = pidfd_open(pid);
-  UniqueFd ns = open_ns(pid, "net");
-  return std::make_unique<NodeHandle>(name, pid, std::move(pfd), std::move(ns));
-}
-
 void Lab::spawn_inits() {
-  int lp[2];
-  if (::pipe2(lp, O_CLOEXEC) != 0) throw_errno("create lifeline pipe", errno);
-  UniqueFd lifeline_r(lp[0]);
-  lifeline_w_.reset(lp[1]);
-
   // Enough descriptors for big labs: a pidfd, a namespace fd and a socket
   // per node.
   rlimit rl;
@@ -254,28 +219,108 @@ void Lab::spawn_inits() {
     rl.rlim_cur = rl.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
+  int lp[2], cp[2], rp[2];
+  if (::pipe2(lp, O_CLOEXEC) != 0 || ::pipe2(cp, O_CLOEXEC) != 0 ||
+      ::pipe2(rp, O_CLOEXEC) != 0)
+    throw_errno("create pipes for the lab's zygote", errno);
+  UniqueFd lifeline_r(lp[0]), cmd_r(cp[0]), cmd_w(cp[1]), rep_r(rp[0]), rep_w(rp[1]);
+  lifeline_w_.reset(lp[1]);
 
-  std::vector<UniqueFd> ready(spec_.nodes.size() + 1);
-  for (std::size_t i = 0; i < spec_.nodes.size(); ++i)
-    nodes_.push_back(spawn_one(spec_.nodes[i].name,
-                               {"v6lab-init", "node", spec_.nodes[i].name},
-                               lifeline_r.get(), &ready[i]));
-  if (!spec_.lans.empty())
-    switch_ = spawn_one("switch", {"v6lab-init", "switch", "switch"},
-                        lifeline_r.get(), &ready.back());
+  // One exec per lab: the zygote clones every node init from itself.
+  char arg0[] = "v6lab-init", arg1[] = "zygote";
+  char* argv[] = {arg0, arg1, nullptr};
+  CloneArgs args{opts_.init_path.c_str(), argv, {lifeline_r.get(), cmd_r.get(), rep_w.get()}};
+  constexpr std::size_t kStack = 64 * 1024;
+  std::vector<char> stack(kStack);
+  // Block every signal around clone so no handler runs in the child before
+  // it resets them; restore afterwards.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  pid_t zpid = ::clone(zygote_child, stack.data() + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (zpid < 0) throw_errno("start the node init helper " + opts_.init_path, err);
+  zygote_ = zpid;
+  lifeline_r.reset();
+  cmd_r.reset();
+  rep_w.reset();
 
-  // Every init reports "ok" or what failed, then closes its end.
-  for (std::size_t i = 0; i < ready.size(); ++i) {
-    if (!ready[i]) continue;
-    std::string msg;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(ready[i].get(), buf, sizeof buf)) > 0) msg.append(buf, n);
-    std::string who = i < nodes_.size() ? "node " + nodes_[i]->name() : "the switch namespace";
-    if (msg != "ok")
-      throw Error("start " + who + ": " +
-                  (msg.empty() ? "its init exited before it was ready" : msg));
+  // Ask for every node (and the switch), reading reports as they come so
+  // that neither side blocks on a full pipe.
+  std::string commands;
+  for (const auto& n : spec_.nodes) commands += "node " + n.name + "\n";
+  if (!spec_.lans.empty()) commands += "switch switch\n";
+  std::size_t expected = spec_.nodes.size() + (spec_.lans.empty() ? 0 : 1);
+  ::fcntl(cmd_w.get(), F_SETFL, O_NONBLOCK);
+  std::map<std::string, pid_t> pids;
+  std::set<std::string> ready;
+  std::string reports, first_error;
+  std::size_t written = 0;
+  while (ready.size() < expected && first_error.empty()) {
+    pollfd fds[2] = {{rep_r.get(), POLLIN, 0}, {cmd_w.get(), POLLOUT, 0}};
+    int nfds = cmd_w ? 2 : 1;
+    if (::poll(fds, static_cast<nfds_t>(nfds), 30000) <= 0) {
+      if (errno == EINTR) continue;
+      first_error = "the node init helper did not answer within 30 s";
+      break;
+    }
+    if (nfds == 2 && fds[1].revents) {
+      ssize_t n = ::write(cmd_w.get(), commands.data() + written, commands.size() - written);
+      if (n > 0) written += static_cast<std::size_t>(n);
+      if (written == commands.size() || (n < 0 && errno != EAGAIN)) cmd_w.reset();
+    }
+    if (fds[0].revents) {
+      char buf[8192];
+      ssize_t n = ::read(rep_r.get(), buf, sizeof buf);
+      if (n <= 0) {
+        first_error = "the node init helper exited before every node was ready";
+        break;
+      }
+      reports.append(buf, static_cast<std::size_t>(n));
+      std::size_t nl;
+      while ((nl = reports.find('\n')) != std::string::npos) {
+        std::string line = reports.substr(0, nl);
+        reports.erase(0, nl + 1);
+        std::istringstream in(line);
+        std::string kind, name;
+        in >> kind >> name;
+        std::string who = name == "switch" ? "the switch namespace" : "node " + name;
+        if (kind == "pid") {
+          pid_t p = 0;
+          in >> p;
+          pids[name] = p;
+        } else if (kind == "ok") {
+          ready.insert(name);
+        } else if (kind == "error" && first_error.empty()) {
+          std::string rest;
+          std::getline(in, rest);
+          first_error = "start " + who + ":" + rest;
+        }
+      }
+    }
   }
+  // Handles for every init that exists, even on failure, so stop() can
+  // kill them.
+  for (const auto& n : spec_.nodes) {
+    auto it = pids.find(n.name);
+    if (it == pids.end()) continue;
+    try {
+      nodes_.push_back(std::make_unique<NodeHandle>(n.name, it->second, pidfd_open(it->second),
+                                                    open_ns(it->second, "net")));
+    } catch (const Error& e) {
+      if (first_error.empty()) first_error = "start node " + n.name + ": " + e.what();
+    }
+  }
+  if (auto it = pids.find("switch"); it != pids.end() && !spec_.lans.empty()) {
+    try {
+      switch_ = std::make_unique<NodeHandle>("switch", it->second, pidfd_open(it->second),
+                                             open_ns(it->second, "net"));
+    } catch (const Error& e) {
+      if (first_error.empty()) first_error = std::string("start the switch namespace: ") + e.what();
+    }
+  }
+  if (!first_error.empty()) throw Error(first_error);
 }
 
 void Lab::build() {
@@ -380,28 +425,36 @@ void Lab::build() {
   running_ = true;
 }
 
-void Lab::reap_all() {
-  for (pid_t p : children_) {
-    int st;
-    while (::waitpid(p, &st, __WALL) < 0 && errno == EINTR) {
-    }
-  }
-  children_.clear();
-}
-
 void Lab::stop() {
-  // Closing the lifeline makes every init exit; SIGKILL through the pidfd
-  // covers an init that is stuck. The kernel then frees each namespace and
-  // every device in it in one batch.
+  // Closing the lifeline makes every init exit; SIGKILL through each pidfd
+  // makes it immediate. The zygote reaps them and exits after the last, so
+  // once we have reaped the zygote no process of the lab is left. The
+  // kernel then frees each namespace, and every device in it, in one batch.
   lifeline_w_.reset();
   auto kill = [](NodeHandle* h) {
-    if (h) ::syscall(SYS_pidfd_send_signal, h->pidfd(), SIGKILL, nullptr, 0);
+    if (!h) return;
+    h->close_socket();
+    ::syscall(SYS_pidfd_send_signal, h->pidfd(), SIGKILL, nullptr, 0);
   };
   for (auto& n : nodes_) kill(n.get());
   kill(switch_.get());
   nodes_.clear();
   switch_.reset();
-  reap_all();
+  if (zygote_ > 0) {
+    // A zygote that does not finish within 10 s is killed; the kernel then
+    // hands any init left to the system's init, which reaps it.
+    int zfd = static_cast<int>(::syscall(SYS_pidfd_open, zygote_, 0));
+    if (zfd >= 0) {
+      pollfd p{zfd, POLLIN, 0};
+      while (::poll(&p, 1, 10000) < 0 && errno == EINTR) {
+      }
+      if (!(p.revents & POLLIN)) ::kill(zygote_, SIGKILL);
+      ::close(zfd);
+    }
+    while (::waitpid(zygote_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    zygote_ = -1;
+  }
   running_ = false;
 }
 

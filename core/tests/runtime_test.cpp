@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -46,9 +47,10 @@ std::set<std::string> host_links() {
   return s;
 }
 
-// PIDs of v6lab-init processes whose parent is this process.
+// PIDs of the v6lab-init processes descended from this process: each lab's
+// zygote (our child) and the node inits (the zygote's children).
 std::set<pid_t> my_inits() {
-  std::set<pid_t> out;
+  std::map<pid_t, pid_t> inits;  // pid -> ppid
   DIR* d = ::opendir("/proc");
   while (auto* e = ::readdir(d)) {
     pid_t pid = std::atoi(e->d_name);
@@ -60,9 +62,15 @@ std::set<pid_t> my_inits() {
     int ppid = 0;
     char state;
     std::sscanf(s.c_str() + rp + 2, "%c %d", &state, &ppid);
-    if (ppid == ::getpid()) out.insert(pid);
+    if (state != 'Z') inits[pid] = ppid;
   }
   ::closedir(d);
+  std::set<pid_t> out;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& [pid, ppid] : inits)
+      if ((ppid == ::getpid() || out.count(ppid)) && out.insert(pid).second) grew = true;
+  }
   return out;
 }
 
@@ -154,7 +162,7 @@ TEST_F(Runtime, BuildsNodesLinksAddressesRoutesAndSysctls) {
   auto lab = make_lab(small_topology());
   // Nothing of the lab is visible in the host's network namespace.
   EXPECT_EQ(host_links(), before_);
-  EXPECT_EQ(my_inits().size(), 5u);  // four nodes and the switch
+  EXPECT_EQ(my_inits().size(), 6u);  // four nodes, the switch, the zygote
 
   auto& h1 = lab->node("h1");
   auto links = h1.links();
@@ -296,12 +304,12 @@ TEST_F(Runtime, AttachChecksStartTime) {
 TEST_F(Runtime, TwoLabsOfTheSameTopologyCoexist) {
   auto a = make_lab(small_topology());
   auto b = make_lab(small_topology());
-  EXPECT_EQ(my_inits().size(), 10u);
+  EXPECT_EQ(my_inits().size(), 12u);
   EXPECT_EQ(run_in(a->node("h1"), {"sh", "-c", "test \"$(hostname)\" = h1"}), 0);
   a->stop();
   // b is untouched by a's teardown.
   EXPECT_FALSE(b->node("h1").links().empty());
-  EXPECT_EQ(my_inits().size(), 5u);
+  EXPECT_EQ(my_inits().size(), 6u);
 }
 
 TEST_F(Runtime, OwnerKilledTakesTheLabWithIt) {

@@ -1,14 +1,15 @@
-"""Reference solution of lab 2."""
+"""Reference solution of lab 2. Each step can be applied again (v6lab solve
+runs from the first step)."""
 
 
 def h2_address(lab):
-    lab["h2"].cmd("ip -6 addr add 2001:db8:10::20/64 dev eth0", check=True)
+    lab["h2"].cmd("ip -6 addr replace 2001:db8:10::20/64 dev eth0", check=True)
     lab["h2"].wait_addresses_ready("eth0")
 
 
 def fix_duplicate(lab):
-    lab["h1"].cmd("ip -6 addr del 2001:db8:10::10/64 dev eth0 && "
-                  "ip -6 addr add 2001:db8:10::11/64 dev eth0", check=True)
+    lab["h1"].cmd("ip -6 addr del 2001:db8:10::10/64 dev eth0 2>/dev/null; "
+                  "ip -6 addr replace 2001:db8:10::11/64 dev eth0", check=True)
     lab["h1"].wait_addresses_ready("eth0")
 
 

@@ -282,7 +282,7 @@ def test_gating_partial_credit_and_hints(lab):
         Step("four", "all or nothing", [c.reachable("h1", "h3"), c.has_address("h2", "2001:db8:99::/64")],
              gated=False, partial=False),
     ]
-    report = Grader(steps).grade(lab, hints_shown={"one": 1})
+    report = Grader(steps).grade(lab, hints_shown={"one": 2})
     one, two, three, four = report.steps
     assert (one.status, one.earned, one.hint) == ("fail", 2.0, "second hint")
     assert two.status == "skipped" and two.message == "complete step 'one' first"

@@ -69,14 +69,16 @@ def test_sigkill_of_owner_leaves_nothing(v6lab_available, delay):
     token = secrets.token_hex(8)
     links = host_links()
     owner = run_owner(token, 60)
-    if delay is None:
-        assert owner.stdout.readline().strip() == "up"
-        assert len(processes_with_token(token)) == 62  # owner, 60 nodes, switch
-    else:
-        time.sleep(delay)
-    owner.send_signal(signal.SIGKILL)
-    owner.wait()
-    owner.stdout.close()
+    try:
+        if delay is None:
+            assert owner.stdout.readline().strip() == "up"
+            assert len(processes_with_token(token)) == 63  # owner, zygote, 60 nodes, switch
+        else:
+            time.sleep(delay)
+    finally:
+        owner.send_signal(signal.SIGKILL)  # also when an assertion failed
+        owner.wait()
+        owner.stdout.close()
     wait_until(lambda: not processes_with_token(token), timeout=5,
                what="the killed lab's processes to go")
     assert host_links() == links

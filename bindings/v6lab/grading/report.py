@@ -64,7 +64,8 @@ class StepResult:
         first_bad = next((c for c in checks if c.status != "pass"), None)
         hint = None
         if status != "pass" and step.hints:
-            hint = step.hints[min(hints_shown, len(step.hints) - 1)]
+            # The latest hint the trainee asked for, or the first one.
+            hint = step.hints[max(min(hints_shown, len(step.hints)) - 1, 0)]
         return cls(step.id, step.title, status, float(round(earned, 3)), float(step.points),
                    first_bad.message if first_bad else "", hint, len(step.hints),
                    round(duration, 4), checks)

@@ -96,10 +96,6 @@ class Lab {
  private:
   void build();
   void spawn_inits();
-  std::unique_ptr<NodeHandle> spawn_one(const std::string& name,
-                                        const std::vector<std::string>& argv,
-                                        int lifeline_r, UniqueFd* ready_r);
-  void reap_all();
 
   Spec spec_;
   LabOptions opts_;
@@ -107,7 +103,7 @@ class Lab {
   UniqueFd lifeline_w_;
   std::vector<std::unique_ptr<NodeHandle>> nodes_;
   std::unique_ptr<NodeHandle> switch_;
-  std::vector<pid_t> children_;  // inits to reap
+  pid_t zygote_ = -1;  // our child; the node inits are its children
   Timing timing_;
 };
 
