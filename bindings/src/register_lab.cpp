@@ -11,6 +11,10 @@ namespace v6lab::py_bindings {
 void register_lab(py::module_& m) {
   using rel = py::call_guard<py::gil_scoped_release>;
 
+  m.def("kernel_feature_missing", &kernel_feature_missing, py::arg("feature"),
+        "'' if the kernel provides a link kind (sit, ip6tnl, gre, dummy, ...) or the "
+        "netem qdisc, otherwise what is missing and the kernel option.",
+        py::call_guard<py::gil_scoped_release>());
   m.def("namespace_support", &namespace_support,
         "'' if labs can be built here, otherwise why not (one sentence).");
 

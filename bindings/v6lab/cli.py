@@ -10,6 +10,7 @@ traceback (see docs/cli.md):
   4  needs root
   5  a program is missing (the Debian package is named)
   6  grader error (a check could not be evaluated)
+  7  the lab needs a kernel feature this machine lacks (named, with its option)
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from .lab import Lab, NeedsRootError, Node, require_root
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING, EXIT_GRADER = 1, 2, 3, 4, 5, 6
+EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING, EXIT_GRADER, EXIT_KERNEL = \
+    1, 2, 3, 4, 5, 6, 7
 DEFAULT_TOPOLOGY = paths.PACKAGE_DIR.parent.parent / "examples" / "small.yaml"
 
 
@@ -59,7 +61,8 @@ def errors(fn: F) -> F:
         except MissingBinaryError as e:
             _fail(str(e), EXIT_MISSING)
         except Error as e:
-            _fail(str(e), EXIT_FAILED)
+            from .course import UnsupportedKernelError
+            _fail(str(e), EXIT_KERNEL if isinstance(e, UnsupportedKernelError) else EXIT_FAILED)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
     return wrapper  # type: ignore[return-value]

@@ -71,6 +71,7 @@ def start(lab_id: Optional[str], name: Optional[str]) -> None:
         raise Error("no lab found (the labs/ folder is missing)")
     d = defs[lab_id] if lab_id in defs else (next(iter(defs.values())) if lab_id is None
                                              else find_lab(lab_id))
+    d.require_kernel()
     con = _console()
     t0 = time.monotonic()
     with con.status(f"Starting lab {d.id}: {d.title}…"):

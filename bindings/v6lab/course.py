@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 Action = Callable[["Lab"], None]
 
 
+class UnsupportedKernelError(Error):
+    """The lab needs a kernel feature this machine does not have."""
+
+
 @dataclass
 class Mistake:
     """A common mistake, scripted: apply() runs instead of the solution of
@@ -51,6 +55,12 @@ class LabDefinition:
     summary: str = ""
     order: int = 100
 
+    # Kernel features the lab needs beyond namespaces, veth and bridges:
+    # link kinds ("sit", "ip6tnl", "gre", "dummy", "vxlan", ...) or "netem".
+    # Where one is missing the lab is refused before anything is built (and
+    # skipped by the tests), with the kernel option that provides it.
+    kernel_features: tuple[str, ...] = ()
+
     folder: Path = Path(".")
     solution: dict[str, Action] = {}
     mistakes: list[Mistake] = []
@@ -66,6 +76,17 @@ class LabDefinition:
         raise NotImplementedError
 
     # -- derived -----------------------------------------------------------
+    def missing_kernel_features(self) -> list[str]:
+        """One sentence per feature this kernel lacks (probed, not guessed)."""
+        from . import _core
+        return [m for m in (_core.kernel_feature_missing(f) for f in self.kernel_features) if m]
+
+    def require_kernel(self) -> None:
+        missing = self.missing_kernel_features()
+        if missing:
+            raise UnsupportedKernelError(f"lab {self.id} cannot run on this machine: "
+                                         + "; ".join(missing))
+
     def grader(self) -> Grader:
         return Grader(self.steps())
 

@@ -35,6 +35,13 @@ double now() {
 // that new interfaces inherit conf.default.
 bool is_iface_sysctl(const std::string& key) { return !sysctl_interface(key).empty(); }
 
+constexpr std::size_t kPortsPerBridge = 1000;  // the kernel's limit is 1023
+
+// Bridge k of LAN i in the switch namespace: br0, br0x1, br0x2, ...
+std::string bridge_name(std::size_t lan, std::size_t k) {
+  return "br" + std::to_string(lan) + (k ? "x" + std::to_string(k) : std::string());
+}
+
 struct CloneArgs {
   const char* path;
   char* const* argv;
@@ -207,7 +214,7 @@ std::vector<std::string> Lab::node_names() const {
 
 std::string Lab::lan_bridge(const std::string& lan) const {
   for (std::size_t i = 0; i < spec_.lans.size(); ++i)
-    if (spec_.lans[i].name == lan) return "br" + std::to_string(i);
+    if (spec_.lans[i].name == lan) return bridge_name(i, 0);
   throw Error("lab " + spec_.name + " has no LAN '" + lan + "'");
 }
 
@@ -358,9 +365,25 @@ void Lab::build() {
       });
   double t2 = now();
 
-  // LAN bridges.
-  for (std::size_t i = 0; i < spec_.lans.size(); ++i)
-    switch_->nl().add_bridge("br" + std::to_string(i));
+  // LAN bridges. A Linux bridge takes at most 1023 ports, so a bigger LAN
+  // is a star of bridges joined by veth trunks: still one L2 segment (no
+  // loop, so no STP needed).
+  std::vector<std::vector<int>> lan_bridges(spec_.lans.size());
+  for (std::size_t i = 0; i < spec_.lans.size(); ++i) {
+    std::size_t count = std::max<std::size_t>(1, (spec_.lans[i].members.size() + kPortsPerBridge - 1) /
+                                                       kPortsPerBridge);
+    for (std::size_t k = 0; k < count; ++k) {
+      std::string br = bridge_name(i, k);
+      switch_->nl().add_bridge(br);
+      lan_bridges[i].push_back(switch_->nl().ifindex(br));
+      if (k == 0) continue;
+      std::string a = "t" + std::to_string(i) + "x" + std::to_string(k) + "a";
+      std::string b = "t" + std::to_string(i) + "x" + std::to_string(k) + "b";
+      switch_->nl().add_veth({a, switch_->netns_fd(), std::nullopt, std::nullopt, true, lan_bridges[i][0]},
+                             {b, switch_->netns_fd(), std::nullopt, std::nullopt, false, 0});
+      switch_->nl().set_link(b, true, lan_bridges[i][k]);
+    }
+  }
 
   // Links: both ends are created directly in their namespaces.
   std::map<std::string, NodeHandle*> by_name;
@@ -377,8 +400,8 @@ void Lab::build() {
   }
   for (std::size_t li = 0; li < spec_.lans.size(); ++li) {
     const LanSpec& lan = spec_.lans[li];
-    int br = switch_->nl().ifindex("br" + std::to_string(li));
     for (std::size_t k = 0; k < lan.members.size(); ++k) {
+      int br = lan_bridges[li][k / kPortsPerBridge];
       const auto& [nn, ifn] = lan.members[k];
       const IfaceSpec* ifc = spec_.node(nn)->iface(ifn);
       NodeHandle* n = by_name[nn];

@@ -5,6 +5,7 @@
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -180,7 +181,7 @@ void NlSocket::request(nl_msg* msg, const std::string& what) {
     if (last_errno_ > 0) {
       std::string m = what + ": " + std::strerror(last_errno_);
       if (!last_ext_msg_.empty()) m += " (kernel: " + last_ext_msg_ + ")";
-      throw Error(m);
+      throw KernelError(m, last_errno_);
     }
     throw_nl(what, rc);
   }
@@ -225,6 +226,32 @@ void NlSocket::add_bridge(const std::string& name) {
   nla_nest_end(m, data);
   nla_nest_end(m, info);
   request(m, "create bridge " + name + " (" + where_ + ")");
+}
+
+void NlSocket::add_link_of_kind(const std::string& name, const std::string& kind) {
+  nl_msg* m = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  nlmsg_append(m, &ifi, sizeof ifi, NLMSG_ALIGNTO);
+  nla_put_string(m, IFLA_IFNAME, name.c_str());
+  nlattr* info = nla_nest_start(m, IFLA_LINKINFO);
+  nla_put_string(m, IFLA_INFO_KIND, kind.c_str());
+  nla_nest_end(m, info);
+  request(m, "create a " + kind + " link (" + where_ + ")");
+}
+
+void NlSocket::add_netem(int ifindex) {
+  nl_msg* m = nlmsg_alloc_simple(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
+  tcmsg tc{};
+  tc.tcm_family = AF_UNSPEC;
+  tc.tcm_ifindex = ifindex;
+  tc.tcm_parent = TC_H_ROOT;
+  nlmsg_append(m, &tc, sizeof tc, NLMSG_ALIGNTO);
+  nla_put_string(m, TCA_KIND, "netem");
+  tc_netem_qopt q{};
+  q.limit = 1000;
+  nla_put(m, TCA_OPTIONS, sizeof q, &q);
+  request(m, "add a netem qdisc (" + where_ + ")");
 }
 
 void NlSocket::set_link(const std::string& name, bool up, int master) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "v6lab/error.hpp"
+#include "v6lab/netlink.hpp"
 
 namespace v6lab {
 
@@ -89,6 +90,41 @@ std::string namespace_support() {
   t.join();
   if (err) return std::string("network namespaces are unavailable here: ") + std::strerror(err);
   return "";
+}
+
+std::string kernel_feature_missing(const std::string& feature) {
+  static const std::pair<const char*, const char*> options[] = {
+      {"sit", "CONFIG_IPV6_SIT"},      {"ip6tnl", "CONFIG_IPV6_TUNNEL"},
+      {"gre", "CONFIG_NET_IPGRE"},     {"ip6gre", "CONFIG_IPV6_GRE"},
+      {"ipip", "CONFIG_NET_IPIP"},     {"dummy", "CONFIG_DUMMY"},
+      {"vxlan", "CONFIG_VXLAN"},       {"vrf", "CONFIG_NET_VRF"},
+      {"macvlan", "CONFIG_MACVLAN"},   {"wireguard", "CONFIG_WIREGUARD"},
+      {"netem", "CONFIG_NET_SCH_NETEM"}};
+  std::string why;
+  std::thread t([&] {
+    try {
+      if (::unshare(CLONE_NEWNET) != 0) throw_errno("create a namespace to probe", errno);
+      NlSocket s;
+      s.set_context("probe");
+      if (feature == "netem")
+        s.add_netem(s.ifindex("lo"));
+      else
+        s.add_link_of_kind("v6lab-probe", feature);
+    } catch (const KernelError& e) {
+      // An unknown kind is EOPNOTSUPP (links) or ENOENT (qdiscs); anything
+      // else (EINVAL: "attributes required") means the kind exists.
+      if (e.err() == EOPNOTSUPP || (feature == "netem" && e.err() == ENOENT)) why = e.what();
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+  });
+  t.join();
+  if (why.empty()) return "";
+  std::string option;
+  for (const auto& [f, o] : options)
+    if (feature == f) option = o;
+  return "this kernel has no " + feature + " support" +
+         (option.empty() ? "" : " (kernel option " + option + ")") + ": " + why;
 }
 
 unsigned long long process_starttime(pid_t pid) {

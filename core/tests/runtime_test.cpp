@@ -355,3 +355,29 @@ TEST_F(Runtime, OwnerKilledTakesTheLabWithIt) {
   }, 5));
   EXPECT_EQ(host_links(), before_);
 }
+
+TEST_F(Runtime, LanBeyondTheBridgePortLimitIsOneSegment) {
+  // A Linux bridge takes at most 1023 ports; a bigger LAN is a star of
+  // bridges joined by trunks. The first and the last member must still
+  // share one L2 segment.
+  json raw = json::parse(R"({"name": "biglan", "nodes": {}, "lans": {"lan": {}}, "links": []})");
+  const int n = 1030;
+  for (int i = 0; i < n; ++i) {
+    std::string name = "n" + std::to_string(i);
+    raw["nodes"][name] = json::object();
+    raw["links"].push_back({{"endpoints", {name, "lan"}}});
+  }
+  raw["nodes"]["n0"]["interfaces"]["eth0"]["addresses"] = {"2001:db8:b::1/64"};
+  raw["nodes"]["n1029"]["interfaces"]["eth0"]["addresses"] = {"2001:db8:b::2/64"};
+  auto lab = make_lab(raw);
+  int bridges = 0;
+  for (const auto& l : lab->switch_ns()->links()) bridges += l.kind == "bridge";
+  EXPECT_EQ(bridges, 2);
+  auto& last = lab->node("n1029");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& a : last.addresses(AF_INET6))
+      if (a.tentative()) return false;
+    return true;
+  }, 10));
+  EXPECT_EQ(run_in(last, {"ping", "-6", "-c1", "-W3", "2001:db8:b::1"}), 0);
+}

@@ -51,10 +51,10 @@ def v6lab_chain(n: int) -> dict:
             t.add_link(f"n{i-1}", f"n{i}", addrs_a=[f"2001:db8:{i:x}::1/64"],
                        addrs_b=[f"2001:db8:{i:x}::2/64"])
     lab = Lab(t)
+    watch = NsidWatch()  # before the lab's fds: its socket must stay below 1024 (select)
     t0 = time.perf_counter()
     lab.start()
     t1 = time.perf_counter()
-    watch = NsidWatch()
     for node in lab:
         watch.assign(pid=node.pid)
     phases = lab.timing()

@@ -14,6 +14,9 @@ MISTAKES = [(d.id, m.name) for d in LABS.values() for m in d.mistakes]
 
 
 def start(lab_factory, d: LabDefinition) -> Lab:
+    missing = d.missing_kernel_features()
+    if missing:
+        pytest.skip("; ".join(missing))
     lab = lab_factory(d.topology(), name=d.id)
     d.setup(lab)
     return lab
@@ -69,3 +72,24 @@ def test_mistake_fails_exactly_its_step(lab_factory, lab_id, mistake):
     step = report.step(m.step)
     assert step.hint == d.grader().step(m.step).hints[0]
     assert step.message
+
+
+def test_kernel_features_are_probed_not_guessed(v6lab_available, tmp_path):
+    """A lab that needs a kernel feature is refused with the missing option
+    named, before anything is built; present features pass the probe."""
+    from v6lab import _core
+    from v6lab.course import UnsupportedKernelError
+    assert _core.kernel_feature_missing("bridge") == ""
+    assert _core.kernel_feature_missing("veth") == ""
+    d = LABS["link-local"]
+    d.kernel_features = ("no-such-link-kind",)
+    try:
+        with pytest.raises(UnsupportedKernelError, match="lab link-local cannot run on this machine: "
+                           "this kernel has no no-such-link-kind support"):
+            d.require_kernel()
+    finally:
+        d.kernel_features = ()
+    for feature, option in (("sit", "CONFIG_IPV6_SIT"), ("dummy", "CONFIG_DUMMY"),
+                            ("netem", "CONFIG_NET_SCH_NETEM")):
+        why = _core.kernel_feature_missing(feature)
+        assert why == "" or option in why, why  # absent here (see platform notes) or present

@@ -36,6 +36,16 @@ class SpecError : public Error {
   std::vector<SpecIssue> issues_;
 };
 
+// The kernel refused a netlink request; keeps its errno.
+class KernelError : public Error {
+ public:
+  KernelError(const std::string& what, int err) : Error(what), err_(err) {}
+  int err() const { return err_; }
+
+ private:
+  int err_;
+};
+
 // A required program is not installed; names the Debian package.
 class MissingBinaryError : public Error {
  public:

@@ -45,6 +45,10 @@ class NlSocket {
 
   void add_veth(const VethEnd& a, const VethEnd& b);
   void add_bridge(const std::string& name);
+  // A link of any kind with default settings (probing kernel support).
+  void add_link_of_kind(const std::string& name, const std::string& kind);
+  // The netem qdisc on a link (probing kernel support).
+  void add_netem(int ifindex);
   // Brings a link up (and optionally enslaves it), by name.
   void set_link(const std::string& name, bool up, int master = 0);
   int ifindex(const std::string& name);

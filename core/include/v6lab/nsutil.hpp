@@ -36,6 +36,12 @@ void write_sysctl(const std::string& key, const std::string& value);
 // one), otherwise why not, in one sentence.
 std::string namespace_support();
 
+// "" if this kernel provides `feature` (a link kind such as "sit",
+// "ip6tnl", "gre", "dummy", "vxlan", or the qdisc "netem"), otherwise a
+// sentence saying what is missing and which kernel option provides it. The
+// probe runs in a throwaway network namespace on a helper thread.
+std::string kernel_feature_missing(const std::string& feature);
+
 // Start time of a process (field 22 of /proc/PID/stat), used with the PID to
 // recognise a process after PID reuse. 0 if the process does not exist or
 // is a zombie.
