@@ -12,7 +12,10 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <condition_variable>
+#include <deque>
 #include <set>
+#include <thread>
 #include <sstream>
 #include <poll.h>
 
@@ -202,7 +205,7 @@ Lab::~Lab() { stop(); }
 
 NodeHandle& Lab::node(const std::string& name) {
   for (auto& n : nodes_)
-    if (n->name() == name) return *n;
+    if (n && n->name() == name) return *n;
   throw Error("lab " + spec_.name + " has no node '" + name + "'");
 }
 
@@ -218,7 +221,7 @@ std::string Lab::lan_bridge(const std::string& lan) const {
   throw Error("lab " + spec_.name + " has no LAN '" + lan + "'");
 }
 
-void Lab::spawn_inits() {
+void Lab::spawn_inits(double* prepared_at) {
   // Enough descriptors for big labs: a pidfd, a namespace fd and a socket
   // per node.
   rlimit rl;
@@ -253,31 +256,101 @@ void Lab::spawn_inits() {
   cmd_r.reset();
   rep_w.reset();
 
+  // A node is prepared (socket, sysctls, lo) on a helper thread as soon as
+  // its init reports ready, while the zygote goes on creating the others:
+  // on two cores the two phases overlap.
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < spec_.nodes.size(); ++i) index[spec_.nodes[i].name] = i;
+  nodes_.clear();
+  nodes_.resize(spec_.nodes.size());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<NodeHandle*, const NodeSpec*>> queue;
+  bool closed = false;
+  std::exception_ptr prep_error;
+  std::thread preparer([&] {
+    for (;;) {
+      std::pair<NodeHandle*, const NodeSpec*> job;
+      {
+        std::unique_lock<std::mutex> g(mu);
+        cv.wait(g, [&] { return closed || !queue.empty(); });
+        if (queue.empty()) return;
+        job = queue.front();
+        queue.pop_front();
+      }
+      try {
+        if (::setns(job.first->netns_fd(), CLONE_NEWNET) != 0)
+          throw_errno("enter the namespace of " + job.first->name(), errno);
+        prepare(job.first, job.second);
+      } catch (...) {
+        std::lock_guard<std::mutex> g(mu);
+        prep_error = std::current_exception();
+        closed = true;
+        queue.clear();
+        return;
+      }
+    }
+  });
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      closed = true;
+    }
+    cv.notify_all();
+    preparer.join();
+  };
+
   // Ask for every node (and the switch), reading reports as they come so
   // that neither side blocks on a full pipe.
   std::string commands;
   for (const auto& n : spec_.nodes) commands += "node " + n.name + "\n";
-  if (!spec_.lans.empty()) commands += "switch switch\n";
+  // The switch's name cannot be a node's (those start with a letter).
+  if (!spec_.lans.empty()) commands += "switch .switch\n";
   std::size_t expected = spec_.nodes.size() + (spec_.lans.empty() ? 0 : 1);
   ::fcntl(cmd_w.get(), F_SETFL, O_NONBLOCK);
   std::map<std::string, pid_t> pids;
-  std::set<std::string> ready;
+  std::set<std::string> ok, ready;
   std::string reports, first_error;
   std::size_t written = 0;
-  while (ready.size() < expected && first_error.empty()) {
-    pollfd fds[2] = {{rep_r.get(), POLLIN, 0}, {cmd_w.get(), POLLOUT, 0}};
-    int nfds = cmd_w ? 2 : 1;
-    if (::poll(fds, static_cast<nfds_t>(nfds), 30000) <= 0) {
-      if (errno == EINTR) continue;
-      first_error = "the node init helper did not answer within 30 s";
-      break;
+  auto node_ready = [&](const std::string& name) {
+    // Both "pid" (from the zygote) and "ok" (from the init) have arrived,
+    // in either order.
+    if (!pids.count(name) || !ok.count(name) || !ready.insert(name).second) return;
+    pid_t p = pids[name];
+    auto h = std::make_unique<NodeHandle>(name, p, pidfd_open(p), open_ns(p, "net"));
+    std::pair<NodeHandle*, const NodeSpec*> job{h.get(), nullptr};
+    if (name == ".switch") {
+      switch_ = std::move(h);
+    } else {
+      job.second = &spec_.nodes[index.at(name)];
+      nodes_[index.at(name)] = std::move(h);
     }
-    if (nfds == 2 && fds[1].revents) {
-      ssize_t n = ::write(cmd_w.get(), commands.data() + written, commands.size() - written);
-      if (n > 0) written += static_cast<std::size_t>(n);
-      if (written == commands.size() || (n < 0 && errno != EAGAIN)) cmd_w.reset();
+    {
+      std::lock_guard<std::mutex> g(mu);
+      queue.push_back(job);
     }
-    if (fds[0].revents) {
+    cv.notify_one();
+  };
+  try {
+    while (ready.size() < expected && first_error.empty()) {
+      {
+        std::lock_guard<std::mutex> g(mu);
+        if (prep_error) break;
+      }
+      pollfd fds[2] = {{rep_r.get(), POLLIN, 0}, {cmd_w.get(), POLLOUT, 0}};
+      int nfds = cmd_w ? 2 : 1;
+      int rc = ::poll(fds, static_cast<nfds_t>(nfds), 30000);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc <= 0) {
+        first_error = "the node init helper did not answer within 30 s";
+        break;
+      }
+      if (nfds == 2 && fds[1].revents) {
+        ssize_t n = ::write(cmd_w.get(), commands.data() + written, commands.size() - written);
+        if (n > 0) written += static_cast<std::size_t>(n);
+        if (written == commands.size() || (n < 0 && errno != EAGAIN)) cmd_w.reset();
+      }
+      if (!fds[0].revents) continue;
       char buf[8192];
       ssize_t n = ::read(rep_r.get(), buf, sizeof buf);
       if (n <= 0) {
@@ -292,78 +365,73 @@ void Lab::spawn_inits() {
         std::istringstream in(line);
         std::string kind, name;
         in >> kind >> name;
-        std::string who = name == "switch" ? "the switch namespace" : "node " + name;
+        std::string who = name == ".switch" ? "the switch namespace" : "node " + name;
         if (kind == "pid") {
           pid_t p = 0;
           in >> p;
           pids[name] = p;
         } else if (kind == "ok") {
-          ready.insert(name);
+          ok.insert(name);
         } else if (kind == "error" && first_error.empty()) {
           std::string rest;
           std::getline(in, rest);
           first_error = "start " + who + ":" + rest;
         }
+        if (kind == "pid" || kind == "ok") node_ready(name);
       }
     }
+  } catch (...) {
+    finish();
+    throw;
   }
-  // Handles for every init that exists, even on failure, so stop() can
-  // kill them.
-  for (const auto& n : spec_.nodes) {
-    auto it = pids.find(n.name);
-    if (it == pids.end()) continue;
+  spawned_at_ = now();
+  finish();
+  *prepared_at = now();
+  if (prep_error) std::rethrow_exception(prep_error);
+  // Inits that were created but never reported ready still get handles, so
+  // that stop() kills them.
+  for (const auto& [name, p] : pids) {
+    if (ready.count(name)) continue;
     try {
-      nodes_.push_back(std::make_unique<NodeHandle>(n.name, it->second, pidfd_open(it->second),
-                                                    open_ns(it->second, "net")));
-    } catch (const Error& e) {
-      if (first_error.empty()) first_error = "start node " + n.name + ": " + e.what();
-    }
-  }
-  if (auto it = pids.find("switch"); it != pids.end() && !spec_.lans.empty()) {
-    try {
-      switch_ = std::make_unique<NodeHandle>("switch", it->second, pidfd_open(it->second),
-                                             open_ns(it->second, "net"));
-    } catch (const Error& e) {
-      if (first_error.empty()) first_error = std::string("start the switch namespace: ") + e.what();
+      auto h = std::make_unique<NodeHandle>(name, p, pidfd_open(p), open_ns(p, "net"));
+      if (index.count(name)) nodes_[index[name]] = std::move(h);
+      else switch_ = std::move(h);
+    } catch (const Error&) {
     }
   }
   if (!first_error.empty()) throw Error(first_error);
 }
 
+// Runs on the preparing thread, inside h's network namespace: opens the
+// node's socket there, writes the sysctls that interfaces inherit and
+// brings lo up. node is null for the switch namespace.
+void Lab::prepare(NodeHandle* h, const NodeSpec* node) {
+  h->adopt_socket(std::make_unique<NlSocket>());  // in this namespace
+  if (!node) {
+    // The switch is invisible at layer 3: no IPv6 on bridges or ports.
+    write_sysctl("net.ipv6.conf.all.disable_ipv6", "1");
+    write_sysctl("net.ipv6.conf.default.disable_ipv6", "1");
+    return;
+  }
+  for (const auto& [k, v] : node->sysctls)
+    if (!is_iface_sysctl(k)) {
+      try {
+        write_sysctl(k, v);
+      } catch (const Error& e) {
+        throw Error(std::string(e.what()) + " on " + node->name);
+      }
+    }
+  std::lock_guard<std::mutex> g(h->lock());
+  h->nl().set_link("lo", true);
+}
+
 void Lab::build() {
   double t0 = now();
-  spawn_inits();
-  double t1 = now();
+  double prepared_at = 0;
+  spawn_inits(&prepared_at);
+  double t1 = prepared_at;
 
-  // One helper thread visits every namespace: opens its socket, brings lo
-  // up and writes the sysctls that interfaces inherit.
-  std::vector<NodeHandle*> all;
-  for (auto& n : nodes_) all.push_back(n.get());
-  if (switch_) all.push_back(switch_.get());
-  for_each_netns(
-      all.size(), [&](std::size_t i) { return all[i]->netns_fd(); },
-      [&](std::size_t i) {
-        NodeHandle* h = all[i];
-        h->adopt_socket(std::make_unique<NlSocket>());  // in this namespace
-        if (h == switch_.get()) {
-          // The switch is invisible at layer 3: no IPv6 on bridges or ports.
-          write_sysctl("net.ipv6.conf.all.disable_ipv6", "1");
-          write_sysctl("net.ipv6.conf.default.disable_ipv6", "1");
-          return;
-        }
-        const NodeSpec& ns = spec_.nodes[i];
-        for (const auto& [k, v] : ns.sysctls)
-          if (!is_iface_sysctl(k)) {
-            try {
-              write_sysctl(k, v);
-            } catch (const Error& e) {
-              throw Error(std::string(e.what()) + " on " + ns.name);
-            }
-          }
-        std::lock_guard<std::mutex> g(h->lock());
-        h->nl().set_link("lo", true);
-      });
-  double t2 = now();
+  double t2 = t1;  // namespaces were prepared while inits were being created
 
   // LAN bridges. A Linux bridge takes at most 1023 ports, so a bigger LAN
   // is a star of bridges joined by veth trunks: still one L2 segment (no
@@ -445,6 +513,7 @@ void Lab::build() {
     for (const auto& r : spec_.nodes[i].routes) nodes_[i]->nl().add_route(r);
   double t4 = now();
   timing_ = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0};
+  timing_.sockets = prepared_at - spawned_at_;
   running_ = true;
 }
 

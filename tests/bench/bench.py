@@ -130,8 +130,10 @@ def trainee_latency(reps: int) -> dict:
     ups, shells, via_cli = [], [], []
     for _ in range(reps):
         t0 = time.perf_counter()
-        subprocess.run(cli + ["up", str(topo), "--name", "bench-ten"], env=ENV, check=True,
-                       capture_output=True)
+        up = subprocess.run(cli + ["up", str(topo), "--name", "bench-ten"], env=ENV,
+                            capture_output=True, text=True)
+        if up.returncode != 0:
+            raise SystemExit(f"v6lab up failed: {up.stderr.strip()}")
         t1 = time.perf_counter()
         rec = registry.find("bench-ten")
         procs = [subprocess.Popen([str(NSEXEC), str(v["pid"]), str(v["starttime"]), "--", "/bin/sh", "-c", "true"])
