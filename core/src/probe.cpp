@@ -109,6 +109,29 @@ UniqueFd open_in(int nsfd, const std::string& what, const std::string& text,
   return s;
 }
 
+// One datagram with its source and IP hop limit (IPv6 hop limit or IPv4
+// TTL; -1 if the kernel did not say). Returns recvmsg's result.
+ssize_t recv_with_hops(int fd, unsigned char* buf, std::size_t len, sockaddr_storage* from,
+                       int* hops) {
+  iovec iov{buf, len};
+  char ctrl[256];
+  msghdr mh{};
+  mh.msg_name = from;
+  mh.msg_namelen = sizeof *from;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctrl;
+  mh.msg_controllen = sizeof ctrl;
+  ssize_t n = ::recvmsg(fd, &mh, MSG_DONTWAIT);
+  *hops = -1;
+  if (n > 0)
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+      if ((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
+          (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL))
+        std::memcpy(hops, CMSG_DATA(c), sizeof *hops);
+  return n;
+}
+
 std::uint16_t inet_checksum(const unsigned char* p, std::size_t n) {
   std::uint32_t sum = 0;
   for (std::size_t i = 0; i + 1 < n; i += 2) sum += (p[i] << 8) | p[i + 1];
@@ -259,22 +282,9 @@ PingResult ping(int nsfd, const PingOptions& o) {
     if (::poll(&p, 1, ms) <= 0) continue;
 
     sockaddr_storage from{};
-    iovec iov{buf, sizeof buf};
-    char ctrl[256];
-    msghdr mh{};
-    mh.msg_name = &from;
-    mh.msg_namelen = sizeof from;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctrl;
-    mh.msg_controllen = sizeof ctrl;
-    ssize_t n = ::recvmsg(fd, &mh, MSG_DONTWAIT);
+    int hops;
+    ssize_t n = recv_with_hops(fd, buf, sizeof buf, &from, &hops);
     if (n <= 0) continue;
-    int hops = -1;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-      if ((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
-          (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL))
-        std::memcpy(&hops, CMSG_DATA(c), sizeof hops);
     const unsigned char* icmp = buf;
     std::size_t len = static_cast<std::size_t>(n);
     if (t.family == AF_INET) {  // raw IPv4 sockets deliver the IP header
@@ -727,23 +737,10 @@ std::vector<RouterAdvert> router_adverts(int nsfd, const RaOptions& o) {
     double wait = solicit ? std::min(left, next_rs - now_s()) : left;
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(std::max(0.0, wait) * 1000) + 1) <= 0) continue;
-    sockaddr_in6 from{};
-    iovec iov{buf, sizeof buf};
-    char ctrl[128];
-    msghdr mh{};
-    mh.msg_name = &from;
-    mh.msg_namelen = sizeof from;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctrl;
-    mh.msg_controllen = sizeof ctrl;
-    ssize_t n = ::recvmsg(fd, &mh, MSG_DONTWAIT);
-    if (n <= 0) continue;
+    sockaddr_storage from{};
     RouterAdvert ra;
-    ra.hop_limit = -1;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)
-        std::memcpy(&ra.hop_limit, CMSG_DATA(c), sizeof ra.hop_limit);
+    ssize_t n = recv_with_hops(fd, buf, sizeof buf, &from, &ra.hop_limit);
+    if (n <= 0) continue;
     if (!parse_ra(buf, static_cast<std::size_t>(n), ra)) continue;
     ra.from = ntop(reinterpret_cast<sockaddr*>(&from));
     ra.at = now_s() - t0;

@@ -1,6 +1,7 @@
 // Tests of the image registry: extends chains, the problems from_json and
 // load_dir report (with file and field), the repository's images, and
 // find_program.
+#include "issue_matchers.hpp"
 #include "v6lab/images.hpp"
 
 #include <stdlib.h>
@@ -30,35 +31,17 @@ std::pair<std::string, json> File(const std::string& source,
   return {source, json::parse(text)};
 }
 
+using testing_util::Dump;
+
 // The issues from_json reports for files; empty if it succeeded.
 std::vector<SpecIssue> ImageIssues(const Files& files) {
-  try {
-    ImageRegistry::from_json(files);
-  } catch (const SpecError& e) {
-    return e.issues();
-  }
-  return {};
+  return testing_util::IssuesOf([&] { ImageRegistry::from_json(files); });
 }
 
-std::string Dump(const std::vector<SpecIssue>& issues) {
-  std::string s = "issues:";
-  for (const auto& i : issues) s += "\n  " + i.str();
-  return s;
-}
-
-// Passes if an issue has exactly this source and field and a message
-// containing message_part.
 ::testing::AssertionResult HasIssue(const std::vector<SpecIssue>& issues,
-                                    const std::string& source,
-                                    const std::string& field,
+                                    const std::string& source, const std::string& field,
                                     const std::string& message_part) {
-  for (const auto& i : issues)
-    if (i.source == source && i.field == field &&
-        i.message.find(message_part) != std::string::npos)
-      return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "no issue " << source << ": " << field << " containing '"
-         << message_part << "'; " << Dump(issues);
+  return testing_util::HasIssueFrom(issues, source, field, message_part);
 }
 
 std::vector<std::string> BinaryNames(const Image& img) {

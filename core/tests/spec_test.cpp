@@ -1,6 +1,7 @@
 // Tests of the topology validator: how a valid spec is resolved, and that
 // every problem parse_spec can find is reported with its source, the exact
 // dotted field path and a message that says what is wrong.
+#include "issue_matchers.hpp"
 #include "v6lab/spec.hpp"
 
 #include <sys/socket.h>
@@ -40,20 +41,11 @@ const ImageRegistry& TestImages() {
 Spec Parse(const json& raw) { return parse_spec(raw, kSource, TestImages()); }
 Spec Parse(const char* text) { return Parse(json::parse(text)); }
 
+using testing_util::Dump;
+
 // The issues parse_spec reports for raw; empty if it parsed.
 std::vector<SpecIssue> Issues(const json& raw) {
-  try {
-    Parse(raw);
-  } catch (const SpecError& e) {
-    return e.issues();
-  }
-  return {};
-}
-
-std::string Dump(const std::vector<SpecIssue>& issues) {
-  std::string s = "issues:";
-  for (const auto& i : issues) s += "\n  " + i.str();
-  return s;
+  return testing_util::IssuesOf([&] { Parse(raw); });
 }
 
 // Passes if an issue has exactly this field and a message containing
@@ -63,14 +55,8 @@ std::string Dump(const std::vector<SpecIssue>& issues) {
                                     const std::string& message_part) {
   for (const auto& i : issues)
     if (i.source != kSource)
-      return ::testing::AssertionFailure()
-             << "issue with wrong source: " << i.str();
-  for (const auto& i : issues)
-    if (i.field == field && i.message.find(message_part) != std::string::npos)
-      return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "no issue at '" << field << "' containing '" << message_part
-         << "'; " << Dump(issues);
+      return ::testing::AssertionFailure() << "issue with wrong source: " << i.str();
+  return testing_util::HasIssueFrom(issues, kSource, field, message_part);
 }
 
 // A valid lab: r1:eth0 on lan1, r1:eth1 <-> h1:eth0.
