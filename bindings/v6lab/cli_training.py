@@ -9,16 +9,35 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
 from . import _core, detached, registry
 from ._core import Error, MissingBinaryError
 from .cli import EXIT_FAILED, EXIT_GRADER, _print_inspect, errors, lab_option, main
-from .course import LabDefinition, find_lab, load_labs
 from .lab import Lab, require_root
-from .progress import Progress
+
+if TYPE_CHECKING:
+    from .course import LabDefinition
+
+# The curriculum, grading and progress modules are imported by the verbs
+# that use them, so that `v6lab shell` and `v6lab exec` start fast.
+
+
+def find_lab(lab_id: str) -> "LabDefinition":
+    from .course import find_lab as find
+    return find(lab_id)
+
+
+def load_labs() -> dict[str, "LabDefinition"]:
+    from .course import load_labs as load
+    return load()
+
+
+def Progress() -> Any:  # noqa: N802 - reads like the class it returns
+    from .progress import Progress as P
+    return P()
 
 
 def _console() -> Any:
@@ -26,7 +45,7 @@ def _console() -> Any:
     return Console()
 
 
-def _course_lab(lab_name: Optional[str]) -> tuple[Lab, LabDefinition]:
+def _course_lab(lab_name: Optional[str]) -> tuple[Lab, "LabDefinition"]:
     """The running lab and its definition (it must be a curriculum lab)."""
     require_root()
     lab = Lab.attach(lab_name)

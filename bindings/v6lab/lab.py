@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import selectors
 import signal
 import socket
@@ -361,7 +360,7 @@ class Lab:
         self.spec: dict[str, Any] = json.loads(self._spec_obj.to_json())
         self.name: str = self.spec["name"]
         self.source = source
-        self.id = f"{self.name}-{secrets.token_hex(3)}"
+        self.id = f"{self.name}-{os.urandom(3).hex()}"
         self._core: Optional[_core.Lab] = None
         self._record: Optional[registry.LabRecord] = None
         self._nodes: dict[str, Node] = {}
