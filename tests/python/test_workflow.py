@@ -80,6 +80,8 @@ def test_trainee_works_lab_one_through_the_cli(v6, tmp_path):
     v6("graph", "-o", str(tmp_path / "g"))
     dot = (tmp_path / "g.dot").read_text()
     assert '"h1" -- "lan:lan"' in dot and '"h2" -- "lan:lan"' in dot
+    svg = (tmp_path / "g.svg").read_text()  # graphviz comes with scripts/setup
+    assert "<svg" in svg and ">h1<" in svg
 
     cap = subprocess.Popen([PY, "-m", "v6lab", "capture", "h2", "eth0", "-c", "2", "-f", "icmp6",
                             "-w", str(tmp_path / "c.pcap")],
