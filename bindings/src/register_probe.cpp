@@ -120,7 +120,7 @@ void register_probe(py::module_& m) {
           int hop_limit, int size, bool dont_fragment, const std::string& iface,
           const std::string& src) {
          PingOptions o{dst, count, timeout, interval, hop_limit, size, dont_fragment, iface, src};
-         return ping(n.netns_fd(), o);
+         return ping(n.netns_dup().get(), o);
        },
        py::arg("dst"), py::arg("count") = 1, py::arg("timeout") = 1.0,
        py::arg("interval") = 0.05, py::arg("hop_limit") = -1, py::arg("size") = 56,
@@ -128,24 +128,24 @@ void register_probe(py::module_& m) {
       .def(
           "traceroute",
           [](NodeHandle& n, const std::string& dst, int max_hops, double timeout,
-             const std::string& iface) { return traceroute(n.netns_fd(), dst, max_hops, timeout, iface); },
+             const std::string& iface) { return traceroute(n.netns_dup().get(), dst, max_hops, timeout, iface); },
           py::arg("dst"), py::arg("max_hops") = 16, py::arg("timeout") = 1.0,
           py::arg("iface") = "", rel())
       .def(
           "tcp_connect",
           [](NodeHandle& n, const std::string& addr, int port, double timeout,
-             const std::string& send) { return tcp_connect(n.netns_fd(), addr, port, timeout, send); },
+             const std::string& send) { return tcp_connect(n.netns_dup().get(), addr, port, timeout, send); },
           py::arg("addr"), py::arg("port"), py::arg("timeout") = 2.0, py::arg("send") = "", rel())
       .def(
           "udp_exchange",
           [](NodeHandle& n, const std::string& addr, int port, const std::string& payload,
-             double timeout) { return udp_exchange(n.netns_fd(), addr, port, payload, timeout); },
+             double timeout) { return udp_exchange(n.netns_dup().get(), addr, port, payload, timeout); },
           py::arg("addr"), py::arg("port"), py::arg("payload"), py::arg("timeout") = 2.0, rel())
       .def(
           "dns_query",
           [](NodeHandle& n, const std::string& server, const std::string& name,
              const std::string& qtype, double timeout, int port) {
-            return dns_query(n.netns_fd(), server, name, qtype, timeout, port);
+            return dns_query(n.netns_dup().get(), server, name, qtype, timeout, port);
           },
           py::arg("server"), py::arg("name"), py::arg("qtype") = "AAAA",
           py::arg("timeout") = 2.0, py::arg("port") = 53, rel())
@@ -154,7 +154,7 @@ void register_probe(py::module_& m) {
           [](NodeHandle& n, const std::string& iface, bool solicit, double duration,
              bool stop_at_first) {
             RaOptions o{iface, solicit, duration, stop_at_first};
-            return router_adverts(n.netns_fd(), o);
+            return router_adverts(n.netns_dup().get(), o);
           },
           py::arg("iface"), py::arg("solicit") = true, py::arg("duration") = 2.0,
           py::arg("stop_at_first") = true, rel());

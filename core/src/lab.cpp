@@ -14,6 +14,7 @@
 #include <map>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <set>
 #include <thread>
 #include <sstream>
@@ -77,6 +78,39 @@ int zygote_child(void* p) {
   ::_exit(127);
 }
 
+// Lifeline write ends of every lab of this process. A child made by fork()
+// without exec (Python's multiprocessing, say) would otherwise keep them
+// open and the labs alive after the owner dies: pthread_atfork closes them
+// in the child.
+std::mutex g_lifelines_mu;
+std::set<int> g_lifelines;
+int g_lifelines_copy[4096];
+std::size_t g_lifelines_count = 0;
+
+void close_lifelines_in_child() {
+  for (std::size_t i = 0; i < g_lifelines_count; ++i) ::close(g_lifelines_copy[i]);
+}
+
+void refresh_lifeline_copy() {  // with g_lifelines_mu held
+  g_lifelines_count = 0;
+  for (int fd : g_lifelines)
+    if (g_lifelines_count < std::size(g_lifelines_copy)) g_lifelines_copy[g_lifelines_count++] = fd;
+}
+
+void register_lifeline(int fd) {
+  static std::once_flag once;
+  std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, close_lifelines_in_child); });
+  std::lock_guard<std::mutex> g(g_lifelines_mu);
+  g_lifelines.insert(fd);
+  refresh_lifeline_copy();
+}
+
+void unregister_lifeline(int fd) {
+  std::lock_guard<std::mutex> g(g_lifelines_mu);
+  g_lifelines.erase(fd);
+  refresh_lifeline_copy();
+}
+
 }  // namespace
 
 // ------------------------------------------------------------- NodeHandle
@@ -108,6 +142,7 @@ std::unique_ptr<NodeHandle> NodeHandle::attach(const std::string& name,
 }
 
 NlSocket& NodeHandle::nl() {
+  if (!netns_) throw Error("node " + name_ + ": the lab has stopped");
   if (!nl_) {
     run_in_netns(netns_.get(), [&] { nl_ = std::make_unique<NlSocket>(); });
     nl_->set_context(name_);
@@ -124,6 +159,20 @@ void NodeHandle::adopt_socket(std::unique_ptr<NlSocket> s) {
 void NodeHandle::close_socket() {
   std::lock_guard<std::mutex> g(mu_);
   nl_.reset();
+}
+
+void NodeHandle::close() {
+  std::lock_guard<std::mutex> g(mu_);
+  nl_.reset();
+  netns_.reset();
+}
+
+UniqueFd NodeHandle::netns_dup() {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!netns_) throw Error("node " + name_ + ": the lab has stopped");
+  int fd = ::fcntl(netns_.get(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw_errno("node " + name_ + ": duplicate its namespace fd", errno);
+  return UniqueFd(fd);
 }
 
 std::vector<LinkInfo> NodeHandle::links() {
@@ -144,7 +193,8 @@ std::vector<NeighbourInfo> NodeHandle::neighbours(int family) {
 }
 std::string NodeHandle::sysctl(const std::string& key) {
   std::string v;
-  run_in_netns(netns_.get(), [&] {
+  UniqueFd ns = netns_dup();
+  run_in_netns(ns.get(), [&] {
     try {
       v = read_sysctl(key);
     } catch (const Error& e) {
@@ -156,7 +206,8 @@ std::string NodeHandle::sysctl(const std::string& key) {
 void NodeHandle::set_sysctl(const std::string& key, const std::string& value) {
   std::string why;
   if (!valid_node_sysctl(key, &why)) throw Error("set sysctl on " + name_ + ": " + why);
-  run_in_netns(netns_.get(), [&] {
+  UniqueFd ns = netns_dup();
+  run_in_netns(ns.get(), [&] {
     try {
       write_sysctl(key, value);
     } catch (const Error& e) {
@@ -235,6 +286,7 @@ void Lab::spawn_inits(double* prepared_at) {
     throw_errno("create pipes for the lab's zygote", errno);
   UniqueFd lifeline_r(lp[0]), cmd_r(cp[0]), cmd_w(cp[1]), rep_r(rp[0]), rep_w(rp[1]);
   lifeline_w_.reset(lp[1]);
+  register_lifeline(lp[1]);
 
   // One exec per lab: the zygote clones every node init from itself.
   char arg0[] = "v6lab-init", arg1[] = "zygote";
@@ -309,9 +361,24 @@ void Lab::spawn_inits(double* prepared_at) {
   std::size_t expected = spec_.nodes.size() + (spec_.lans.empty() ? 0 : 1);
   ::fcntl(cmd_w.get(), F_SETFL, O_NONBLOCK);
   std::map<std::string, pid_t> pids;
-  std::set<std::string> ok, ready;
+  std::set<std::string> ok, ready, failed;
   std::string reports, first_error;
   std::size_t written = 0;
+  // Inits that were created but never got a handle (not ready yet when
+  // something failed) get one now, so that stop() kills them too.
+  auto adopt_leftovers = [&] {
+    for (const auto& [name, p] : pids) {
+      if (ready.count(name) || failed.count(name)) continue;
+      try {
+        auto h = std::make_unique<NodeHandle>(name, p, pidfd_open(p), open_ns(p, "net"));
+        if (name == ".switch")
+          switch_ = std::move(h);
+        else
+          nodes_[index.at(name)] = std::move(h);
+      } catch (const Error&) {
+      }
+    }
+  };
   auto node_ready = [&](const std::string& name) {
     // Both "pid" (from the zygote) and "ok" (from the init) have arrived,
     // in either order.
@@ -331,6 +398,21 @@ void Lab::spawn_inits(double* prepared_at) {
     }
     cv.notify_one();
   };
+  // A zygote that died makes writes to its pipe raise SIGPIPE, which would
+  // kill a C++ owner: block it here and discard it afterwards.
+  sigset_t pipe_set, saved;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &saved);
+  struct PipeGuard {
+    sigset_t set, saved;
+    ~PipeGuard() {
+      timespec zero{0, 0};
+      while (::sigtimedwait(&set, nullptr, &zero) > 0) {
+      }
+      ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    }
+  } pipe_guard{pipe_set, saved};
   try {
     while (ready.size() < expected && first_error.empty()) {
       {
@@ -354,7 +436,15 @@ void Lab::spawn_inits(double* prepared_at) {
       char buf[8192];
       ssize_t n = ::read(rep_r.get(), buf, sizeof buf);
       if (n <= 0) {
+        int st = 0;
         first_error = "the node init helper exited before every node was ready";
+        if (::waitpid(zygote_, &st, WNOHANG) == zygote_) {
+          zygote_ = -1;
+          if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+            first_error = "could not run the node init helper " + opts_.init_path;
+          else if (WIFSIGNALED(st))
+            first_error += " (it was killed by signal " + std::to_string(WTERMSIG(st)) + ")";
+        }
         break;
       }
       reports.append(buf, static_cast<std::size_t>(n));
@@ -372,33 +462,25 @@ void Lab::spawn_inits(double* prepared_at) {
           pids[name] = p;
         } else if (kind == "ok") {
           ok.insert(name);
-        } else if (kind == "error" && first_error.empty()) {
+        } else if (kind == "error") {
+          failed.insert(name);  // exited already: its PID is not ours to keep
           std::string rest;
           std::getline(in, rest);
-          first_error = "start " + who + ":" + rest;
+          if (first_error.empty()) first_error = "start " + who + ":" + rest;
         }
         if (kind == "pid" || kind == "ok") node_ready(name);
       }
     }
   } catch (...) {
     finish();
+    adopt_leftovers();
     throw;
   }
   spawned_at_ = now();
   finish();
   *prepared_at = now();
+  adopt_leftovers();
   if (prep_error) std::rethrow_exception(prep_error);
-  // Inits that were created but never reported ready still get handles, so
-  // that stop() kills them.
-  for (const auto& [name, p] : pids) {
-    if (ready.count(name)) continue;
-    try {
-      auto h = std::make_unique<NodeHandle>(name, p, pidfd_open(p), open_ns(p, "net"));
-      if (index.count(name)) nodes_[index[name]] = std::move(h);
-      else switch_ = std::move(h);
-    } catch (const Error&) {
-    }
-  }
   if (!first_error.empty()) throw Error(first_error);
 }
 
@@ -522,16 +604,16 @@ void Lab::stop() {
   // makes it immediate. The zygote reaps them and exits after the last, so
   // once we have reaped the zygote no process of the lab is left. The
   // kernel then frees each namespace, and every device in it, in one batch.
+  if (lifeline_w_) unregister_lifeline(lifeline_w_.get());
   lifeline_w_.reset();
+  // Handles stay (Python may hold them); they are closed, not destroyed.
   auto kill = [](NodeHandle* h) {
     if (!h) return;
-    h->close_socket();
+    h->close();
     ::syscall(SYS_pidfd_send_signal, h->pidfd(), SIGKILL, nullptr, 0);
   };
   for (auto& n : nodes_) kill(n.get());
   kill(switch_.get());
-  nodes_.clear();
-  switch_.reset();
   if (zygote_ > 0) {
     // A zygote that does not finish within 10 s is killed; the kernel then
     // hands any init left to the system's init, which reaps it.

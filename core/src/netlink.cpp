@@ -140,7 +140,10 @@ int nl_error_cb(struct sockaddr_nl*, struct nlmsgerr* e, void* arg) {
            a->nla_len <= len) {
       if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
         const char* s = reinterpret_cast<const char*>(a) + NLA_HDRLEN;
-        self->last_ext_msg_.assign(s, strnlen(s, a->nla_len - NLA_HDRLEN));
+        try {
+          self->last_ext_msg_.assign(s, strnlen(s, a->nla_len - NLA_HDRLEN));
+        } catch (...) {  // nothing may leave a C callback
+        }
       }
       long step = NLA_ALIGN(a->nla_len);
       len -= step;
@@ -433,7 +436,7 @@ void parse_route(void* out, nlmsghdr* h) {
   if (tb[RTA_MULTIPATH]) {
     auto* nh = static_cast<rtnexthop*>(nla_data(tb[RTA_MULTIPATH]));
     int len = nla_len(tb[RTA_MULTIPATH]);
-    while (len >= static_cast<int>(sizeof *nh) && nh->rtnh_len <= len) {
+    while (len >= static_cast<int>(sizeof *nh) && nh->rtnh_len >= sizeof *nh && nh->rtnh_len <= len) {
       nlattr* ntb[RTA_MAX + 1] = {};
       nla_parse(ntb, RTA_MAX, reinterpret_cast<nlattr*>(RTNH_DATA(nh)),
                 nh->rtnh_len - static_cast<int>(sizeof *nh), nullptr);

@@ -239,6 +239,10 @@ PingResult ping(int nsfd, const PingOptions& o) {
   }
 
   const std::uint16_t id = random16();
+  const bool multicast =
+      t.family == AF_INET6
+          ? IN6_IS_ADDR_MULTICAST(&reinterpret_cast<sockaddr_in6*>(&t.sa)->sin6_addr)
+          : IN_MULTICAST(ntohl(reinterpret_cast<sockaddr_in*>(&t.sa)->sin_addr.s_addr));
   const int size = std::max(o.size, 8);
   std::map<int, double> sent_at;
   std::set<int> answered;
@@ -298,6 +302,8 @@ PingResult ping(int nsfd, const PingOptions& o) {
     bool reply = t.family == AF_INET6 ? type == ICMP6_ECHO_REPLY : type == ICMP_ECHOREPLY;
     if (reply) {
       if (((icmp[4] << 8) | icmp[5]) != id) continue;
+      if (!multicast && ntop(reinterpret_cast<sockaddr*>(&from)) != ntop(reinterpret_cast<sockaddr*>(&t.sa)))
+        continue;  // an echo reply from someone else answers nothing of ours
       int seq = (icmp[6] << 8) | icmp[7];
       if (!sent_at.count(seq) || answered.count(seq)) continue;
       answered.insert(seq);
@@ -500,6 +506,9 @@ std::string type_name(int t) {
 }
 
 // Reads a (possibly compressed) name at off; returns false if malformed.
+// Hardened against hostile servers (the trainee may run one): labels of 63
+// bytes at most, names of 255, and compression pointers that only point
+// backwards, so a message cannot expand beyond a few times its size.
 bool read_name(const std::string& m, std::size_t& off, std::string& out) {
   std::size_t pos = off;
   bool jumped = false;
@@ -515,11 +524,13 @@ bool read_name(const std::string& m, std::size_t& off, std::string& out) {
     if ((len & 0xc0) == 0xc0) {
       if (pos + 1 >= m.size()) return false;
       std::size_t ptr = ((len & 0x3f) << 8) | static_cast<unsigned char>(m[pos + 1]);
+      if (ptr >= pos) return false;
       if (!jumped) off = pos + 2;
       jumped = true;
       pos = ptr;
       continue;
     }
+    if (len > 63 || out.size() + len + 1 > 255) return false;
     if (pos + 1 + len > m.size()) return false;
     if (!out.empty()) out += '.';
     out += m.substr(pos + 1, len);
@@ -635,6 +646,9 @@ std::uint32_t rd32(const unsigned char* p) {
 std::string prefix_str(const unsigned char* p, int len) {
   unsigned char a[16] = {};
   std::memcpy(a, p, static_cast<std::size_t>((len + 7) / 8 > 16 ? 16 : (len + 7) / 8));
+  // Bits beyond the length are zeroed (the caller checked the option holds
+  // that many bytes).
+  for (int b = len; b < 128; ++b) a[b / 8] &= static_cast<unsigned char>(~(0x80 >> (b % 8)));
   char buf[INET6_ADDRSTRLEN];
   ::inet_ntop(AF_INET6, a, buf, sizeof buf);
   return std::string(buf) + "/" + std::to_string(len);
@@ -662,7 +676,7 @@ bool parse_ra(const unsigned char* b, std::size_t n, RouterAdvert& ra) {
       ra.source_lladdr = mac;
     } else if (type == 3 && len == 32) {
       RaPrefix p;
-      p.prefix = prefix_str(o + 16, o[2]);
+      p.prefix = prefix_str(o + 16, o[2] > 128 ? 128 : o[2]);
       p.on_link = o[3] & 0x80;
       p.autonomous = o[3] & 0x40;
       p.valid_lifetime = rd32(o + 4);
@@ -670,7 +684,8 @@ bool parse_ra(const unsigned char* b, std::size_t n, RouterAdvert& ra) {
       ra.prefixes.push_back(p);
     } else if (type == 5 && len == 8) {
       ra.mtu = rd32(o + 4);
-    } else if (type == 24 && len >= 8) {
+    } else if (type == 24 && len >= 8 &&
+               len >= 8u + (o[2] > 64 ? 16u : o[2] > 0 ? 8u : 0u)) {  // RFC 4191 sizes
       RaRoute rt;
       rt.prefix = prefix_str(o + 8, o[2] > 128 ? 128 : o[2]);
       rt.preference = pref_name((o[3] >> 3) & 3);

@@ -84,11 +84,21 @@ struct Line {
   }
 };
 
+// The inits share the zygote's thread-local storage (CLONE_VM without a
+// TLS of their own), so errno may be overwritten by another init at any
+// time: decisions never depend on it, and it is only read to describe a
+// failure (strerrordesc_np neither allocates nor touches TLS).
 [[noreturn]] void fail(const NodeArgs* a, const char* what, const char* obj) {
   int err = errno;
+  const char* desc = ::strerrordesc_np(err);
   Line l;
-  l.add("error ").add(a->name).add(" ").add(what).add(obj).add(": ").add(std::strerror(err)).send();
+  l.add("error ").add(a->name).add(" ").add(what).add(obj).add(": ").add(desc ? desc : "unknown error").send();
   ::_exit(1);
+}
+
+bool is_dir(const char* path) {
+  struct stat st;
+  return ::stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 void mkdir_p(const NodeArgs* a, const char* path, mode_t mode) {
@@ -99,7 +109,8 @@ void mkdir_p(const NodeArgs* a, const char* path, mode_t mode) {
     if (i == n || path[i] == '/') {
       std::memcpy(sub, path, i);
       sub[i] = 0;
-      if (::mkdir(sub, mode) != 0 && errno != EEXIST) fail(a, "create ", sub);
+      if (::mkdir(sub, mode) != 0 && !is_dir(sub)) fail(a, "create ", sub);
+      if (i == n) ::chmod(sub, mode);  // not masked by the umask
     }
 }
 
@@ -126,12 +137,13 @@ void setup_node(const NodeArgs* a) {
   // Nothing mounted here may propagate back to the host.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     fail(a, "make mounts private", "");
-  mount_tmpfs(a, "/run", "mode=0755");
+  // Sized, so that one node cannot fill the host's memory.
+  mount_tmpfs(a, "/run", "mode=0755,size=64m");
   mkdir_p(a, "/run/lock", 01777);
-  mount_tmpfs(a, "/tmp", "mode=1777");
+  mount_tmpfs(a, "/tmp", "mode=1777,size=256m");
   struct stat st;
-  if (::lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode)) mount_tmpfs(a, "/var/run", "mode=0755");
-  if (::stat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode)) mount_tmpfs(a, "/var/tmp", "mode=1777");
+  if (::lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode)) mount_tmpfs(a, "/var/run", "mode=0755,size=64m");
+  if (::stat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode)) mount_tmpfs(a, "/var/tmp", "mode=1777,size=256m");
   mount_overlay(a, "/etc", "etc");
   mount_overlay(a, "/var/lib", "varlib");
   mount_overlay(a, "/var/log", "varlog");
@@ -172,19 +184,17 @@ int node_main(void* arg) {
 
   pollfd fds[2] = {{kLifeline, POLLIN, 0}, {sfd, POLLIN, 0}};
   for (;;) {
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      ::_exit(1);
-    }
+    if (::poll(fds, 2, -1) < 0) continue;  // EINTR; errno is not ours to read
     if (fds[0].revents) {
       char c;
-      ssize_t n = ::read(kLifeline, &c, 1);
-      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) ::_exit(0);
+      if (::read(kLifeline, &c, 1) == 0) ::_exit(0);  // the owner is gone
     }
     if (fds[1].revents) {
       signalfd_siginfo si;
+      // A termination signal counts only from outside the node (sender pid
+      // 0 here): `kill 1` by the trainee must not make the node vanish.
       while (::read(sfd, &si, sizeof si) == sizeof si)
-        if (si.ssi_signo != SIGCHLD) ::_exit(0);
+        if (si.ssi_signo != SIGCHLD && si.ssi_pid == 0) ::_exit(0);
       // Adopted orphans (daemons that double-forked) are reaped here.
       while (::waitpid(-1, nullptr, WNOHANG) > 0) {
       }
@@ -246,15 +256,16 @@ int main(int argc, char** argv) {
   std::size_t have = 0;
   pollfd fds[2] = {{kCommands, POLLIN, 0}, {kLifeline, POLLIN, 0}};
   bool more = true;
+  bool lifeline = true;
   while (more) {
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return 1;
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) {  // lifeline closed: the lab is gone; reap and exit
+      lifeline = false;
+      break;
     }
-    if (fds[1].revents) return 0;  // lifeline closed: the lab is gone
     ssize_t n = ::read(kCommands, buf + have, sizeof buf - 1 - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) more = false;
+    if (n < 0) continue;
+    if (n == 0) more = false;
     else have += static_cast<std::size_t>(n);
     char* start = buf;
     char* nl;
@@ -275,14 +286,13 @@ int main(int argc, char** argv) {
   // Stay the parent of the inits: reap them as they exit, and once the
   // lifeline is closed, exit after the last one. The owner waits for this
   // process, so when it is gone every node init is gone too.
-  bool lifeline = true;
   for (;;) {
     pid_t p;
     while ((p = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) {
     }
-    if (p < 0 && errno == ECHILD && !lifeline) return 0;
+    if (p < 0 && !lifeline) return 0;  // no child left (the zygote's own errno)
     pollfd w[2] = {{sfd, POLLIN, 0}, {lifeline ? kLifeline : -1, POLLIN, 0}};
-    if (::poll(w, 2, -1) < 0 && errno != EINTR) return 1;
+    if (::poll(w, 2, lifeline ? -1 : 100) < 0) continue;
     if (w[0].revents) {
       signalfd_siginfo si;
       while (::read(sfd, &si, sizeof si) == sizeof si) {
@@ -290,8 +300,7 @@ int main(int argc, char** argv) {
     }
     if (lifeline && w[1].revents) {
       char c;
-      ssize_t n = ::read(kLifeline, &c, 1);
-      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) lifeline = false;
+      if (::read(kLifeline, &c, 1) == 0) lifeline = false;
     }
   }
 }

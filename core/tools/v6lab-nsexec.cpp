@@ -76,6 +76,9 @@ int main(int argc, char** argv) {
   if (g_child < 0) die(std::string("fork: ") + std::strerror(errno));
   if (g_child == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // The relay is outside the node's PID namespace, so it shows as 0; if
+    // it died before prctl, this process was adopted by the node's init.
+    if (::getppid() != 0) ::_exit(125);
     if (::chdir(cwd.c_str()) != 0 && ::chdir("/") != 0) {
     }
     ::execvp(cmd[0], cmd);

@@ -190,3 +190,28 @@ links:
     for s in (from_file, from_topo):
         s.pop("source")
     assert from_file == from_topo
+
+
+def test_trainee_cannot_kill_the_node_init(lab_factory, small):
+    """PID 1 of a node ignores termination signals sent from inside the
+    node; only the owner (from outside) ends it."""
+    lab = lab_factory(small)
+    h1 = lab["h1"]
+    for sig in ("TERM", "HUP", "INT"):
+        h1.cmd(f"kill -{sig} 1")
+    time.sleep(0.2)
+    assert Path(f"/proc/{h1.pid}").exists()
+    assert h1.cmd("hostname").stdout.strip() == "h1"
+
+
+def test_a_stopped_labs_nodes_say_so(lab_factory, small, v6lab_available):
+    lab = Lab(small).start()
+    h1 = lab["h1"]
+    assert h1.links()  # the handle is created and cached
+    lab.stop()
+    with pytest.raises(Error, match="the lab has stopped"):
+        h1.links()
+    with pytest.raises(Error, match="the lab has stopped"):
+        h1.ping("2001:db8:2::30")
+    with pytest.raises(Error, match="the lab has stopped"):
+        h1.sysctl("net.ipv6.conf.all.forwarding")

@@ -377,3 +377,37 @@ def test_traceroute_hops_have_times_and_steps_copy_checks(lab):
         Step("w", "w", [shared.with_options(weight=0)])
     with pytest.raises(KeyError, match="no step 'nope'"):
         Grader([a]).grade(lab, upto="nope")
+
+
+HOSTILE_DNS = r"""
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("2001:db8:1::20", 5353))
+for reply in range(3):
+    q, peer = s.recvfrom(512)
+    qid = q[:2]
+    # header: 1 question, 200 answers; the question's name is a forward
+    # pointer, answers point at themselves, labels claim 0x7f bytes.
+    body = qid + struct.pack("!HHHHH", 0x8180, 1, 200, 0, 0)
+    body += b"\xc0\x40" + b"\x00\x1c\x00\x01"
+    for _ in range(200):
+        body += b"\x7f" + b"a" * 20 + b"\xc0\x0c" + struct.pack("!HHIH", 12, 1, 60, 2) + b"\xc0\x0c"
+    s.sendto(body[:1400], peer)
+"""
+
+
+def test_dns_probe_survives_a_hostile_server(lab):
+    """A trainee may run any server: malformed names (forward pointers,
+    oversized labels) are rejected, not followed."""
+    lab["h2"].cmd("ip -6 addr add 2001:db8:1::20/64 dev eth0 nodad 2>/dev/null; true")
+    p = lab["h2"].popen(["python3", "-c", HOSTILE_DNS], name="hostile-dns")
+    try:
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        r = lab["h1"].dns_query("2001:db8:1::20", "www.lab.example", "AAAA", port=5353, timeout=2)
+        assert time.monotonic() - t0 < 2
+        assert r.answered and all(len(a.name) <= 255 for a in r.answers)
+        assert len(r.answers) < 200
+    finally:
+        p.kill()
+        p.wait()

@@ -49,6 +49,13 @@ class NodeHandle {
   NlSocket& nl();
   std::mutex& lock() { return mu_; }
   void close_socket();
+  // Ends the handle when its lab stops: socket and namespace fd closed;
+  // every later use throws "the lab has stopped" (a Python object may
+  // outlive the lab's run).
+  void close();
+  // A duplicate of the namespace fd for a probe, owned by the caller, so
+  // that a concurrent close() cannot hand the number to another namespace.
+  UniqueFd netns_dup();
   // Takes a socket opened by the caller on a thread inside this node's
   // namespace (bring-up opens all sockets from one thread).
   void adopt_socket(std::unique_ptr<NlSocket> s);
