@@ -324,7 +324,7 @@ class Node:
         return self.handle.router_adverts(iface, solicit, duration, stop_at_first)
 
     def wait_addresses_ready(self, ifname: Optional[str] = None,
-                             timeout: float = 5.0) -> list[_core.AddressInfo]:
+                             timeout: float = 10.0) -> list[_core.AddressInfo]:
         """Waits until duplicate address detection has finished on every IPv6
         address (none tentative). Raises if one failed DAD."""
         def ready() -> Optional[list[_core.AddressInfo]]:
