@@ -63,11 +63,9 @@ std::string sysctl_path(const std::string& key) {
 }
 
 std::string read_sysctl(const std::string& key) {
-  std::ifstream in(sysctl_path(key));
-  if (!in) throw_errno("read sysctl " + key, errno ? errno : ENOENT);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string v = ss.str();
+  std::string path = sysctl_path(key);
+  if (::access(path.c_str(), R_OK) != 0) throw_errno("read sysctl " + key, errno);
+  std::string v = read_small_file(path);
   while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
   return v;
 }
@@ -127,12 +125,25 @@ std::string kernel_feature_missing(const std::string& feature) {
          (option.empty() ? "" : " (kernel option " + option + ")") + ": " + why;
 }
 
+std::string read_small_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  UniqueFd f(fd);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
 unsigned long long process_starttime(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return 0;
-  std::string s((std::istreambuf_iterator<char>(in)), {});
+  std::string s = read_small_file("/proc/" + std::to_string(pid) + "/stat");
   auto rp = s.rfind(')');
-  if (rp == std::string::npos) return 0;
+  if (rp == std::string::npos || rp + 2 > s.size()) return 0;
   std::istringstream rest(s.substr(rp + 2));
   std::string field;
   // Fields after the command: state is field 3; starttime is field 22. A
@@ -140,7 +151,11 @@ unsigned long long process_starttime(pid_t pid) {
   if (!(rest >> field) || field == "Z" || field == "X") return 0;
   for (int i = 4; i <= 22; ++i)
     if (!(rest >> field)) return 0;
-  return std::stoull(field);
+  try {
+    return std::stoull(field);
+  } catch (...) {
+    return 0;
+  }
 }
 
 }  // namespace v6lab

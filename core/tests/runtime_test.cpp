@@ -55,8 +55,8 @@ std::set<pid_t> my_inits() {
   while (auto* e = ::readdir(d)) {
     pid_t pid = std::atoi(e->d_name);
     if (pid <= 0) continue;
-    std::ifstream st("/proc/" + std::string(e->d_name) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(st)), {});
+    // Processes exit while we look: read_small_file never throws.
+    std::string s = read_small_file("/proc/" + std::string(e->d_name) + "/stat");
     auto rp = s.rfind(')');
     if (rp == std::string::npos || s.find("(v6lab-init)") == std::string::npos) continue;
     int ppid = 0;
@@ -349,8 +349,7 @@ TEST_F(Runtime, OwnerKilledTakesTheLabWithIt) {
   // and reaped by the system's init; they must be gone within a few seconds.
   EXPECT_TRUE(eventually([&] {
     return std::none_of(pids.begin(), pids.end(), [](pid_t p) {
-      std::ifstream st("/proc/" + std::to_string(p) + "/stat");
-      std::string s((std::istreambuf_iterator<char>(st)), {});
+      std::string s = read_small_file("/proc/" + std::to_string(p) + "/stat");
       return s.find("(v6lab-init)") != std::string::npos;
     });
   }, 5));

@@ -9,6 +9,7 @@
 // with the command's status (128+N if it died of signal N), so callers can
 // treat it exactly like the command itself.
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -32,15 +33,22 @@ void relay(int sig) {
 }
 
 unsigned long long starttime(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(in)), {});
+  // Plain reads: an ifstream throws if the process exits meanwhile.
+  std::string s;
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
   auto rp = s.rfind(')');
   if (rp == std::string::npos) return 0;
   std::istringstream rest(s.substr(rp + 2));
   std::string f;
   for (int i = 3; i <= 22; ++i)
     if (!(rest >> f)) return 0;
-  return std::stoull(f);
+  return std::strtoull(f.c_str(), nullptr, 10);
 }
 
 [[noreturn]] void die(const std::string& msg) {

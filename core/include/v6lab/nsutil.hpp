@@ -42,6 +42,11 @@ std::string namespace_support();
 // probe runs in a throwaway network namespace on a helper thread.
 std::string kernel_feature_missing(const std::string& feature);
 
+// The whole of a small file (procfs, sysfs) read with plain system calls;
+// "" if it cannot be read. Unlike an ifstream it never throws when the file
+// vanishes while being read (a process exiting under /proc/PID).
+std::string read_small_file(const std::string& path);
+
 // Start time of a process (field 22 of /proc/PID/stat), used with the PID to
 // recognise a process after PID reuse. 0 if the process does not exist or
 // is a zombie.
