@@ -15,6 +15,9 @@ void register_lab(py::module_& m) {
         "'' if the kernel provides a link kind (sit, ip6tnl, gre, dummy, ...) or the "
         "netem qdisc, otherwise what is missing and the kernel option.",
         py::call_guard<py::gil_scoped_release>());
+  m.def("process_starttime", &process_starttime, py::arg("pid"),
+        "Start time of a process (field 22 of /proc/PID/stat); 0 if it is gone "
+        "or a zombie.");
   m.def("namespace_support", &namespace_support,
         "'' if labs can be built here, otherwise why not (one sentence).");
 

@@ -19,7 +19,6 @@ def main() -> int:
     stop_signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
-        from . import Error
         from .lab import Lab
 
         req = json.loads(sys.stdin.read())

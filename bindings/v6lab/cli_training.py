@@ -4,7 +4,6 @@ reset, progress, graph, capture. Registered on the group in cli.py."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time

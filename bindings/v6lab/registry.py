@@ -19,21 +19,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 from . import paths
+from . import _core
 from ._core import Error
 
 
 def process_starttime(pid: int) -> int:
-    """Field 22 of /proc/PID/stat; 0 if the process is gone or a zombie (it
-    has exited; only its parent has not collected it yet)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return 0
-    fields = stat[stat.rindex(")") + 2:].split()
-    if fields[0] in ("Z", "X"):
-        return 0
-    return int(fields[19])
+    """Start time of a process; 0 if it is gone or a zombie (the core's)."""
+    return _core.process_starttime(pid)
 
 
 def process_alive(pid: int, starttime: int) -> bool:

@@ -272,7 +272,8 @@ std::string Lab::lan_bridge(const std::string& lan) const {
   throw Error("lab " + spec_.name + " has no LAN '" + lan + "'");
 }
 
-void Lab::spawn_inits(double* prepared_at) {
+void Lab::spawn_inits() {
+  double t0 = now();
   // Enough descriptors for big labs: a pidfd, a namespace fd and a socket
   // per node.
   rlimit rl;
@@ -476,9 +477,13 @@ void Lab::spawn_inits(double* prepared_at) {
     adopt_leftovers();
     throw;
   }
-  spawned_at_ = now();
+  double spawned = now();
   finish();
-  *prepared_at = now();
+  double prepared = now();
+  // spawn: until every node is created and prepared; sockets: the part of
+  // the preparation that did not overlap the spawning.
+  timing_.spawn = prepared - t0;
+  timing_.sockets = prepared - spawned;
   adopt_leftovers();
   if (prep_error) std::rethrow_exception(prep_error);
   if (!first_error.empty()) throw Error(first_error);
@@ -509,11 +514,9 @@ void Lab::prepare(NodeHandle* h, const NodeSpec* node) {
 
 void Lab::build() {
   double t0 = now();
-  double prepared_at = 0;
-  spawn_inits(&prepared_at);
-  double t1 = prepared_at;
+  spawn_inits();  // also prepares each namespace as its init comes up
 
-  double t2 = t1;  // namespaces were prepared while inits were being created
+  double t2 = now();
 
   // LAN bridges. A Linux bridge takes at most 1023 ports, so a bigger LAN
   // is a star of bridges joined by veth trunks: still one L2 segment (no
@@ -594,8 +597,9 @@ void Lab::build() {
   for (std::size_t i = 0; i < spec_.nodes.size(); ++i)
     for (const auto& r : spec_.nodes[i].routes) nodes_[i]->nl().add_route(r);
   double t4 = now();
-  timing_ = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0};
-  timing_.sockets = prepared_at - spawned_at_;
+  timing_.links = t3 - t2;
+  timing_.addresses = t4 - t3;
+  timing_.total = t4 - t0;
   running_ = true;
 }
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 
 from conftest import ROOT
 from v6lab import Lab, Topo
-from v6lab.grading import Check, CheckFailed, Grader, Step, checks as c
+from v6lab.grading import Check, Grader, Step, checks as c
 
 DNSMASQ = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
            "--listen-address=2001:db8:2::30", "--bind-interfaces", "--port=53",

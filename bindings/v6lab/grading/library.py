@@ -16,7 +16,7 @@ from .._core import Error
 from .check import Check, CheckFailed
 
 if TYPE_CHECKING:
-    from ..lab import Lab, Node
+    from ..lab import Lab
 
 BAD_FLAGS = ("tentative", "dadfailed")
 

@@ -102,7 +102,7 @@ class Lab {
 
  private:
   void build();
-  void spawn_inits(double* prepared_at);
+  void spawn_inits();
   void prepare(NodeHandle* h, const NodeSpec* node);
 
   Spec spec_;
@@ -112,7 +112,6 @@ class Lab {
   std::vector<std::unique_ptr<NodeHandle>> nodes_;
   std::unique_ptr<NodeHandle> switch_;
   pid_t zygote_ = -1;  // our child; the node inits are its children
-  double spawned_at_ = 0;
   Timing timing_;
 };
 
