@@ -18,6 +18,11 @@ void register_lab(py::module_& m) {
   m.def("process_starttime", &process_starttime, py::arg("pid"),
         "Start time of a process (field 22 of /proc/PID/stat); 0 if it is gone "
         "or a zombie.");
+  m.def("default_id_range", [] {
+        IdRange r = default_id_range();
+        return std::make_pair(r.base, r.count);
+      },
+        "(base, count): the host ids a lab's nodes run as (node id N is host id base+N).");
   m.def("namespace_support", &namespace_support,
         "'' if labs can be built here, otherwise why not (one sentence).");
 
@@ -45,6 +50,7 @@ void register_lab(py::module_& m) {
            py::arg("spec"), py::arg("init_path"), rel())
       .def("stop", &Lab::stop, rel())
       .def_property_readonly("running", &Lab::running)
+      .def_property_readonly("limits", &Lab::limits)
       .def_property_readonly("spec", &Lab::spec, py::return_value_policy::reference_internal)
       .def("node", &Lab::node, py::arg("name"), py::return_value_policy::reference_internal)
       .def("node_names", &Lab::node_names)

@@ -360,6 +360,8 @@ class Lab:
         self.name: str = self.spec["name"]
         self.source = source
         self.id = f"{self.name}-{os.urandom(3).hex()}"
+        # Node root is this host id (an unprivileged one): see docs/architecture.md.
+        self.id_base: int = _core.default_id_range()[0]
         self._core: Optional[_core.Lab] = None
         self._record: Optional[registry.LabRecord] = None
         self._nodes: dict[str, Node] = {}
@@ -367,6 +369,12 @@ class Lab:
         self._finalizer: Optional[weakref.finalize] = None
         self.detached = False
         self.meta: dict[str, Any] = {}
+
+    @property
+    def limits(self) -> str:
+        """Which per-node resource limits are in force, in one sentence
+        (cgroups where the host allows them, else RLIMIT_NPROC only)."""
+        return self._core.limits if self._core is not None else ""
 
     def spec_raw(self) -> RawSpec:
         """The raw spec this lab was made from (as in a topology file)."""

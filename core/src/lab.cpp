@@ -218,6 +218,36 @@ void NodeHandle::set_sysctl(const std::string& key, const std::string& value) {
 
 // -------------------------------------------------------------------- Lab
 
+namespace {
+
+// The range /etc/subuid (or /etc/subgid) gives user "root" or uid 0.
+IdRange subordinate_range(const char* file) {
+  std::string text = read_small_file(file);
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':'), b = line.rfind(':');
+    if (a == std::string::npos || a == b) continue;
+    std::string who = line.substr(0, a);
+    if (who != "root" && who != "0") continue;
+    try {
+      return {std::stoul(line.substr(a + 1, b - a - 1)), std::stoul(line.substr(b + 1))};
+    } catch (...) {
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+IdRange default_id_range() {
+  IdRange u = subordinate_range("/etc/subuid"), g = subordinate_range("/etc/subgid");
+  // Node ids must reach the daemons' users (dnsmasq, _kea, ...): 65536 ids.
+  if (u.count >= 65536 && u.base == g.base && g.count >= 65536 && u.base > 0)
+    return {u.base, 65536};
+  return {100000, 65536};
+}
+
 std::string missing_binaries(const Spec& spec) {
   std::map<std::string, std::pair<std::string, std::vector<std::string>>> miss;
   for (const auto& n : spec.nodes)
@@ -290,9 +320,16 @@ void Lab::spawn_inits() {
   register_lifeline(lp[1]);
 
   // One exec per lab: the zygote clones every node init from itself.
-  char arg0[] = "v6lab-init", arg1[] = "zygote";
-  char* argv[] = {arg0, arg1, nullptr};
-  CloneArgs args{opts_.init_path.c_str(), argv, {lifeline_r.get(), cmd_r.get(), rep_w.get()}};
+  std::string idmap = std::to_string(opts_.ids.base) + ":" + std::to_string(opts_.ids.count);
+  std::vector<std::string> args = {"v6lab-init", "zygote", "--idmap", idmap,
+                                   "--nproc", std::to_string(opts_.nproc),
+                                   "--lab", spec_.name,
+                                   "--pids", std::to_string(opts_.pids),
+                                   "--memory", std::to_string(opts_.memory)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  CloneArgs cargs{opts_.init_path.c_str(), argv.data(), {lifeline_r.get(), cmd_r.get(), rep_w.get()}};
   constexpr std::size_t kStack = 64 * 1024;
   std::vector<char> stack(kStack);
   // Block every signal around clone so no handler runs in the child before
@@ -300,7 +337,7 @@ void Lab::spawn_inits() {
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, &old);
-  pid_t zpid = ::clone(zygote_child, stack.data() + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  pid_t zpid = ::clone(zygote_child, stack.data() + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &cargs);
   int err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (zpid < 0) throw_errno("start the node init helper " + opts_.init_path, err);
@@ -463,6 +500,15 @@ void Lab::spawn_inits() {
           pids[name] = p;
         } else if (kind == "ok") {
           ok.insert(name);
+        } else if (kind == "limits") {
+          std::string rest;
+          std::getline(in, rest);
+          limits_ = name + rest;
+        } else if (kind == "fatal") {
+          std::string rest;
+          std::getline(in, rest);
+          if (first_error.empty())
+            first_error = "prepare the nodes' root filesystem: " + name + rest;
         } else if (kind == "error") {
           failed.insert(name);  // exited already: its PID is not ours to keep
           std::string rest;

@@ -1,7 +1,13 @@
 // v6lab-init: the zygote of a lab and the first process of each node (PID 1
 // of its PID namespace).
 //
-//   v6lab-init zygote
+//   v6lab-init zygote --idmap BASE:COUNT [--nproc N] [--lab NAME]
+//                     [--pids N] [--memory BYTES]
+//
+// BASE:COUNT is the host id range a node's ids map to (node root is host
+// BASE); --nproc caps the processes of node root in each node
+// (RLIMIT_NPROC); --pids and --memory are per-node cgroup limits where the
+// host allows them, in cgroups named after --lab (node_limits.hpp).
 //
 // fd 3: the lab's lifeline (read end). EOF means the owner is gone: exit,
 //       and the kernel kills everything else in the node.
@@ -10,6 +16,9 @@
 //         "pid NAME PID"      the node's init was created (PID as the owner sees it)
 //         "ok NAME"           the node is set up and running
 //         "error NAME TEXT"   what failed
+//         "limits TEXT"       which resource limits are in force (first line)
+//         "fatal TEXT"        the zygote could not prepare the nodes' root
+//                             filesystem; it exits
 //
 // Why a zygote: on a small VM an exec costs about 1.5 ms and a fork about
 // 0.9 ms, more than the namespaces themselves. So the owner execs this
@@ -19,11 +28,11 @@
 // must not allocate: everything after the clone below uses fixed buffers and
 // system calls only.
 //
-// A node gets a private view of the filesystem where daemons write: its own
-// /run and /tmp (tmpfs) and copy-on-write /etc, /var and /root (overlayfs
-// over the host's), plus /proc and /sys of its own PID
-// and network namespaces. Its hostname is its name. The zygote reaps the
-// inits; once the lifeline is closed it exits after the last of them.
+// A node is an unprivileged container: its init is created in a user
+// namespace of its own and pivots into a root filesystem built from the
+// zygote's read-only template (node_root.hpp says how and why). Its
+// hostname is its name. The zygote reaps the inits; once the lifeline is
+// closed it exits after the last of them.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,8 +47,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/futex.h>
+#include <sys/resource.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include "node_limits.hpp"
+#include "node_root.hpp"
 
 namespace {
 
@@ -51,8 +67,18 @@ constexpr std::size_t kStack = 64 * 1024;
 // What one node init needs; lives at the base of its own stack mapping.
 struct NodeArgs {
   char name[64];
-  bool full;  // a node (mounts) rather than the switch
+  bool full;  // a node (user namespace, root filesystem) rather than the switch
+  // Set by the zygote once the node's id maps are written (1) or could not
+  // be (-1); the init waits on it as a futex before doing anything else.
+  int mapped;
+  int map_errno;
+  const char* map_what;
 };
+
+v6lab_init::IdMap g_map;
+rlim_t g_nproc = 0;
+v6lab_init::Limits g_limits;
+const char* g_lab = "lab";
 
 // -- allocation-free helpers (run in the inits) --------------------------
 
@@ -96,72 +122,29 @@ struct Line {
   ::_exit(1);
 }
 
-bool is_dir(const char* path) {
-  struct stat st;
-  return ::stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-void mkdir_p(const NodeArgs* a, const char* path, mode_t mode) {
-  char sub[256];
-  std::size_t n = std::strlen(path);
-  if (n >= sizeof sub) return;
-  for (std::size_t i = 1; i <= n; ++i)
-    if (i == n || path[i] == '/') {
-      std::memcpy(sub, path, i);
-      sub[i] = 0;
-      if (::mkdir(sub, mode) != 0 && !is_dir(sub)) fail(a, "create ", sub);
-      if (i == n) ::chmod(sub, mode);  // not masked by the umask
-    }
-}
-
-void mount_tmpfs(const NodeArgs* a, const char* where, const char* opts) {
-  if (::mount("tmpfs", where, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
-    fail(a, "mount tmpfs on ", where);
-}
-
-// A writable copy-on-write view of a host directory: reads see the host's
-// files, writes land in the node's /run.
-void mount_overlay(const NodeArgs* a, const char* dir, const char* tag) {
-  struct stat st;
-  if (::stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return;
-  Line upper, work, opts;
-  upper.add("/run/.v6lab/").add(tag).add("/upper");
-  work.add("/run/.v6lab/").add(tag).add("/work");
-  mkdir_p(a, upper.buf, 0755);
-  mkdir_p(a, work.buf, 0755);
-  opts.add("lowerdir=").add(dir).add(",upperdir=").add(upper.buf).add(",workdir=").add(work.buf);
-  if (::mount("overlay", dir, "overlay", 0, opts.buf) != 0) fail(a, "mount overlay on ", dir);
-}
-
-void setup_node(const NodeArgs* a) {
-  // Nothing mounted here may propagate back to the host.
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-    fail(a, "make mounts private", "");
-  // Sized, so that one node cannot fill the host's memory. /run also holds
-  // the copy-on-write layers of /etc, /var and /root.
-  mount_tmpfs(a, "/run", "mode=0755,size=256m");
-  mkdir_p(a, "/run/lock", 01777);
-  mount_tmpfs(a, "/tmp", "mode=1777,size=256m");
-  // One overlay for all of /var (lib, log, cache, spool, tmp) instead of
-  // one per directory: fewer mounts per node.
-  mount_overlay(a, "/etc", "etc");
-  mount_overlay(a, "/var", "var");
-  mount_overlay(a, "/root", "root");  // shells start here; answers live here
-  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-    fail(a, "mount ", "/proc");
-  if (::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-    fail(a, "mount ", "/sys");
-  int fd = ::open("/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(a, "write ", "/etc/hostname");
-  Line l;
-  l.add(a->name).add("\n");
-  if (::write(fd, l.buf, l.len) < 0) fail(a, "write ", "/etc/hostname");
-  ::close(fd);
+// Waits until the zygote has written the node's id maps, then becomes node
+// root and pivots into the node's own root filesystem.
+void setup_node(NodeArgs* a) {
+  while (__atomic_load_n(&a->mapped, __ATOMIC_ACQUIRE) == 0)
+    ::syscall(SYS_futex, &a->mapped, FUTEX_WAIT, 0, nullptr, nullptr, 0);
+  if (a->mapped < 0) {
+    errno = a->map_errno;
+    fail(a, a->map_what, "");
+  }
+  const char* what = "";
+  const char* obj = "";
+  if (!v6lab_init::enter_node_root(a->name, &what, &obj)) fail(a, what, obj);
+  if (g_nproc) {
+    // Fork bombs stop at the node's limit; the kernel counts per user
+    // namespace, so other nodes and the host are not affected.
+    rlimit rl{g_nproc, g_nproc};
+    if (::setrlimit(RLIMIT_NPROC, &rl) != 0) fail(a, "limit the node's processes", "");
+  }
 }
 
 // The node's init, in the child of clone(CLONE_VM): set up, report, watch.
 int node_main(void* arg) {
-  const NodeArgs* a = static_cast<const NodeArgs*>(arg);
+  NodeArgs* a = static_cast<NodeArgs*>(arg);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   ::sigaction(SIGCHLD, &dfl, nullptr);  // the zygote ignores it; an init reaps
@@ -175,8 +158,8 @@ int node_main(void* arg) {
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   int sfd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) fail(a, "create signalfd", "");
-  if (::sethostname(a->name, std::strlen(a->name)) != 0) fail(a, "set hostname", "");
   if (a->full) setup_node(a);
+  if (::sethostname(a->name, std::strlen(a->name)) != 0) fail(a, "set hostname", "");
   Line ok;
   ok.add("ok ").add(a->name).send();
   ::close(kReports);
@@ -216,22 +199,61 @@ void spawn(bool full, const char* name) {
   auto* a = static_cast<NodeArgs*>(mem);
   std::strncpy(a->name, name, sizeof a->name - 1);
   a->full = full;
+  a->mapped = 0;
+  // The switch holds only bridges and runs nothing a trainee controls; a
+  // node gets a user namespace of its own.
   int flags = CLONE_VM | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWPID |
-              CLONE_NEWIPC | SIGCHLD;
+              CLONE_NEWIPC | SIGCHLD | (full ? CLONE_NEWUSER : 0);
   pid_t pid = ::clone(node_main, static_cast<char*>(mem) + kStack, flags, a);
   if (pid < 0) {
     l.add("error ").add(name).add(" create namespaces: ").add(std::strerror(errno)).send();
     ::munmap(mem, kStack);
     return;
   }
+  if (full) {
+    const char* what = "put the node into its cgroup";
+    bool ok = v6lab_init::limits_add(name, pid) && v6lab_init::write_id_maps(pid, g_map, &what);
+    a->map_errno = errno;
+    a->map_what = what;
+    __atomic_store_n(&a->mapped, ok ? 1 : -1, __ATOMIC_RELEASE);
+    ::syscall(SYS_futex, &a->mapped, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  }
   l.add("pid ").add(name).add(" ").num(pid).send();
+}
+
+// "--idmap BASE:COUNT [--nproc N]"; false if malformed.
+bool parse_options(int argc, char** argv) {
+  for (int i = 2; i + 1 < argc; i += 2) {
+    char* end = nullptr;
+    if (std::strcmp(argv[i], "--idmap") == 0) {
+      g_map.base = std::strtoul(argv[i + 1], &end, 10);
+      if (*end != ':') return false;
+      g_map.count = std::strtoul(end + 1, &end, 10);
+      if (*end || !g_map.count) return false;
+    } else if (std::strcmp(argv[i], "--nproc") == 0) {
+      g_nproc = std::strtoul(argv[i + 1], &end, 10);
+      if (*end) return false;
+    } else if (std::strcmp(argv[i], "--pids") == 0) {
+      g_limits.pids = std::strtoul(argv[i + 1], &end, 10);
+      if (*end) return false;
+    } else if (std::strcmp(argv[i], "--memory") == 0) {
+      g_limits.memory = std::strtoull(argv[i + 1], &end, 10);
+      if (*end) return false;
+    } else if (std::strcmp(argv[i], "--lab") == 0) {
+      g_lab = argv[i + 1];
+    } else {
+      return false;
+    }
+  }
+  return g_map.count != 0 && argc % 2 == 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 || std::strcmp(argv[1], "zygote") != 0) {
-    std::fprintf(stderr, "usage: v6lab-init zygote (run by v6lab, with fds 3-5)\n");
+  if (argc < 2 || std::strcmp(argv[1], "zygote") != 0 || !parse_options(argc, argv)) {
+    std::fprintf(stderr,
+                 "usage: v6lab-init zygote --idmap BASE:COUNT [--nproc N] (run by v6lab, with fds 3-5)\n");
     return 2;
   }
   ::prctl(PR_SET_NAME, "v6lab-init", 0, 0, 0);
@@ -249,6 +271,18 @@ int main(int argc, char** argv) {
   sigaddset(&chld, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &chld, nullptr);
   int sfd = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  char why[512];
+  v6lab_init::limits_init(g_lab, g_limits, why, sizeof why);
+  {
+    Line l;
+    l.add("limits ").add(why).send();
+  }
+  if (!v6lab_init::prepare_template(g_map, why, sizeof why)) {
+    v6lab_init::limits_cleanup();
+    Line l;
+    l.add("fatal ").add(why).send();
+    return 1;
+  }
 
   // Commands until EOF; stop at once if the owner goes meanwhile.
   static char buf[65536];
@@ -287,9 +321,11 @@ int main(int argc, char** argv) {
   // process, so when it is gone every node init is gone too.
   for (;;) {
     pid_t p;
-    while ((p = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) {
+    while ((p = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) v6lab_init::limits_remove(p);
+    if (p < 0 && !lifeline) {  // no child left (the zygote's own errno)
+      v6lab_init::limits_cleanup();
+      return 0;
     }
-    if (p < 0 && !lifeline) return 0;  // no child left (the zygote's own errno)
     pollfd w[2] = {{sfd, POLLIN, 0}, {lifeline ? kLifeline : -1, POLLIN, 0}};
     if (::poll(w, 2, lifeline ? -1 : 100) < 0) continue;
     if (w[0].revents) {

@@ -4,7 +4,8 @@
 //
 // PID is the node's init and STARTTIME its start time (from /proc/PID/stat,
 // 0 to skip the check), so a reused PID is never entered by mistake. The
-// command joins the node's network, UTS, IPC, mount and PID namespaces; this
+// command joins the node's user, network, UTS, IPC, mount and PID namespaces
+// and runs as the node's root (an unprivileged id on the host); this
 // process stays outside as its parent, relays termination signals and exits
 // with the command's status (128+N if it died of signal N), so callers can
 // treat it exactly like the command itself.
@@ -12,7 +13,10 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +55,46 @@ unsigned long long starttime(pid_t pid) {
   return std::strtoull(f.c_str(), nullptr, 10);
 }
 
+// Whether pid lives in a user namespace other than ours (a node does; the
+// hidden switch namespace does not).
+bool own_userns(pid_t pid) {
+  struct stat a, b;
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
+  if (::stat("/proc/self/ns/user", &a) != 0 || ::stat(path.c_str(), &b) != 0) return false;
+  return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+// Joins the cgroups v6lab made for the node (named v6lab-*), so that the
+// command counts against the node's limits, not ours.
+bool join_node_cgroups(pid_t pid, std::string* why) {
+  std::string text;
+  {
+    std::string path = "/proc/" + std::to_string(pid) + "/cgroup";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;  // gone: reported by the start-time check
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+  }
+  std::istringstream in(text);
+  std::string line, me = std::to_string(::getpid());
+  while (std::getline(in, line)) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (b == std::string::npos || line.find("/v6lab-", b) == std::string::npos) continue;
+    std::string ctl = line.substr(a + 1, b - a - 1);
+    std::string dir = "/sys/fs/cgroup" + (ctl.empty() ? "" : "/" + ctl) + line.substr(b + 1);
+    int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && ::write(fd, me.data(), me.size()) == static_cast<ssize_t>(me.size());
+    if (fd >= 0) ::close(fd);
+    if (!ok) {
+      *why = "join the node's cgroup " + dir + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "v6lab-nsexec: %s\n", msg.c_str());
   std::exit(125);
@@ -75,10 +119,23 @@ int main(int argc, char** argv) {
   if (pfd < 0) die("node process " + std::to_string(pid) + " is gone: the lab has stopped");
   if (want && starttime(pid) != want)
     die("process " + std::to_string(pid) + " is no longer the node's init: the lab has stopped");
-  if (::setns(pfd, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS |
-                       CLONE_NEWPID) != 0)
+  // The node's limits are its init's: a command inherits ours otherwise,
+  // and a fork bomb from a shell would not stop at the node's limit.
+  rlimit rl;
+  if (::prlimit(pid, RLIMIT_NPROC, nullptr, &rl) == 0 && ::setrlimit(RLIMIT_NPROC, &rl) != 0)
+    die(std::string("apply the node's process limit: ") + std::strerror(errno));
+  std::string why;
+  if (!join_node_cgroups(pid, &why)) die(why);
+  bool userns = own_userns(pid);
+  if (::setns(pfd, CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWPID |
+                       (userns ? CLONE_NEWUSER : 0)) != 0)
     die(std::string("enter the node's namespaces: ") + std::strerror(errno));
   ::close(pfd);
+  // Inside the node's user namespace our host ids are unmapped; the
+  // command runs as node root, never as the host's.
+  if (userns && (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 ||
+                 ::setresuid(0, 0, 0) != 0))
+    die(std::string("become the node's root: ") + std::strerror(errno));
 
   g_child = ::fork();
   if (g_child < 0) die(std::string("fork: ") + std::strerror(errno));

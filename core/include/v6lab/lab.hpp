@@ -69,8 +69,22 @@ class NodeHandle {
   std::mutex mu_;
 };
 
+// Host ids a lab's nodes run as: node uid/gid N is host id base + N. Root
+// uses the range /etc/subuid and /etc/subgid give "root" (both must agree),
+// or 100000:65536 (the range LXC and podman give root by default).
+struct IdRange {
+  unsigned long base = 0, count = 0;
+};
+IdRange default_id_range();
+
 struct LabOptions {
   std::string init_path;   // the v6lab-init helper binary
+  IdRange ids = default_id_range();
+  // At most this many processes of node root per node (0: no limit).
+  unsigned long nproc = 1024;
+  // Per-node cgroup limits, where the host lets us create cgroups (0: none).
+  unsigned long pids = 1024;
+  unsigned long long memory = 512ull << 20;
 };
 
 class Lab {
@@ -87,6 +101,8 @@ class Lab {
   bool running() const { return running_; }
 
   const Spec& spec() const { return spec_; }
+  // Which resource limits are in force, in one sentence (from the zygote).
+  const std::string& limits() const { return limits_; }
   NodeHandle& node(const std::string& name);
   std::vector<std::string> node_names() const;
   // The hidden namespace with the LAN bridges (nullptr if no LANs).
@@ -112,6 +128,7 @@ class Lab {
   std::vector<std::unique_ptr<NodeHandle>> nodes_;
   std::unique_ptr<NodeHandle> switch_;
   pid_t zygote_ = -1;  // our child; the node inits are its children
+  std::string limits_;
   Timing timing_;
 };
 
