@@ -287,6 +287,27 @@ class Node:
     def set_sysctl(self, key: str, value: Union[str, int]) -> None:
         self.handle.set_sysctl(key, str(value))
 
+    # -- files and processes, read from outside through the node's init -----
+    def read_file(self, path: str, *, max_bytes: int = 65536, timeout: float = 2.0,
+                  follow_symlinks: bool = True) -> bytes:
+        """A regular file inside the node, read from the host without running
+        anything in the node and without trusting its paths: symlinks stay
+        inside the node's root (or are refused with follow_symlinks=False);
+        FIFOs, devices, directories, pseudo filesystems and files over
+        max_bytes raise NodeFileError, which says what was wrong."""
+        return _core.read_node_file(self.name, self.pid, self.starttime, path,
+                                    max_bytes, timeout, follow_symlinks)
+
+    def processes(self) -> list[_core.NodeProcess]:
+        """The node's processes as the host's /proc reports them (host and
+        node PIDs, executable device and inode, uids, comm, state)."""
+        return _core.list_node_processes(self.name, self.pid, self.starttime)
+
+    def multicast_groups(self, ifname: Optional[str] = None) -> list[_core.MulticastGroup]:
+        """IPv6 multicast groups joined (the kernel's igmp6 table of the node)."""
+        groups = _core.node_multicast_groups(self.name, self.pid, self.starttime)
+        return [g for g in groups if ifname is None or g.ifname == ifname]
+
     # -- active probes, sent by the core from inside the node's namespace ----
     def ping(self, dst: str, *, count: int = 1, timeout: float = 1.0,
              interval: float = 0.05, hop_limit: Optional[int] = None, size: int = 56,
