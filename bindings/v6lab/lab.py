@@ -410,17 +410,18 @@ class Lab:
                 h = self._core.node(n)
                 image = self.spec["nodes"][n]["image"]
                 self._nodes[n] = Node(self, n, h.pid, h.starttime, image)
-                nodes[n] = {"pid": h.pid, "starttime": h.starttime, "image": image}
+                nodes[n] = {**_identity(h.pid, h.starttime), "image": image}
             sw = self._core.switch_ns()
-            if sw is not None:
-                nodes_sw = {"pid": sw.pid, "starttime": sw.starttime}
-            else:
-                nodes_sw = None
+            nodes_sw = _identity(sw.pid, sw.starttime) if sw is not None else None
+            first = next(iter(self._nodes.values()), None)
+            zygote_pid = _core.process_identity(first.pid, first.starttime).ppid if first else 0
             self._record = registry.LabRecord(
                 id=self.id, name=self.name, owner_pid=os.getpid(),
                 owner_starttime=registry.process_starttime(os.getpid()),
                 created=time.time(), detached=self.detached, source=self.source,
-                nodes=nodes, spec={**self.spec, "switch": nodes_sw}, meta=dict(self.meta))
+                nodes=nodes, spec={**self.spec, "switch": nodes_sw}, meta=dict(self.meta),
+                zygote={"pid": zygote_pid,
+                        "starttime": registry.process_starttime(zygote_pid) if zygote_pid else 0})
             registry.write(self._record)
         except BaseException:
             self._core.stop()
@@ -530,6 +531,15 @@ class Lab:
         if self._core is not None:
             return self._core.node(node.name)
         return _core.NodeHandle.attach(node.name, node.pid, node.starttime)
+
+
+def _identity(pid: int, starttime: int) -> dict[str, Any]:
+    """What a record keeps of a node init so that a later reader can tell
+    it is still this lab's (registry.verify): PID, start time, and the
+    (dev, ino) of its network and PID namespaces."""
+    ident = _core.process_identity(pid, starttime)
+    return {"pid": pid, "starttime": starttime, "netns": list(ident.netns),
+            "pidns": list(ident.pidns)}
 
 
 def _raw_spec(topo: TopoSource, source: Optional[str]) -> tuple[RawSpec, str]:
