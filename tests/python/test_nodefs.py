@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from v6lab import Topo
+from v6lab import Topo, wait_until
 from v6lab._core import NodeFileError
 from v6lab.grading import CheckFailed, Grader, Step, checks as c
 
@@ -156,6 +156,9 @@ def test_processes_and_daemon_running(lab):
     started = h2.cmd("sleep 60 >/dev/null 2>&1 & echo $!; cp /usr/bin/sleep /tmp/radvd && "
                      "{ /tmp/radvd 60 >/dev/null 2>&1 & echo $!; }", check=True).stdout.split()
     try:
+        # The shell forks before the programs exec: wait until both run.
+        wait_until(lambda: {"sleep", "radvd"} <= {p.comm for p in h2.processes()}, 5,
+                   what="sleep and the fake radvd on h2")
         procs = h2.processes()
         assert any(p.host_pid == h2.pid and p.node_pid == 1 for p in procs)
         sleep = [p for p in procs if p.comm == "sleep"]
@@ -188,7 +191,7 @@ def test_trust_daemon_control_socket_requires_the_real_daemon(lab):
     assert check.run(lab)[:2] == ("fail", "sleep is not running on h2") and not asked
     pid = lab["h2"].cmd("sleep 60 >/dev/null 2>&1 & echo $!", check=True).stdout.strip()
     try:
-        assert check.run(lab)[:2] == ("pass", "the daemon says yes")
+        assert check.with_options(within=5).run(lab)[:2] == ("pass", "the daemon says yes")
     finally:
         lab["h2"].cmd(f"kill {pid}; true")
 
