@@ -221,8 +221,8 @@ UniqueFd open_in_root(int rootfd, const std::string& path, bool follow, const st
     if ((e == EAGAIN || e == EINTR) && attempt < 8) continue;  // a rename raced the lookup
     if (e == ENOENT || e == ENOTDIR) fail(what, Kind::not_found, e, "no such file");
     if (e == ELOOP && !follow)
-      fail(what, Kind::refused, e, "refused: a symbolic link is on the path (write the file itself)");
-    if (e == ELOOP) fail(what, Kind::refused, e, "refused: too many symbolic links, or a link into /proc");
+      fail(what, Kind::refused, e, "a symbolic link is on the path, and links are not followed here");
+    if (e == ELOOP) fail(what, Kind::refused, e, "too many symbolic links, or a link into /proc");
     if (e == EXDEV) fail(what, Kind::refused, e, "the path leaves the node's filesystem");
     if (e == ENOSYS) fail(what, Kind::io, e, "openat2 is not available (Linux 5.6 or later is needed)");
     fail(what, Kind::io, e);
@@ -239,8 +239,7 @@ std::string read_in_root(int rootfd, const std::string& path, std::size_t max_by
   struct statfs sfs{};
   if (::fstatfs(opath.get(), &sfs) != 0) fail(what, Kind::io, errno);
   if (const char* fs = pseudo_fs(sfs.f_type))
-    fail(what, Kind::refused, EPERM, std::string("refused: the file is on ") + fs +
-                                         ", which the grader does not read");
+    fail(what, Kind::refused, EPERM, std::string("the file is on ") + fs + ", which is not read from outside");
   if (static_cast<unsigned long long>(st.st_size) > max_bytes)
     fail(what, Kind::too_large, EFBIG, "larger than " + std::to_string(max_bytes) + " bytes");
   // Reopen the very inode for reading, through our own fd table.
