@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   register_state(m);
   register_lab(m);
   register_probe(m);
+  register_nodefs(m);
 }

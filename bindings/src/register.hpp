@@ -9,4 +9,5 @@ void register_spec(pybind11::module_& m);
 void register_state(pybind11::module_& m);
 void register_lab(pybind11::module_& m);
 void register_probe(pybind11::module_& m);
+void register_nodefs(pybind11::module_& m);
 }  // namespace v6lab::py_bindings

@@ -109,3 +109,46 @@ class Lab:
 def kernel_feature_missing(feature: str) -> str: ...
 
 def process_starttime(pid: int) -> int: ...
+
+# -- the outside view of a node (core/include/v6lab/nodefs.hpp) -------------
+
+class NodeFileError(Error):
+    """kind: not_found, not_regular, too_large, refused, timed_out,
+    process_gone or io; errno: the system error, 0 if none."""
+    kind: str
+    errno: int
+
+class NodeProcess:
+    host_pid: int
+    node_pid: int
+    host_ppid: int
+    starttime: int
+    exe_dev: int
+    exe_ino: int
+    exe_path: str
+    uid: int
+    node_uid: int
+    comm: str
+    state: str
+
+class MulticastGroup:
+    ifindex: int
+    ifname: str
+    group: str
+    users: int
+
+class ProcessIdentity:
+    pid: int
+    starttime: int
+    ppid: int
+    netns: tuple[int, int]
+    pidns: tuple[int, int]
+
+def read_node_file(node: str, pid: int, starttime: int, path: str,
+                   max_bytes: int = 65536, timeout: float = 2.0,
+                   follow_symlinks: bool = True) -> bytes: ...
+def list_node_processes(node: str, pid: int, starttime: int,
+                        timeout: float = 5.0) -> list[NodeProcess]: ...
+def node_multicast_groups(node: str, pid: int, starttime: int,
+                          timeout: float = 2.0) -> list[MulticastGroup]: ...
+def process_identity(pid: int, starttime: int) -> ProcessIdentity: ...

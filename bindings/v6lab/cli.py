@@ -157,8 +157,10 @@ main.add_command(down, "stop")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
 def status(fmt: str) -> None:
-    """List running labs."""
-    labs = registry.running()
+    """List running labs (and, on stderr, records that were ignored)."""
+    labs, ignored = registry.scan()
+    for line in ignored:
+        click.echo(f"v6lab: {line}", err=True)
     if fmt == "json":
         click.echo(json.dumps([detached.describe(r) for r in labs], indent=2))
         return

@@ -287,6 +287,27 @@ class Node:
     def set_sysctl(self, key: str, value: Union[str, int]) -> None:
         self.handle.set_sysctl(key, str(value))
 
+    # -- files and processes, read from outside through the node's init -----
+    def read_file(self, path: str, *, max_bytes: int = 65536, timeout: float = 2.0,
+                  follow_symlinks: bool = True) -> bytes:
+        """A regular file inside the node, read from the host without running
+        anything in the node and without trusting its paths: symlinks stay
+        inside the node's root (or are refused with follow_symlinks=False);
+        FIFOs, devices, directories, pseudo filesystems and files over
+        max_bytes raise NodeFileError, which says what was wrong."""
+        return _core.read_node_file(self.name, self.pid, self.starttime, path,
+                                    max_bytes, timeout, follow_symlinks)
+
+    def processes(self) -> list[_core.NodeProcess]:
+        """The node's processes as the host's /proc reports them (host and
+        node PIDs, executable device and inode, uids, comm, state)."""
+        return _core.list_node_processes(self.name, self.pid, self.starttime)
+
+    def multicast_groups(self, ifname: Optional[str] = None) -> list[_core.MulticastGroup]:
+        """IPv6 multicast groups joined (the kernel's igmp6 table of the node)."""
+        groups = _core.node_multicast_groups(self.name, self.pid, self.starttime)
+        return [g for g in groups if ifname is None or g.ifname == ifname]
+
     # -- active probes, sent by the core from inside the node's namespace ----
     def ping(self, dst: str, *, count: int = 1, timeout: float = 1.0,
              interval: float = 0.05, hop_limit: Optional[int] = None, size: int = 56,
@@ -397,17 +418,18 @@ class Lab:
                 h = self._core.node(n)
                 image = self.spec["nodes"][n]["image"]
                 self._nodes[n] = Node(self, n, h.pid, h.starttime, image)
-                nodes[n] = {"pid": h.pid, "starttime": h.starttime, "image": image}
+                nodes[n] = {**_identity(h.pid, h.starttime), "image": image}
             sw = self._core.switch_ns()
-            if sw is not None:
-                nodes_sw = {"pid": sw.pid, "starttime": sw.starttime}
-            else:
-                nodes_sw = None
+            nodes_sw = _identity(sw.pid, sw.starttime) if sw is not None else None
+            first = next(iter(self._nodes.values()), None)
+            zygote_pid = _core.process_identity(first.pid, first.starttime).ppid if first else 0
             self._record = registry.LabRecord(
                 id=self.id, name=self.name, owner_pid=os.getpid(),
                 owner_starttime=registry.process_starttime(os.getpid()),
                 created=time.time(), detached=self.detached, source=self.source,
-                nodes=nodes, spec={**self.spec, "switch": nodes_sw}, meta=dict(self.meta))
+                nodes=nodes, spec={**self.spec, "switch": nodes_sw}, meta=dict(self.meta),
+                zygote={"pid": zygote_pid,
+                        "starttime": registry.process_starttime(zygote_pid) if zygote_pid else 0})
             registry.write(self._record)
         except BaseException:
             self._core.stop()
@@ -517,6 +539,15 @@ class Lab:
         if self._core is not None:
             return self._core.node(node.name)
         return _core.NodeHandle.attach(node.name, node.pid, node.starttime)
+
+
+def _identity(pid: int, starttime: int) -> dict[str, Any]:
+    """What a record keeps of a node init so that a later reader can tell
+    it is still this lab's (registry.verify): PID, start time, and the
+    (dev, ino) of its network and PID namespaces."""
+    ident = _core.process_identity(pid, starttime)
+    return {"pid": pid, "starttime": starttime, "netns": list(ident.netns),
+            "pidns": list(ident.pidns)}
 
 
 def _raw_spec(topo: TopoSource, source: Optional[str]) -> tuple[RawSpec, str]:

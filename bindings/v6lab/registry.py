@@ -10,9 +10,13 @@ goes, so a record of a dead owner is the only thing left to remove, and
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
+import re
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,18 +27,31 @@ from . import _core
 from ._core import Error
 
 
+# A record is a few kilobytes per node; anything far bigger is not one.
+MAX_RECORD_BYTES = 16 << 20
+_PID_MAX = 1 << 22  # the kernel's largest pid_max
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
 def process_starttime(pid: int) -> int:
     """Start time of a process; 0 if it is gone or a zombie (the core's)."""
     return _core.process_starttime(pid)
 
 
 def process_alive(pid: int, starttime: int) -> bool:
-    return pid > 0 and starttime != 0 and process_starttime(pid) == starttime
+    return 0 < pid < _PID_MAX and starttime != 0 and process_starttime(pid) == starttime
+
+
+class RecordError(Error):
+    """A record that cannot be used; the message is one sentence."""
 
 
 @dataclass
 class LabRecord:
-    """What another process needs to reach a running lab."""
+    """What another process needs to reach a running lab, and the kernel
+    identities that prove the processes it names are that lab's: per node
+    init its network and PID namespaces ((dev, ino) of /proc/PID/ns/*), and
+    the zygote, parent of every init and child of the owner."""
 
     id: str
     name: str
@@ -46,6 +63,7 @@ class LabRecord:
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. {"course": "slaac"}
+    zygote: dict[str, int] = field(default_factory=dict)  # {"pid", "starttime"}
 
     @property
     def dir(self) -> Path:
@@ -60,14 +78,110 @@ class LabRecord:
             "owner_starttime": self.owner_starttime, "created": self.created,
             "detached": self.detached, "source": self.source,
             "nodes": self.nodes, "spec": self.spec, "meta": self.meta,
+            "zygote": self.zygote,
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "LabRecord":
-        return cls(**{k: d[k] for k in (
-            "id", "name", "owner_pid", "owner_starttime", "created",
-            "detached", "source", "nodes", "spec")}, meta=d.get("meta") or {})
+    def from_json(cls, d: Any) -> "LabRecord":
+        """A record from parsed JSON, checked field by field; RecordError
+        names the first wrong field ("field nodes.h1.pid: expected an
+        integer")."""
+        return _validate(d)
 
+
+# ------------------------------------------------------------- validation
+
+def _bad(where: str, why: str) -> RecordError:
+    return RecordError(f"field {where}: {why}" if where else why)
+
+
+def _obj(d: Any, where: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise _bad(where, "expected an object")
+    return d
+
+
+def _get(d: dict[str, Any], key: str, where: str) -> Any:
+    if key not in d:
+        raise _bad(f"{where}.{key}" if where else key, "missing")
+    return d[key]
+
+
+def _str(d: dict[str, Any], key: str, where: str = "") -> str:
+    v = _get(d, key, where)
+    if not isinstance(v, str):
+        raise _bad(f"{where}.{key}" if where else key, "expected a string")
+    return v
+
+
+def _int(d: dict[str, Any], key: str, where: str = "", lo: int = 1, hi: int = 1 << 63) -> int:
+    v = _get(d, key, where)
+    name = f"{where}.{key}" if where else key
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise _bad(name, "expected an integer")
+    if not lo <= v < hi:
+        raise _bad(name, f"{v} is out of range")
+    return v
+
+
+def _nsid(d: dict[str, Any], key: str, where: str) -> list[int]:
+    v = _get(d, key, where)
+    if (not isinstance(v, list) or len(v) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1 << 64
+                       for x in v)):
+        raise _bad(f"{where}.{key}", "expected [device, inode]")
+    return v
+
+
+def _process(d: Any, where: str) -> dict[str, Any]:
+    """A node init (or the switch's): pid, start time, namespace identities."""
+    d = _obj(d, where)
+    out = {"pid": _int(d, "pid", where, hi=_PID_MAX),
+           "starttime": _int(d, "starttime", where),
+           "netns": _nsid(d, "netns", where), "pidns": _nsid(d, "pidns", where)}
+    if "image" in d:
+        out["image"] = _str(d, "image", where)
+    return out
+
+
+def _validate(d: Any) -> LabRecord:
+    d = _obj(d, "")
+    rec_id = _str(d, "id")
+    if not _ID.fullmatch(rec_id):
+        raise _bad("id", "not a lab id")
+    created = _get(d, "created", "")
+    if not isinstance(created, (int, float)) or isinstance(created, bool) \
+            or not math.isfinite(created):
+        raise _bad("created", "expected a number")
+    detached = _get(d, "detached", "")
+    if not isinstance(detached, bool):
+        raise _bad("detached", "expected true or false")
+    nodes = _obj(_get(d, "nodes", ""), "nodes")
+    checked = {}
+    for n, v in nodes.items():
+        if not _ID.fullmatch(n):
+            raise _bad(f"nodes.{n[:40]}", "not a node name")
+        checked[n] = _process(v, f"nodes.{n}")
+    spec = _obj(_get(d, "spec", ""), "spec")
+    spec_nodes = _obj(_get(spec, "nodes", "spec"), "spec.nodes")
+    for n in checked:
+        _obj(_get(_obj(_get(spec_nodes, n, "spec.nodes"), f"spec.nodes.{n}"),
+                  "interfaces", f"spec.nodes.{n}"), f"spec.nodes.{n}.interfaces")
+    if spec.get("switch") is not None:
+        spec = {**spec, "switch": _process(spec["switch"], "spec.switch")}
+    meta = _obj(d.get("meta") or {}, "meta")
+    if "course" in meta and meta["course"] is not None and not isinstance(meta["course"], str):
+        raise _bad("meta.course", "expected a string")
+    zygote = _obj(_get(d, "zygote", ""), "zygote")
+    return LabRecord(
+        id=rec_id, name=_str(d, "name"), owner_pid=_int(d, "owner_pid", hi=_PID_MAX),
+        owner_starttime=_int(d, "owner_starttime"), created=float(created),
+        detached=detached, source=_str(d, "source"), nodes=checked, spec=spec, meta=meta,
+        zygote={"pid": _int(zygote, "pid", "zygote", hi=_PID_MAX),
+                "starttime": _int(zygote, "starttime", "zygote")})
+
+
+# ---------------------------------------------------------------- records
 
 def write(rec: LabRecord) -> None:
     rec.dir.mkdir(parents=True, exist_ok=True)
@@ -77,54 +191,181 @@ def write(rec: LabRecord) -> None:
 
 
 def remove(rec: LabRecord) -> None:
-    shutil.rmtree(rec.dir, ignore_errors=True)
+    _remove_entry(rec.dir)
 
 
-def _load(d: Path) -> Optional[LabRecord]:
+def _remove_entry(d: Path) -> None:
+    """Removes a record directory, or a symlink in its place (the link, never
+    what it points to); shutil.rmtree works through fds and refuses to
+    follow a link swapped in meanwhile."""
     try:
-        return LabRecord.from_json(json.loads((d / "lab.json").read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        if d.is_symlink() or not d.is_dir():
+            d.unlink()
+        else:
+            shutil.rmtree(d)
+    except FileNotFoundError:
+        pass
 
 
-def all_records() -> list[tuple[Path, Optional[LabRecord]]]:
+def read_record_file(path: Path) -> bytes:
+    """lab.json's bytes: opened without following a link and without
+    blocking (a FIFO), a regular file only, at most MAX_RECORD_BYTES."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as e:
+        what = "is a symbolic link" if e.errno == errno.ELOOP else (e.strerror or str(e)).lower()
+        raise RecordError(f"lab.json {what}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+                    stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}.get(stat.S_IFMT(st.st_mode), "")
+            raise RecordError(f"lab.json is not a regular file ({kind or 'special'})")
+        if st.st_size > MAX_RECORD_BYTES:
+            raise RecordError(f"lab.json is larger than {MAX_RECORD_BYTES} bytes")
+        chunks, total = [], 0
+        while total <= MAX_RECORD_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > MAX_RECORD_BYTES:
+            raise RecordError(f"lab.json is larger than {MAX_RECORD_BYTES} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _load(d: Path) -> LabRecord:
+    """The record in directory d, or RecordError saying what is wrong."""
+    if d.is_symlink():
+        raise RecordError("it is a symbolic link, not a directory")
+    if not d.is_dir():
+        raise RecordError("it is not a directory")
+    data = read_record_file(d / "lab.json")
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RecordError("lab.json is not UTF-8") from None
+    except (ValueError, RecursionError):
+        raise RecordError("lab.json is not valid JSON") from None
+    rec = _validate(parsed)
+    if rec.id != d.name:
+        raise _bad("id", f"{rec.id!r} is not the name of its directory")
+    return rec
+
+
+@dataclass
+class Entry:
+    """One entry of the records directory: a record, or why it is ignored."""
+
+    path: Path
+    record: Optional[LabRecord]
+    problem: str = ""
+
+
+def all_records() -> list[Entry]:
     root = paths.labs_dir()
-    if not root.is_dir():
+    if root.is_symlink() or not root.is_dir():
         return []
-    return [(d, _load(d)) for d in sorted(root.iterdir()) if d.is_dir()]
+    out = []
+    for d in sorted(root.iterdir()):
+        try:
+            out.append(Entry(d, _load(d)))
+        except RecordError as e:
+            out.append(Entry(d, None, str(e)))
+        except OSError as e:
+            out.append(Entry(d, None, f"cannot read it: {e.strerror or e}"))
+    return out
+
+
+def verify(rec: LabRecord) -> None:
+    """Refuses a record whose processes are not its lab's: every node init
+    (and the switch's) must still be in the recorded network and PID
+    namespaces and be a child of the recorded zygote, which must be a child
+    of the owner. A copied record pointed at another lab's inits fails here."""
+    refused = RecordError(f"record {rec.id} describes processes that are not its lab's: refused")
+    try:
+        zygote = _core.process_identity(rec.zygote["pid"], rec.zygote["starttime"])
+        inits = list(rec.nodes.values())
+        if rec.spec.get("switch") is not None:
+            inits.append(rec.spec["switch"])
+        if zygote.ppid != rec.owner_pid:
+            raise refused
+        for n in inits:
+            ident = _core.process_identity(n["pid"], n["starttime"])
+            if (ident.ppid != zygote.pid or list(ident.netns) != n["netns"]
+                    or list(ident.pidns) != n["pidns"]):
+                raise refused
+    except _core.NodeFileError:
+        raise refused from None
+
+
+def scan() -> tuple[list[LabRecord], list[str]]:
+    """Live, verified labs (oldest first) and one line per record ignored
+    ("ignored record /run/v6lab/labs/X: field nodes.h1.pid: expected an
+    integer"). Dead labs' records are neither: `clean` removes them."""
+    good, problems = [], []
+    for e in all_records():
+        if e.record is None:
+            problems.append(f"ignored record {e.path}: {e.problem}")
+            continue
+        if not e.record.alive():
+            continue
+        try:
+            verify(e.record)
+            good.append(e.record)
+        except RecordError as err:
+            problems.append(str(err))
+    return sorted(good, key=lambda r: r.created), problems
 
 
 def running() -> list[LabRecord]:
-    """Live labs, oldest first."""
-    recs = [r for _, r in all_records() if r is not None and r.alive()]
-    return sorted(recs, key=lambda r: r.created)
+    """Live labs whose records are valid and verified, oldest first."""
+    return scan()[0]
+
+
+def problems() -> list[str]:
+    """One line per record that is ignored, for commands to report."""
+    return scan()[1]
 
 
 def clean(grace: float = 5.0) -> list[str]:
     """Removes the records of dead labs, and nothing else. A directory
-    without a readable record is removed only once it is older than `grace`
-    seconds (a lab may be writing it right now). Returns what was removed."""
+    without a usable record is removed only once it is older than `grace`
+    seconds (a lab may be writing it right now); a symlink in the records
+    directory is removed itself, never followed. Returns what was removed."""
     removed = []
     now = time.time()
-    for d, rec in all_records():
+    for e in all_records():
+        rec = e.record
         if rec is not None:
             if rec.alive():
                 continue
         else:
             try:
-                if now - d.stat().st_mtime < grace:
+                if now - e.path.lstat().st_mtime < grace:
                     continue
             except OSError:
                 continue
-        shutil.rmtree(d, ignore_errors=True)
-        removed.append(d.name if rec is None else f"{rec.name} ({rec.id})")
+        try:
+            _remove_entry(e.path)
+        except OSError:
+            continue
+        removed.append(e.path.name if rec is None else f"{rec.name} ({rec.id})")
     return removed
 
 
 def find(name: Optional[str]) -> LabRecord:
     """The running lab called `name` (a name or an id); with no name, the
-    only running lab. Errors are one sentence."""
-    labs = running()
+    only running lab. Errors are one sentence; a record that names `name`
+    but was refused says why."""
+    labs, issues = scan()
+    if name is not None and not any(name in (r.id, r.name) for r in labs):
+        for line in issues:
+            if f"record {name} " in line or f"/{name}:" in line:
+                raise RecordError(line)
     if not labs:
         raise Error("no lab is running (start one with 'v6lab start' or 'v6lab up FILE')")
     if name is None:

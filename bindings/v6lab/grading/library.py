@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
-from .._core import Error
+from .._core import Error, NodeFileError
 from .check import Check, CheckFailed
 
 if TYPE_CHECKING:
@@ -254,7 +255,8 @@ def link_up(node: str, iface: str, *, mtu: Optional[int] = None) -> Check:
 def daemon_running(node: str, program: str) -> Check:
     """A process of the node runs the real program: its executable is the
     very file the host has for it (same device and inode), so a copy or a
-    script named like it does not count. Read from the host's /proc."""
+    script named like it does not count. Read from the host's /proc by the
+    core (Node.processes), which follows nothing the node controls."""
     from .._core import find_program
 
     def fn(lab: "Lab") -> str:
@@ -263,28 +265,38 @@ def daemon_running(node: str, program: str) -> Check:
         if not path:
             raise RuntimeError(f"{program} is not installed on this machine")
         real = os.stat(path)
-        pidns = os.readlink(f"/proc/{n.pid}/ns/pid")
         impostor = None
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit() or int(pid) == n.pid:
+        for p in n.processes():
+            if p.host_pid == n.pid:
                 continue
-            try:
-                if os.readlink(f"/proc/{pid}/ns/pid") != pidns:
-                    continue
-                st = os.stat(f"/proc/{pid}/exe")
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) == (real.st_dev, real.st_ino):
-                return f"{program} is running (pid {pid} on the host)"
-            try:
-                if os.path.basename(os.readlink(f"/proc/{pid}/exe")) == program:
-                    impostor = pid
-            except OSError:
-                pass
+            if (p.exe_dev, p.exe_ino) == (real.st_dev, real.st_ino):
+                return f"{program} is running (pid {p.host_pid} on the host)"
+            if p.exe_path and os.path.basename(p.exe_path.removesuffix(" (deleted)")) == program:
+                impostor = p.host_pid
         if impostor:
             raise CheckFailed(f"a process called {program} runs on {node}, but it is not {path}")
         raise CheckFailed(f"{program} is not running on {node}")
     return Check(f"{program} runs on {node}", fn)
+
+
+def trust_daemon_control_socket(node: str, program: str, ask: Callable[["Lab"], str],
+                                description: str) -> Check:
+    """A check that trusts what the daemon says. Use it only where no
+    outside evidence exists (a routing daemon's RIB, a DHCP server's
+    leases): the daemon runs in the node, and a trainee who is root there
+    can make it say anything. What this check does guarantee is that the
+    program answering is the real one: it first requires daemon_running
+    (same executable inode as the host's), then calls ask(lab), which talks
+    to the daemon (e.g. its control socket, opened through Node.read_file's
+    rules) and returns what it observed or raises CheckFailed. The
+    description says "(trusts <program>)" so reports show which grades
+    rest on a daemon's word."""
+    running = daemon_running(node, program)
+
+    def fn(lab: "Lab") -> str:
+        running.fn(lab)
+        return ask(lab)
+    return Check(f"{description} (trusts {program})", fn)
 
 
 # ----------------------------------------------------------------- probes
@@ -442,15 +454,10 @@ def solicited_node_address(address: str) -> str:
 
 
 def joined_groups(lab: "Lab", node: str, iface: str) -> list[str]:
-    """IPv6 multicast groups the node's iface has joined, read from the
-    node's /proc/net/igmp6 through its init process (outside the node)."""
-    groups = []
-    with open(f"/proc/{lab[node].pid}/net/igmp6") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 3 and parts[1] == iface:
-                groups.append(str(ipaddress.IPv6Address(bytes.fromhex(parts[2]))))
-    return groups
+    """IPv6 multicast groups the node's iface has joined: the kernel's igmp6
+    table of the node's init, read by the core through a pinned /proc/PID
+    (nothing in the node can replace it)."""
+    return [str(ipaddress.IPv6Address(g.group)) for g in lab[node].multicast_groups(iface)]
 
 
 def solicited_node_group(node: str, iface: str) -> Callable[["Lab"], str]:
@@ -467,22 +474,46 @@ def solicited_node_group(node: str, iface: str) -> Callable[["Lab"], str]:
     return expected
 
 
+# An answer is one short line; anything bigger is not an answer.
+ANSWER_MAX_BYTES = 4096
+
+
+_ANSWER_TEXT = re.compile(r"[0-9A-Za-z:./%_-]{1,64}")
+
+
+def _shown(word: str) -> str:
+    """The trainee's answer as it may be echoed back: a short word of the
+    characters addresses and names use, so that whatever else a file turned
+    out to hold (a hash, a key) is never replayed into a report."""
+    return word if _ANSWER_TEXT.fullmatch(word) else "something else"
+
+
 def answer_matches(node: str, path: str, expected: Union[str, Callable[["Lab"], str]],
                    *, what: str = "the answer") -> Check:
     """The trainee's answer, written to `path` inside node, equals the
     expected value (IPv6 addresses compare by value). The file is read from
-    outside, through the node's init; the expected value comes from the
-    lab's real state, so it cannot be copied from a stale source."""
+    outside by the core (Node.read_file) with symlinks refused: an answer
+    is a file the trainee wrote, and a FIFO, device, directory, link or huge
+    file is a failed step that says so, never a hang or a read of anything
+    else. The expected value comes from the lab's real state, so it cannot
+    be copied from a stale source."""
     def fn(lab: "Lab") -> str:
         want = expected(lab) if callable(expected) else expected
         try:
-            with open(f"/proc/{lab[node].pid}/root/{path.lstrip('/')}") as f:
-                got = f.read().strip()
-        except FileNotFoundError:
-            raise CheckFailed(f"no answer yet: write {what} to {path} on {node}") from None
+            data = lab[node].read_file(path, max_bytes=ANSWER_MAX_BYTES, follow_symlinks=False)
+        except NodeFileError as e:
+            if e.kind == "not_found":
+                raise CheckFailed(f"no answer yet: write {what} to {path} on {node}") from None
+            if e.kind in ("process_gone", "io"):
+                raise  # the grader could not look: an error, never a pass
+            reason = str(e).split(": ", 1)[-1]
+            raise CheckFailed(f"{path} on {node} cannot be graded: {reason}; "
+                              f"write {what} into it as a plain text file") from None
+        got = data.decode("utf-8", "replace").strip()
         if not got:
             raise CheckFailed(f"{path} on {node} is empty: write {what} there")
-        if _norm(got.split()[0]) != _norm(want):
-            raise CheckFailed(f"{path} on {node} says {got.split()[0]}, which is not {what}")
-        return f"{path}: {got.split()[0]}"
+        first = got.split()[0]
+        if _norm(first) != _norm(want):
+            raise CheckFailed(f"{path} on {node} says {_shown(first)}, which is not {what}")
+        return f"{path}: {first}"
     return Check(f"{node}:{path} holds {what}", fn)
