@@ -15,6 +15,14 @@ sys.path.insert(0, str(ROOT / "bindings"))
 
 from v6lab import Topo  # noqa: E402
 from v6lab import _core  # noqa: E402
+from v6lab import userns  # noqa: E402
+
+# Run by an unprivileged user (tests/python/test_rootless.py does that for
+# the escape suite and the lab tests), the suite works as v6lab does without
+# root: inside a user namespace of its own, entered before any thread.
+ROOTLESS = os.geteuid() != 0
+if ROOTLESS:
+    ROOTLESS_MAPPING = userns.enter()
 
 pytest_plugins = ["v6lab.pytest_plugin"]
 

@@ -20,7 +20,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
-from . import _core, paths, registry
+from . import _core, paths, registry, userns
 from ._core import Error
 from .topo import RawSpec, Topo, load_topology
 
@@ -381,8 +381,6 @@ class Lab:
         self.name: str = self.spec["name"]
         self.source = source
         self.id = f"{self.name}-{os.urandom(3).hex()}"
-        # Node root is this host id (an unprivileged one): see docs/architecture.md.
-        self.id_base: int = _core.default_id_range()[0]
         self._core: Optional[_core.Lab] = None
         self._record: Optional[registry.LabRecord] = None
         self._nodes: dict[str, Node] = {}
@@ -390,6 +388,13 @@ class Lab:
         self._finalizer: Optional[weakref.finalize] = None
         self.detached = False
         self.meta: dict[str, Any] = {}
+
+    @property
+    def id_base(self) -> int:
+        """The id node root has as seen from this process: an unprivileged
+        host id for a lab root started (docs/architecture.md), 0 in the user
+        namespace of a lab started without root."""
+        return _core.default_id_range()[0]
 
     @property
     def limits(self) -> str:
@@ -407,6 +412,7 @@ class Lab:
         if self._core is not None or self._record is not None:
             raise Error(f"lab {self.name} is already started")
         require_root()
+        userns.ensure_for_new_lab()
         if not paths.INIT.exists() or not paths.NSEXEC.exists():
             raise Error(f"v6lab's helper programs are not built ({paths.LIBEXEC_DIR}): "
                         "build the project first (see README)")
@@ -489,6 +495,7 @@ class Lab:
         """A running lab started by another process (by name or id; the only
         running lab if None)."""
         rec = registry.find(name)
+        userns.ensure_for(rec.owner_pid)
         lab = cls.__new__(cls)
         lab.spec = {k: v for k, v in rec.spec.items() if k != "switch"}
         lab.name = rec.name
@@ -565,7 +572,16 @@ class NeedsRootError(Error):
 
 
 def require_root() -> None:
-    """Building a lab needs root (namespaces, veths); say so in one sentence."""
-    if os.geteuid() != 0:
-        raise NeedsRootError("v6lab needs root to build a lab (network namespaces and "
-                    "veth links): run it as root, e.g. with sudo")
+    """Building or reaching a lab needs root, or user namespaces where the
+    host allows them to this user (then v6lab runs rootless, see
+    v6lab.userns); say in one sentence what is missing."""
+    if os.geteuid() == 0:
+        return
+    try:
+        allowed = int(Path("/proc/sys/user/max_user_namespaces").read_text()) > 0
+    except (OSError, ValueError):
+        allowed = False
+    if not allowed:
+        raise NeedsRootError("v6lab needs root or user namespaces to build a lab, and this host "
+                             "allows no user namespaces (user.max_user_namespaces is 0): run it "
+                             "as root, or see 'v6lab doctor'")

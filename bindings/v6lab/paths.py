@@ -27,8 +27,40 @@ def images_dir() -> Path:
     return Path("/usr/share/v6lab/images")
 
 
+def state_dir() -> Path:
+    """Where this user's lab records live: $V6LAB_STATE_DIR; for root
+    /run/v6lab; for anyone else $XDG_RUNTIME_DIR/v6lab, or /tmp/v6lab-UID
+    (private, checked). All are tmpfs on Debian, so records never outlive a
+    reboot, and no node can see them: every node has its own root."""
+    env = os.environ.get("V6LAB_STATE_DIR")
+    if env:
+        return Path(env)
+    from .userns import host_uid  # the host user, also inside a user namespace
+    uid = host_uid()
+    if uid == 0:
+        return Path("/run/v6lab")
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
+        return Path(runtime) / "v6lab"
+    return _private_tmp(Path(f"/tmp/v6lab-{uid}"))
+
+
+def _private_tmp(path: Path) -> Path:
+    """/tmp is shared: the directory must be ours, a real directory and
+    closed to others, or someone could read or plant records in it."""
+    import stat
+    from ._core import Error
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise Error(f"{path} is not a private directory of this user: remove it, or set "
+                    "V6LAB_STATE_DIR or XDG_RUNTIME_DIR")
+    return path
+
+
 def labs_dir() -> Path:
-    """Root of lab records ($V6LAB_STATE_DIR, default /run/v6lab). /run is
-    a tmpfs, so records never outlive a reboot, and node processes cannot see
-    it: every node has its own /run."""
-    return Path(os.environ.get("V6LAB_STATE_DIR", "/run/v6lab")) / "labs"
+    """Root of lab records (see state_dir)."""
+    return state_dir() / "labs"

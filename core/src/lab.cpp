@@ -220,32 +220,68 @@ void NodeHandle::set_sysctl(const std::string& key, const std::string& value) {
 
 namespace {
 
-// The range /etc/subuid (or /etc/subgid) gives user "root" or uid 0.
-IdRange subordinate_range(const char* file) {
-  std::string text = read_small_file(file);
-  std::istringstream in(text);
+struct SubRanges {
+  IdRange root;                // the range given to "root" or uid 0, if any
+  unsigned long highest = 0;   // the end of the highest range given to anyone
+};
+
+// Subordinate ranges of /etc/subuid or /etc/subgid ("name:start:count").
+SubRanges subordinate_ranges(const char* file) {
+  SubRanges out;
+  std::istringstream in(read_small_file(file));
   std::string line;
   while (std::getline(in, line)) {
     auto a = line.find(':'), b = line.rfind(':');
     if (a == std::string::npos || a == b) continue;
-    std::string who = line.substr(0, a);
-    if (who != "root" && who != "0") continue;
     try {
-      return {std::stoul(line.substr(a + 1, b - a - 1)), std::stoul(line.substr(b + 1))};
+      IdRange r{std::stoul(line.substr(a + 1, b - a - 1)), std::stoul(line.substr(b + 1))};
+      std::string who = line.substr(0, a);
+      if ((who == "root" || who == "0") && !out.root.count) out.root = r;
+      out.highest = std::max(out.highest, r.base + r.count);
     } catch (...) {
     }
   }
-  return {};
+  return out;
+}
+
+// SUB_UID_MAX and SUB_GID_MAX of /etc/login.defs: useradd gives new users
+// ranges up to there (600100000 when unset).
+unsigned long login_defs_max() {
+  unsigned long top = 600100000;
+  std::istringstream in(read_small_file("/etc/login.defs"));
+  std::string key;
+  unsigned long value;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    if (l >> key >> value && (key == "SUB_UID_MAX" || key == "SUB_GID_MAX")) top = std::max(top, value);
+  }
+  return top;
 }
 
 }  // namespace
 
 IdRange default_id_range() {
-  IdRange u = subordinate_range("/etc/subuid"), g = subordinate_range("/etc/subgid");
+  // Inside a user namespace (rootless, bindings/v6lab/userns.py): the ids
+  // mapped from 0 up, as node ids are relative to it.
+  std::string map = read_small_file("/proc/self/uid_map");
+  std::istringstream lines(map);
+  unsigned long inside, outside, count, next = 0;
+  bool initial = false;
+  while (lines >> inside >> outside >> count) {
+    if (inside == 0 && outside == 0 && count == 4294967295UL) initial = true;
+    if (inside == next) next += count;
+  }
+  if (!initial && next > 0) return {0, std::min<unsigned long>(next, 65536)};
+  SubRanges u = subordinate_ranges("/etc/subuid"), g = subordinate_ranges("/etc/subgid");
   // Node ids must reach the daemons' users (dnsmasq, _kea, ...): 65536 ids.
-  if (u.count >= 65536 && u.base == g.base && g.count >= 65536 && u.base > 0)
-    return {u.base, 65536};
-  return {100000, 65536};
+  if (u.root.count >= 65536 && u.root.base == g.root.base && g.root.count >= 65536 && u.root.base)
+    return {u.root.base, 65536};
+  // Otherwise a range no user can be given: above every range handed out
+  // and above what useradd may hand out later. A user whose subordinate ids
+  // included a root lab's node ids could signal its processes.
+  unsigned long floor = std::max({u.highest, g.highest, login_defs_max() + 1});
+  return {(floor + 65535) / 65536 * 65536, 65536};
 }
 
 std::string missing_binaries(const Spec& spec) {

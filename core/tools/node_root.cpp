@@ -20,6 +20,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <string>
 
 namespace v6lab_init {
@@ -40,10 +41,31 @@ void must(int rc, const std::string& what) {
   if (rc < 0) fail(what);
 }
 
+// Whether the zygote runs in the host's user namespace (root mode) or in
+// one an unprivileged user entered (rootless: bindings/v6lab/userns.py).
+bool initial_userns() {
+  char buf[128] = {0};
+  int fd = ::open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  unsigned long a = 1, b = 1, c = 0;
+  return n > 0 && std::sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
+         c == 4294967295UL;
+}
+
+// An id the node can have: ids beyond the node's range (and, rootless, the
+// overflow id that stands for the host's unmapped root) become node root.
+unsigned long node_id(unsigned long id, const IdMap& m) {
+  if (!initial_userns() && id == 65534) return 0;
+  return id < m.count ? id : 0;
+}
+
 // Entries of the template are created by the zygote (host root) and must
 // belong to node root: shifted by the map.
 void own(const std::string& path, const IdMap& m, uid_t uid = 0, gid_t gid = 0) {
-  must(::lchown(path.c_str(), static_cast<uid_t>(m.base + uid), static_cast<gid_t>(m.base + gid)),
+  must(::lchown(path.c_str(), static_cast<uid_t>(m.base + node_id(uid, m)),
+                static_cast<gid_t>(m.base + node_id(gid, m))),
        "chown " + path);
 }
 
@@ -115,6 +137,52 @@ void bind_view(const char* src, const std::string& dst, int userns) {
     fail(std::string("mount the view of ") + src + " on " + dst);
   }
   ::close(t);
+}
+
+// Rootless, the host's files cannot be id-mapped (only the host's root may
+// do that): a copy of /etc the node's ids own instead, regular files and
+// links only, unreadable ones (secrets) left out. files_only=false copies
+// just the directory tree (for /var: the daemons' directories, no data).
+void copy_tree(const std::string& from, const std::string& to, const IdMap& m, bool files,
+               int depth, std::size_t* budget) {
+  DIR* d = ::opendir(from.c_str());
+  if (!d) return;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    std::string src = from + "/" + n, dst = to + "/" + n;
+    struct stat st;
+    if (::lstat(src.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (depth <= 0) continue;
+      make_dir(dst, st.st_mode & 07777, m, st.st_uid, st.st_gid);
+      copy_tree(src, dst, m, files, depth - 1, budget);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[4096];
+      ssize_t len = ::readlink(src.c_str(), target, sizeof target - 1);
+      if (len <= 0) continue;
+      target[len] = 0;
+      if (::symlink(target, dst.c_str()) == 0) own(dst, m, st.st_uid, st.st_gid);
+    } else if (files && S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) <= *budget) {
+      int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      if (in < 0) continue;  // not readable by this user: not the node's either
+      int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (out < 0) {
+        ::close(in);
+        fail("create " + dst);
+      }
+      char buf[65536];
+      ssize_t r;
+      while ((r = ::read(in, buf, sizeof buf)) > 0)
+        if (::write(out, buf, static_cast<std::size_t>(r)) != r) break;
+      ::close(in);
+      ::close(out);
+      *budget -= static_cast<std::size_t>(st.st_size);
+      must(::chmod(dst.c_str(), st.st_mode & 07777), "chmod " + dst);
+      own(dst, m, st.st_uid, st.st_gid);
+    }
+  }
+  ::closedir(d);
 }
 
 void mount_tmpfs(const std::string& where, const std::string& opts) {
@@ -234,12 +302,14 @@ void mask_var(const IdMap& m) {
 }  // namespace
 
 bool prepare_template(const IdMap& m, char* why, std::size_t why_len) {
+  prepare_id_maps(m);
   try {
     // Our own mount namespace: nothing below is visible on the host, and
     // it all goes when the zygote and the last node are gone.
     must(::unshare(CLONE_NEWNS), "create the zygote's mount namespace");
     must(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make mounts private");
-    mount_tmpfs(kStage, "mode=0711,size=4m");
+    bool rootless = !initial_userns();
+    mount_tmpfs(kStage, rootless ? "mode=0711,size=128m" : "mode=0711,size=4m");
     for (const char* d : {kTemplate, kEtcLower, kVarLower, kEtcMask, kVarMask})
       must(::mkdir(d, 0711), std::string("create ") + d);
     mount_tmpfs(kTemplate, "mode=0755,size=1m,nr_inodes=4096");
@@ -252,8 +322,16 @@ bool prepare_template(const IdMap& m, char* why, std::size_t why_len) {
     template_top(m);
     template_dev(m);
     bind_view("/usr", std::string(kTemplate) + "/usr", userns);
-    bind_view("/etc", kEtcLower, userns);
-    bind_view("/var", kVarLower, userns);
+    if (rootless) {
+      std::size_t budget = 64u << 20;
+      mirror_dir("/etc", kEtcLower, m);
+      copy_tree("/etc", kEtcLower, m, true, 16, &budget);
+      mirror_dir("/var", kVarLower, m);
+      copy_tree("/var", kVarLower, m, false, 4, &budget);
+    } else {
+      bind_view("/etc", kEtcLower, userns);
+      bind_view("/var", kVarLower, userns);
+    }
     mask_etc(m);
     mask_var(m);
     // Read-only from here on: nodes share these superblocks.
@@ -271,12 +349,6 @@ bool prepare_template(const IdMap& m, char* why, std::size_t why_len) {
 
 namespace {
 
-// "0 BASE COUNT\n" into buf without allocating.
-std::size_t map_line(char* buf, std::size_t len, const IdMap& m) {
-  int n = std::snprintf(buf, len, "0 %lu %lu\n", m.base, m.count);
-  return n > 0 ? static_cast<std::size_t>(n) : 0;
-}
-
 bool write_file(const char* path, const char* data, std::size_t len) {
   int fd = ::open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -289,16 +361,48 @@ bool write_file(const char* path, const char* data, std::size_t len) {
 
 }  // namespace
 
-bool write_id_maps(pid_t pid, const IdMap& m, const char** what) {
-  char path[64], line[64];
-  std::size_t len = map_line(line, sizeof line, m);
+namespace {
+
+char g_uid_map[512], g_gid_map[512];
+
+// The node's map: node id i is our id base+i. Each line must fall inside one
+// line of our own map (the kernel refuses a range that spans two), so in a
+// user namespace with several ranges (rootless: 0 -> the user, 1.. -> its
+// subordinate ids) the node's map is cut the same way.
+void build_map(const char* own_file, const IdMap& m, char* out, std::size_t len) {
+  std::size_t used = 0;
+  out[0] = 0;
+  if (initial_userns()) {
+    std::snprintf(out, len, "%lu %lu %lu\n", 0UL, m.base, m.count);
+    return;
+  }
+  FILE* f = std::fopen(own_file, "re");
+  unsigned long inside, outside, count;
+  while (f && std::fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3) {
+    if (inside < m.base || inside >= m.base + m.count) continue;
+    unsigned long n = std::min(count, m.base + m.count - inside);
+    int w = std::snprintf(out + used, len - used, "%lu %lu %lu\n", inside - m.base, inside, n);
+    if (w > 0 && used + static_cast<std::size_t>(w) < len) used += static_cast<std::size_t>(w);
+  }
+  if (f) std::fclose(f);
+}
+
+}  // namespace
+
+void prepare_id_maps(const IdMap& m) {
+  build_map("/proc/self/uid_map", m, g_uid_map, sizeof g_uid_map);
+  build_map("/proc/self/gid_map", m, g_gid_map, sizeof g_gid_map);
+}
+
+bool write_id_maps(pid_t pid, const IdMap&, const char** what) {
+  char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/uid_map", static_cast<int>(pid));
-  if (!write_file(path, line, len)) {
+  if (!write_file(path, g_uid_map, std::strlen(g_uid_map))) {
     *what = "write the node's uid_map";
     return false;
   }
   std::snprintf(path, sizeof path, "/proc/%d/gid_map", static_cast<int>(pid));
-  if (!write_file(path, line, len)) {
+  if (!write_file(path, g_gid_map, std::strlen(g_gid_map))) {
     *what = "write the node's gid_map";
     return false;
   }
@@ -360,7 +464,10 @@ bool enter_node_root(const char* name, const char** what, const char** obj) {
   *obj = "";
   // Node root: uid 0 of the node's namespace, an unprivileged id on the
   // host. Until this, the init still carried the host's root ids.
-  if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0) {
+  // setgroups is denied where only one id is mapped (rootless without
+  // subordinate ids): then there are no supplementary groups to drop.
+  if (::setresgid(0, 0, 0) != 0 || (::setgroups(0, nullptr) != 0 && errno != EPERM) ||
+      ::setresuid(0, 0, 0) != 0) {
     *what = "become root of the node's user namespace";
     return false;
   }

@@ -52,6 +52,10 @@ inline constexpr const char* kVarMask = "/tmp/mask-var";
 // Returns false with a sentence in why[] on failure.
 bool prepare_template(const IdMap& map, char* why, std::size_t why_len);
 
+// Computes the text of the nodes' uid_map and gid_map (prepare_template
+// does it first).
+void prepare_id_maps(const IdMap& map);
+
 // Writes uid_map and gid_map of a new node's user namespace (run by the
 // zygote, which is root in the parent user namespace). Allocation-free.
 bool write_id_maps(pid_t pid, const IdMap& map, const char** what);

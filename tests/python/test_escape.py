@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 import pytest
 
 from v6lab import Lab, Topo
-from v6lab import paths
+from v6lab import paths, userns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +49,12 @@ class World:
         self.tag = uuid.uuid4().hex[:12]
         self.host_tmp = Path("/tmp") / f"v6lab-escape-{self.tag}"
         self.host_tmp.write_text("host secret\n")
+        self.created = [self.host_tmp]
+        # Run rootless (test_rootless.py) the user cannot write /root.
         self.host_root = Path("/root") / f".v6lab-escape-{self.tag}"
-        self.host_root.write_text("host secret\n")
+        if os.access("/root", os.W_OK) and userns.in_initial_userns():
+            self.host_root.write_text("host secret\n")
+            self.created.append(self.host_root)
         self.sleeper = subprocess.Popen(["sleep", "600"])
         b["x1"].cmd(f"echo other-lab > /root/mine-{self.tag}", check=True)
         a["h2"].cmd(f"echo neighbour > /root/mine-{self.tag}", check=True)
@@ -58,7 +62,7 @@ class World:
     def close(self) -> None:
         self.sleeper.kill()
         self.sleeper.wait()
-        for p in (self.host_tmp, self.host_root):
+        for p in self.created:
             p.unlink(missing_ok=True)
 
     def h1(self, script: str, timeout: float = 30) -> subprocess.CompletedProcess:

@@ -1,0 +1,220 @@
+"""Running v6lab without root: the same code path inside a user namespace
+the user owns.
+
+Everything the core does (namespaces, veths, bridges, mounts, the nodes'
+own user namespaces) works for a process that is root in a user namespace
+of its own: the kernel checks capabilities against the namespace that owns
+each object. So an unprivileged user's lab is built by a process that first
+*enters* a new user namespace — node ids 1..65535 mapped to the user's
+subordinate ids (``/etc/subuid``, through Debian's ``uidmap``) where the
+host gives a range, else only root mapped to the user — and every later
+command that works on that lab (``exec``, ``shell``, ``check``) first
+*joins* the namespace of the lab's owner process. Only a single-threaded
+process can do either, so both happen before any thread is started.
+
+A lab that a user starts this way is that user's from outside as well: they
+can enter any of its namespaces, so its grades are self-assessment (see
+docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Optional
+
+from ._core import Error
+
+CLONE_NEWUSER = 0x10000000
+_CAP_SYS_ADMIN = 21
+
+
+class UsernsUnavailableError(Error):
+    """The host does not let this user create user namespaces (or map ids):
+    one sentence with the fix; `v6lab doctor` shows every prerequisite."""
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _uid_map(pid: str = "self") -> list[tuple[int, int, int]]:
+    out = []
+    for line in Path(f"/proc/{pid}/uid_map").read_text().splitlines():
+        inside, outside, count = (int(x) for x in line.split())
+        out.append((inside, outside, count))
+    return out
+
+
+def in_initial_userns() -> bool:
+    """Whether this process is in the host's own user namespace."""
+    return _uid_map() == [(0, 0, 4294967295)]
+
+
+def host_uid() -> int:
+    """This process's uid on the host, also from inside a user namespace
+    (records and progress belong to the host user)."""
+    uid = os.getuid()
+    for inside, outside, count in _uid_map():
+        if inside <= uid < inside + count:
+            return outside + uid - inside
+    return uid
+
+
+def has_cap_sys_admin() -> bool:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> _CAP_SYS_ADMIN & 1)
+    return False
+
+
+def privileged() -> bool:
+    """Root with every capability here: host root, or root in a user
+    namespace this process entered or joined."""
+    return os.geteuid() == 0 and has_cap_sys_admin()
+
+
+def _single_threaded() -> bool:
+    return threading.active_count() == 1 and len(os.listdir("/proc/self/task")) == 1
+
+
+def subordinate_range(user: str, uid: int, file: str) -> Optional[tuple[int, int]]:
+    """The first range of at least 65535 ids the host gives this user in
+    /etc/subuid or /etc/subgid, or None."""
+    try:
+        lines = Path(file).read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.strip().split(":")
+        if len(parts) == 3 and parts[0] in (user, str(uid)):
+            try:
+                start, count = int(parts[1]), int(parts[2])
+            except ValueError:
+                continue
+            if count >= 65535:
+                return start, count
+    return None
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _mapping_tools() -> Optional[tuple[str, str]]:
+    a, b = shutil.which("newuidmap"), shutil.which("newgidmap")
+    return (a, b) if a and b else None
+
+
+def enter() -> str:
+    """Moves this (single-threaded) process into a new user namespace where
+    it is root. Returns how ids are mapped, in words. Raises
+    UsernsUnavailableError with the fix when the host refuses."""
+    if not _single_threaded():
+        raise Error("v6lab must enter its user namespace before any thread starts: "
+                    "call v6lab.userns.enter() at the start of the program")
+    uid, gid = os.getuid(), os.getgid()
+    user = _user_name(uid)
+    subu = subordinate_range(user, uid, "/etc/subuid")
+    subg = subordinate_range(user, uid, "/etc/subgid")
+    tools = _mapping_tools()
+    full = bool(subu and subg and tools)
+    helper = None
+    if full:
+        # newuidmap must run outside the new namespace: a child made before
+        # the unshare writes the maps once told to.
+        r, w = os.pipe()
+        helper = os.fork()
+        if helper == 0:  # pragma: no cover - runs in the child
+            os.close(w)
+            os.read(r, 1)
+            ppid = str(os.getppid())
+            a = subprocess.run([tools[0], ppid, "0", str(uid), "1", "1", str(subu[0]), "65535"],
+                               capture_output=True)
+            b = subprocess.run([tools[1], ppid, "0", str(gid), "1", "1", str(subg[0]), "65535"],
+                               capture_output=True)
+            os._exit(0 if a.returncode == 0 and b.returncode == 0 else 1)
+        os.close(r)
+    libc = _libc()
+    if libc.unshare(CLONE_NEWUSER) != 0:
+        err = ctypes.get_errno()
+        if helper:
+            os.close(w)
+            os.waitpid(helper, 0)
+        raise UsernsUnavailableError(
+            f"this host does not let {user} create user namespaces ({os.strerror(err)}): "
+            "allow them (sysctl user.max_user_namespaces=15000; on Ubuntu also "
+            "kernel.apparmor_restrict_unprivileged_userns=0), run 'v6lab doctor', or run as root")
+    if helper:
+        os.write(w, b"x")
+        os.close(w)
+        _, status = os.waitpid(helper, 0)
+        if status != 0:
+            raise UsernsUnavailableError(
+                f"newuidmap/newgidmap refused to map {user}'s subordinate ids "
+                f"({subu[0]}+65535): check /etc/subuid and /etc/subgid ('v6lab doctor')")
+        return f"node ids 0..65535: 0 is {user}, the rest {user}'s subordinate ids"
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
+    return (f"only root is mapped (to {user}): daemons that switch users will fail; "
+            "give the user subordinate ids and install uidmap ('v6lab doctor')")
+
+
+def join(pid: int) -> None:
+    """Moves this (single-threaded) process into the user namespace of
+    process pid (a lab's owner) and becomes root there."""
+    if not _single_threaded():
+        raise Error("v6lab must join the lab's user namespace before any thread starts")
+    fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        libc = _libc()
+        if libc.setns(fd, CLONE_NEWUSER) != 0:
+            err = ctypes.get_errno()
+            raise Error(f"join the user namespace of the lab's owner (pid {pid}): "
+                        f"{os.strerror(err)}")
+    finally:
+        os.close(fd)
+    try:
+        os.setgroups([])
+    except PermissionError:  # setgroups denied in a single-id mapping
+        pass
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+
+
+def same_userns(pid: int) -> bool:
+    try:
+        return os.stat(f"/proc/{pid}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino
+    except OSError:
+        return False
+
+
+def ensure_for_new_lab() -> None:
+    """Makes this process able to build a lab: nothing for root; a new user
+    namespace for anyone else."""
+    if not privileged():
+        enter()
+
+
+def ensure_for(owner_pid: int) -> None:
+    """Makes this process able to work on the lab owned by owner_pid."""
+    if same_userns(owner_pid):
+        if not privileged():
+            raise Error(f"the lab's owner (pid {owner_pid}) is in this user namespace, "
+                        "but this process is not root in it")
+        return
+    if os.geteuid() == 0 and in_initial_userns():
+        return  # host root reaches every lab
+    if not in_initial_userns():
+        raise Error("this process already works with a lab of another user namespace; "
+                    "run a new v6lab command for this lab")
+    join(owner_pid)

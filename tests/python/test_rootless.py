@@ -1,0 +1,113 @@
+"""v6lab without root: the same code path in a user namespace the user owns
+(bindings/v6lab/userns.py). As an unprivileged user made for the test (with
+a subordinate id range, as `usermod --add-subuids` gives one), the escape
+suite and the curriculum's three-way lab tests must pass; as `nobody`
+(no subordinate ids: only root is mapped) the command-line workflow works
+and says what is limited. The user and its records are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import ROOT
+
+PY = "/usr/bin/python3"
+
+
+def _can_run() -> str:
+    if os.geteuid() != 0:
+        return "creating the test user needs root"
+    for tool in ("useradd", "usermod", "userdel", "setpriv", "newuidmap"):
+        if not shutil.which(tool):
+            return f"{tool} is missing (Debian packages passwd, util-linux, uidmap)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def trainee() -> Iterator[str]:
+    why = _can_run()
+    if why:
+        pytest.skip(why)
+    name = f"v6t{uuid.uuid4().hex[:8]}"
+    saved = {f: Path(f).read_bytes() if Path(f).exists() else None
+             for f in ("/etc/subuid", "/etc/subgid")}
+    subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", name], check=True)
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+        # A range of its own, far from anything else on the machine.
+        start = 700_000_000 + (uid % 1000) * 65536
+        subprocess.run(["usermod", "--add-subuids", f"{start}-{start + 65535}",
+                        "--add-subgids", f"{start}-{start + 65535}", name], check=True)
+        yield name
+    finally:
+        uid = pwd.getpwnam(name).pw_uid
+        subprocess.run(["userdel", name], check=False)
+        for f, data in saved.items():
+            if data is None:
+                Path(f).unlink(missing_ok=True)
+            else:
+                Path(f).write_bytes(data)
+        shutil.rmtree(f"/tmp/v6lab-{uid}", ignore_errors=True)
+        shutil.rmtree(f"/tmp/pytest-of-{name}", ignore_errors=True)
+
+
+def as_user(user: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER")}
+    env.update(HOME="/tmp", PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1")
+    pw = pwd.getpwnam(user)
+    return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+                           *args], capture_output=True, text=True, env=env, cwd="/tmp",
+                          timeout=timeout)
+
+
+def test_escape_suite_and_labs_pass_rootless(trainee: str) -> None:
+    r = as_user(trainee, [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "--rootdir", str(ROOT), "-c", "/dev/null",
+                          # Inside its user namespace the user is uid 0: pytest's
+                          # default /tmp/pytest-of-root is root's, not its own.
+                          f"--basetemp=/tmp/pytest-of-{trainee}",
+                          str(ROOT / "tests/python/test_escape.py"), str(ROOT / "tests/labs")],
+                timeout=900)
+    tail = "\n".join((r.stdout + r.stderr).splitlines()[-30:])
+    assert r.returncode == 0, tail
+    assert " passed" in r.stdout and " failed" not in r.stdout, tail
+
+
+def test_cli_workflow_as_nobody() -> None:
+    """No subordinate ids: only root is mapped, and the lab still works."""
+    why = _can_run()
+    if why:
+        pytest.skip(why)
+    v6 = [PY, "-m", "v6lab"]
+    topo = str(ROOT / "examples/small.yaml")
+    try:
+        r = as_user("nobody", [*v6, "up", topo, "--name", "rl"], timeout=60)
+        assert r.returncode == 0, r.stderr
+        r = as_user("nobody", [*v6, "exec", "--lab", "rl", "h3", "--", "sh", "-c",
+                               "id -u; cat /proc/self/uid_map"], timeout=30)
+        assert r.returncode == 0 and r.stdout.split()[:2] == ["0", "0"], r.stdout + r.stderr
+        # DAD takes about a second after start.
+        r = as_user("nobody", [*v6, "exec", "--lab", "rl", "h3", "--", "sh", "-c",
+                               "for i in 1 2 3 4 5 6; do ping -6 -c1 -W1 2001:db8:2::1 && exit 0; "
+                               "sleep 0.5; done; exit 1"], timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # Root's labs are not the user's, and the other way round.
+        assert "rl" not in subprocess.run([PY, "-m", "v6lab", "ls"], capture_output=True,
+                                          text=True, cwd="/",
+                                          env={**os.environ, "PYTHONPATH": str(ROOT / "bindings")}
+                                          ).stdout.split()
+    finally:
+        r = as_user("nobody", [*v6, "down", "--all"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    nobody = pwd.getpwnam("nobody").pw_uid
+    shutil.rmtree(f"/tmp/v6lab-{nobody}", ignore_errors=True)
