@@ -35,8 +35,13 @@ Issue = tuple[str, str, str]
 
 def cut(text: str, limit: int = 40) -> str:
     """At most limit characters of text, so that a megabyte name is never
-    echoed back into a terminal."""
-    return text if len(text) <= limit else text[:limit] + "\u2026"
+    echoed back into a terminal; control characters are escaped so that a
+    message stays on one line."""
+    short = text if len(text) <= limit else text[:limit] + "\u2026"
+    return short.translate(_CONTROL)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7f]}
 
 
 def spec_error(issues: list[Issue]) -> SpecError:

@@ -12,11 +12,24 @@ namespace v6lab {
 using json = nlohmann::ordered_json;
 
 std::string cut(const std::string& s, std::size_t max) {
-  if (s.size() <= max) return s;
-  std::size_t n = max;
+  std::size_t n = std::min(s.size(), max);
   // Do not split a UTF-8 sequence: back up to the start of the character.
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
-  return s.substr(0, n) + "\u2026";
+  while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
+  std::string out;
+  out.reserve(n + 8);
+  static const char hex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {  // one line per message, and no NUL in it
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (n < s.size()) out += "\u2026";
+  return out;
 }
 
 namespace {

@@ -34,7 +34,8 @@ nlohmann::ordered_json parse_json_text(const std::string& text,
 int json_depth(const nlohmann::ordered_json& j, int limit = kMaxJsonDepth);
 
 // Text for messages: at most max bytes of s (cut at a UTF-8 boundary) and
-// "…" when cut, so that a megabyte name is never echoed back.
+// "…" when cut, so that a megabyte name is never echoed back; control
+// characters are written as \xNN so that a message stays one line.
 std::string cut(const std::string& s, std::size_t max = 40);
 
 }  // namespace v6lab
