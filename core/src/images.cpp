@@ -87,7 +87,10 @@ ImageRegistry ImageRegistry::from_json(
   std::map<std::string, Image> own;  // not yet resolved
   static const std::set<std::string> keys = {"name", "description", "extends",
                                              "sysctls", "binaries"};
-  for (const auto& [source, j] : files) {
+  for (const auto& file : files) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& source = file.first;
+    const json& j = file.second;
     auto bad = [&](const std::string& field, const std::string& msg) {
       issues.push_back({source, field, msg});
     };
