@@ -3,7 +3,9 @@
 #include "register.hpp"
 #include "v6lab/error.hpp"
 #include "v6lab/images.hpp"
+#include "v6lab/json_text.hpp"
 #include "v6lab/lab.hpp"
+#include "v6lab/preflight.hpp"
 #include "v6lab/spec.hpp"
 
 namespace py = pybind11;
@@ -86,10 +88,8 @@ void register_spec(py::module_& m) {
           "parse",
           [](const std::string& json_text, const std::string& source,
              const ImageRegistry& images) {
-            auto j = nlohmann::ordered_json::parse(json_text, nullptr, false);
-            if (j.is_discarded())
-              throw SpecError({{source, "", "is not valid JSON"}});
-            return parse_spec(j, source, images);
+            // Linear and depth-limited; errors name source.
+            return parse_spec(parse_json_text(json_text, source), source, images);
           },
           py::arg("json_text"), py::arg("source"), py::arg("images"))
       .def_readonly("name", &Spec::name)
@@ -101,7 +101,17 @@ void register_spec(py::module_& m) {
              for (const auto& n : s.nodes) v.push_back(n.name);
              return v;
            })
-      .def("missing_binaries", &missing_binaries);
+      .def("missing_binaries", &missing_binaries)
+      .def("fds_needed", &fds_needed,
+           "File descriptors building this lab holds open at once (an estimate).")
+      .def(
+          "fd_limit_problem",
+          [](const Spec& s, std::uint64_t hard_limit) {
+            return fd_limit_problem(s, hard_limit ? hard_limit : nofile_hard_limit());
+          },
+          py::arg("hard_limit") = 0,
+          "'' if the lab fits in the hard RLIMIT_NOFILE (or hard_limit), else "
+          "one sentence saying how to raise it.");
 
   m.def("find_program", &find_program, py::arg("name"),
         "Full path of a program on PATH (or /usr/sbin, /sbin), or ''.");

@@ -11,6 +11,7 @@ traceback (see docs/cli.md):
   5  a program is missing (the Debian package is named)
   6  grader error (a check could not be evaluated)
   7  the lab needs a kernel feature this machine lacks (named, with its option)
+ 70  internal error (a bug: the message asks for a report)
 """
 
 from __future__ import annotations
@@ -27,16 +28,24 @@ import click
 from . import _core, detached, paths, registry
 from ._core import Error, MissingBinaryError, SpecError
 from .lab import Lab, NeedsRootError, Node, require_root
+from .topo_file import cut
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING, EXIT_GRADER, EXIT_KERNEL = \
     1, 2, 3, 4, 5, 6, 7
+EXIT_INTERNAL = 70
+# More problems than this are counted, not listed: a generated file with a
+# thousand bad nodes must not scroll the first ones away.
+MAX_LISTED = 50
 DEFAULT_TOPOLOGY = paths.PACKAGE_DIR.parent.parent / "examples" / "small.yaml"
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"v6lab: {message}", err=True)
+    """One line per problem, each cut to a screen's worth: an error must not
+    echo back a megabyte argument."""
+    text = "\n".join(cut(line, 400) for line in str(message).splitlines() or [""])
+    click.echo(f"v6lab: {text}", err=True)
     sys.exit(code)
 
 
@@ -52,8 +61,10 @@ def errors(fn: F) -> F:
             issues = e.args[1] if len(e.args) > 1 else []
             if len(issues) > 1:
                 click.echo(f"v6lab: {len(issues)} problems:", err=True)
-                for src, field, msg in issues:
+                for src, field, msg in issues[:MAX_LISTED]:
                     click.echo(f"  {src}: {field + ': ' if field else ''}{msg}", err=True)
+                if len(issues) > MAX_LISTED:
+                    click.echo(f"  … and {len(issues) - MAX_LISTED} more", err=True)
                 sys.exit(EXIT_SPEC)
             _fail(str(e.args[0]), EXIT_SPEC)
         except NeedsRootError as e:
@@ -65,7 +76,53 @@ def errors(fn: F) -> F:
             _fail(str(e), EXIT_KERNEL if isinstance(e, UnsupportedKernelError) else EXIT_FAILED)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except click.ClickException:
+            raise
+        except OSError as e:  # the machine refused something: say what, on what
+            what = f" {cut(str(e.filename), 200)}" if e.filename else ""
+            _fail(f"{e.strerror or e}{':' if what else ''}{what}", EXIT_FAILED)
+        except Exception as e:  # a bug: one line, not a traceback
+            _internal(e)
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(e: BaseException) -> None:
+    _fail(f"internal error: {type(e).__name__}: {cut(str(e), 200)}; please report it",
+          EXIT_INTERNAL)
+
+
+def _check_environment(verb: Optional[str]) -> None:
+    """Makes the path variables absolute (a detached lab's supervisor runs
+    in /, where a relative V6LAB_IMAGES names nothing) and checks, for verbs
+    that keep lab records, that V6LAB_STATE_DIR can hold them."""
+    for var in ("V6LAB_IMAGES", "V6LAB_STATE_DIR", "V6LAB_PROGRESS"):
+        value = os.environ.get(var)
+        if value and "\0" not in value:
+            os.environ[var] = os.path.abspath(value)
+    if verb in _NO_RECORDS:
+        return
+    problem = paths.state_dir_problem()
+    if problem:
+        _fail(problem, EXIT_FAILED)
+
+
+# Verbs that neither read nor write lab records.
+_NO_RECORDS = {None, "validate", "images", "labs", "progress", "graph"}
+
+
+def _fd_preflight(lab: Lab) -> Optional[str]:
+    """One sentence if building lab would run out of file descriptors (the
+    core raises the soft limit to the hard one, so the hard one counts).
+    The resolved Spec object is Lab's own: lab.py is not changed for this."""
+    spec_obj = getattr(lab, "_spec_obj", None)
+    return spec_obj.fd_limit_problem() if spec_obj is not None else None
+
+
+def require_fds(lab: Lab) -> None:
+    """Raises Error before anything is built if the lab cannot fit."""
+    problem = _fd_preflight(lab)
+    if problem:
+        raise Error(problem)
 
 
 lab_option = click.option("--lab", "lab_name", metavar="NAME",
@@ -74,12 +131,30 @@ lab_option = click.option("--lab", "lab_name", metavar="NAME",
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name=None, version="0.1.0", prog_name="v6lab")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """v6lab: IPv6 training labs on real Linux networking."""
+    _check_environment(ctx.invoked_subcommand)
+
+
+def run(argv: Optional[list[str]] = None) -> int:
+    """The command's entry point: click's own handling of usage errors, and
+    a last guard that turns an unexpected exception into one line."""
+    try:
+        main.main(args=argv, prog_name="v6lab", standalone_mode=True)
+    except SystemExit as e:
+        code = e.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_FAILED)
+    except Exception as e:  # noqa: BLE001 - the last resort, reported as a bug
+        try:
+            _internal(e)
+        except SystemExit as done:
+            return int(done.code or EXIT_INTERNAL)
+    return 0
 
 
 @main.command()
-@click.argument("topology", required=False, type=click.Path(dir_okay=False))
+@click.argument("topology", required=False)
 @errors
 def demo(topology: Optional[str]) -> None:
     """Build the default lab, show it, prove it forwards IPv6, tear it down."""
@@ -88,7 +163,9 @@ def demo(topology: Optional[str]) -> None:
     con = Console()
     path = topology or str(DEFAULT_TOPOLOGY)
     t0 = time.monotonic()
-    with Lab(path) as lab:
+    built = Lab(path)
+    require_fds(built)
+    with built as lab:
         con.print(f"[bold]Lab {lab.name}[/] from {path} is up in "
                   f"{(time.monotonic() - t0) * 1000:.0f} ms")
         for node in lab:
@@ -122,11 +199,12 @@ def _demo_pings(lab: Lab) -> list[tuple[str, str, str]]:
 
 
 @main.command()
-@click.argument("topology", type=click.Path(dir_okay=False))
+@click.argument("topology")
 @click.option("--name", help="Lab name (default: the topology's name).")
 @errors
 def up(topology: str, name: Optional[str]) -> None:
     """Start a lab from a topology file; it runs until 'v6lab down'."""
+    require_fds(Lab(topology, name=name))  # validates, and fits? before any process starts
     rec = detached.start(topology, name=name)
     click.echo(f"lab {rec.name} is up (id {rec.id}, nodes: {', '.join(rec.nodes)})")
     click.echo(f"open a shell with: v6lab shell {next(iter(rec.nodes))}")
@@ -271,12 +349,16 @@ def clean() -> None:
 
 
 @main.command()
-@click.argument("topology", type=click.Path(dir_okay=False))
+@click.argument("topology")
 @click.option("--resolved", is_flag=True, help="Print the resolved spec as JSON.")
 @errors
 def validate(topology: str, resolved: bool) -> None:
-    """Check a topology file without building anything."""
+    """Check a topology file without building anything. Exit 3: invalid;
+    1: valid, but too big for this machine's open-file limit."""
     lab = Lab(topology)
+    problem = _fd_preflight(lab)
+    if problem:
+        _fail(f"{topology}: valid, but it cannot be built here: {problem}", EXIT_FAILED)
     if resolved:
         click.echo(json.dumps(lab.spec, indent=2))
     else:
@@ -298,7 +380,7 @@ def images() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run())
 
 
 # The training verbs register themselves on `main`.

@@ -14,7 +14,7 @@ import click
 
 from . import _core, detached, registry
 from ._core import Error, MissingBinaryError
-from .cli import EXIT_FAILED, EXIT_GRADER, _print_inspect, errors, lab_option, main
+from .cli import EXIT_FAILED, EXIT_GRADER, _print_inspect, errors, lab_option, main, require_fds
 from .lab import Lab, require_root
 
 if TYPE_CHECKING:
@@ -90,10 +90,12 @@ def start(lab_id: Optional[str], name: Optional[str]) -> None:
     d = defs[lab_id] if lab_id in defs else (next(iter(defs.values())) if lab_id is None
                                              else find_lab(lab_id))
     d.require_kernel()
+    topo = d.topology()
+    require_fds(Lab(topo, name=name or d.id))  # before any process starts
     con = _console()
     t0 = time.monotonic()
     with con.status(f"Starting lab {d.id}: {d.title}…"):
-        rec = detached.start(d.topology(), name=name or d.id, course=d.id)
+        rec = detached.start(topo, name=name or d.id, course=d.id)
     Progress().record_start(d.id)
     con.print(f"[bold green]Lab {rec.name} is up[/] in {(time.monotonic() - t0) * 1000:.0f} ms "
               f"[dim](id {rec.id})[/]\n")
@@ -234,7 +236,7 @@ def _dot(spec: dict[str, Any]) -> str:
 
 @main.command()
 @lab_option
-@click.option("--topology", type=click.Path(dir_okay=False), help="Draw a topology file instead of a running lab.")
+@click.option("--topology", help="Draw a topology file instead of a running lab.")
 @click.option("--output", "-o", default=None, help="Output prefix (writes PREFIX.dot and PREFIX.svg).")
 @errors
 def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str]) -> None:
@@ -262,7 +264,7 @@ def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str
 @click.argument("node")
 @click.argument("iface")
 @click.option("--write", "-w", "out", default="-", help="pcap file to write ('-': stdout, for wireshark -k -i -).")
-@click.option("--count", "-c", type=int, default=0, help="Stop after this many packets.")
+@click.option("--count", "-c", type=click.IntRange(min=0), default=0, help="Stop after this many packets.")
 @click.option("--filter", "-f", "bpf", default="", help="A tcpdump filter, e.g. 'icmp6'.")
 @errors
 def capture(lab_name: Optional[str], node: str, iface: str, out: str, count: int, bpf: str) -> None:

@@ -64,3 +64,25 @@ def _private_tmp(path: Path) -> Path:
 def labs_dir() -> Path:
     """Root of lab records (see state_dir)."""
     return state_dir() / "labs"
+
+
+def state_dir_problem() -> str:
+    """One sentence if lab records cannot be kept under V6LAB_STATE_DIR (it
+    is a file, or cannot be created or written), else "". Checked before a
+    command starts, so that it fails with that sentence, not mid-way."""
+    from ._core import Error
+    try:
+        base = state_dir()
+    except Error as e:
+        return str(e)
+    where = f"V6LAB_STATE_DIR={base}" if "V6LAB_STATE_DIR" in os.environ else str(base)
+    probe = base
+    while not probe.exists():  # the nearest existing ancestor decides
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return f"{where}: {probe} is not a directory, so lab records cannot be kept there"
+    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
+        return f"{where}: {probe} is not writable, so lab records cannot be kept there"
+    return ""

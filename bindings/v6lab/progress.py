@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from ._core import Error
 from .grading import Report
 
 VERSION = 1
@@ -40,6 +41,11 @@ class Progress:
     def __init__(self, path: Optional[Path] = None) -> None:
         self.path = path or progress_path()
         self.data: dict[str, Any] = {"version": VERSION, "labs": {}}
+        if self.path.exists() and not self.path.is_file():
+            # A FIFO would block the read forever; a directory cannot be
+            # replaced by save().
+            raise Error(f"progress file {self.path} is not a regular file "
+                        "(set V6LAB_PROGRESS to a file path)")
         try:
             loaded = json.loads(self.path.read_text())
             if isinstance(loaded, dict) and isinstance(loaded.get("labs"), dict):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from ._core import SpecError
+from .topo_file import read_topology
 
 RawSpec = dict[str, Any]
 
@@ -144,66 +145,10 @@ class Topo:
 
 def load_topology(path: Union[str, Path]) -> tuple[RawSpec, str]:
     """Reads a topology file (.json, .yaml or .yml). Returns the raw spec and
-    the source name for messages. Syntax errors name the file and line."""
-    p = Path(path)
+    the source name for messages. Syntax errors name the file and line; see
+    topo_file for what else is refused (and why)."""
     source = str(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise _fail(source, "", f"cannot be read: {e.strerror}") from None
-    if p.suffix in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:  # pragma: no cover - Debian's python3-yaml
-            raise _fail(source, "", "reading YAML needs the Debian package python3-yaml") from None
-        try:
-            data = yaml.load(text, Loader=_unique_key_loader())
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark else "syntax"
-            raise _fail(source, where, f"invalid YAML: {getattr(e, 'problem', e)}") from None
-    else:
-        try:
-            data = json.loads(text, object_pairs_hook=_unique_keys)
-        except json.JSONDecodeError as e:
-            raise _fail(source, f"line {e.lineno}", f"invalid JSON: {e.msg}") from None
-        except _DuplicateKey as e:
-            raise _fail(source, "", f"duplicate key '{e.args[0]}'") from None
+    data = read_topology(source, Path(source).suffix in (".yaml", ".yml"))
     if not isinstance(data, dict):
         raise _fail(source, "", "a topology must be a mapping with nodes, lans and links")
     return data, source
-
-
-class _DuplicateKey(Exception):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A key given twice would silently replace the first (two nodes of one
-    name, say): make it an error, as Topo does."""
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-def _unique_key_loader() -> Any:
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
-        seen = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark)
-            seen.add(key)
-        return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    return Loader

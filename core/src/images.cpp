@@ -1,14 +1,18 @@
 #include "v6lab/images.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
+#include <cstring>
 #include <set>
+#include <unordered_map>
 
 #include "v6lab/error.hpp"
+#include "v6lab/fd.hpp"
+#include "v6lab/json_text.hpp"
 #include "v6lab/spec.hpp"
 
 namespace v6lab {
@@ -22,16 +26,57 @@ struct RawImage {
   json j;
 };
 
+// An image file larger than this is not an image.
+constexpr off_t kMaxImageBytes = 1 << 20;
+
 void overlay(std::vector<std::pair<std::string, std::string>>& into,
              const std::vector<std::pair<std::string, std::string>>& from) {
+  std::unordered_map<std::string, std::size_t> pos;
+  for (std::size_t i = 0; i < into.size(); ++i) pos[into[i].first] = i;
   for (const auto& kv : from) {
-    auto it = std::find_if(into.begin(), into.end(),
-                           [&](const auto& e) { return e.first == kv.first; });
-    if (it != into.end())
-      it->second = kv.second;
-    else
+    auto [it, fresh] = pos.emplace(kv.first, into.size());
+    if (fresh)
       into.push_back(kv);
+    else
+      into[it->second].second = kv.second;
   }
+}
+
+// A program name or package as written into messages and looked up on
+// PATH: not empty, no control characters.
+bool valid_binary_field(const std::string& s) {
+  return !s.empty() && s.size() <= 255 &&
+         std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+// Reads one image file without ever blocking: a FIFO, a device or a
+// directory named *.json is refused, not opened for reading.
+std::string read_image_file(const std::string& path, std::string* why) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    *why = std::string("cannot be read: ") + std::strerror(errno);
+    return "";
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    *why = S_ISDIR(st.st_mode) ? "is a directory, not an image file" : "is not a regular file";
+    return "";
+  }
+  if (st.st_size > kMaxImageBytes) {
+    *why = "is " + std::to_string(st.st_size) + " bytes long; an image is at most " +
+           std::to_string(kMaxImageBytes);
+    return "";
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
+  return text;
 }
 
 }  // namespace
@@ -42,7 +87,10 @@ ImageRegistry ImageRegistry::from_json(
   std::map<std::string, Image> own;  // not yet resolved
   static const std::set<std::string> keys = {"name", "description", "extends",
                                              "sysctls", "binaries"};
-  for (const auto& [source, j] : files) {
+  for (const auto& file : files) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& source = file.first;
+    const json& j = file.second;
     auto bad = [&](const std::string& field, const std::string& msg) {
       issues.push_back({source, field, msg});
     };
@@ -50,9 +98,13 @@ ImageRegistry ImageRegistry::from_json(
       bad("", "an image must be a JSON object");
       continue;
     }
+    if (json_depth(j) > kMaxJsonDepth) {
+      bad("", "nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+      continue;
+    }
     for (const auto& [k, v] : j.items())
       if (!keys.count(k))
-        bad(k, "unknown key (expected one of: name, description, extends, "
+        bad(cut(k, 64), "unknown key (expected one of: name, description, extends, "
                "sysctls, binaries)");
     Image img;
     img.source = source;
@@ -64,7 +116,7 @@ ImageRegistry ImageRegistry::from_json(
     std::string why;
     if (!valid_node_name(img.name, &why)) bad("name", why);
     if (own.count(img.name)) {
-      bad("name", "image '" + img.name + "' is also defined in " +
+      bad("name", "image '" + cut(img.name) + "' is also defined in " +
                       own[img.name].source);
       continue;
     }
@@ -85,14 +137,13 @@ ImageRegistry ImageRegistry::from_json(
         bad("sysctls", "must be an object of key: value");
       } else {
         for (const auto& [k, v] : j["sysctls"].items()) {
-          std::string w;
-          if (!valid_node_sysctl(k, &w)) bad("sysctls." + k, w);
-          if (v.is_string())
-            img.sysctls.emplace_back(k, v.get<std::string>());
-          else if (v.is_number_integer())
-            img.sysctls.emplace_back(k, std::to_string(v.get<long long>()));
+          std::string w, val;
+          if (!valid_node_sysctl(k, &w))
+            bad("sysctls." + cut(k, 64), w);
+          else if (!sysctl_value(v, &val, &w))
+            bad("sysctls." + cut(k, 64), w);
           else
-            bad("sysctls." + k, "value must be a string or an integer");
+            img.sysctls.emplace_back(k, val);
         }
       }
     }
@@ -110,7 +161,11 @@ ImageRegistry ImageRegistry::from_json(
           }
           for (const auto& [k, v] : b.items())
             if (k != "name" && k != "package")
-              bad(f + "." + k, "unknown key (expected name, package)");
+              bad(f + "." + cut(k, 64), "unknown key (expected name, package)");
+          if (!valid_binary_field(b["name"].get<std::string>()))
+            bad(f + ".name", "must be a program name (not empty, no control characters)");
+          if (!valid_binary_field(b["package"].get<std::string>()))
+            bad(f + ".package", "must be a Debian package name (not empty)");
           img.binaries.push_back(
               {b["name"].get<std::string>(), b["package"].get<std::string>()});
         }
@@ -140,7 +195,7 @@ ImageRegistry ImageRegistry::from_json(
       auto it = own.find(cur->extends);
       if (it == own.end()) {
         issues.push_back({cur->source, "extends",
-                          "unknown image '" + cur->extends + "'"});
+                          "unknown image '" + cut(cur->extends) + "'"});
         ok = false;
         break;
       }
@@ -202,14 +257,17 @@ ImageRegistry ImageRegistry::load_dir(const std::string& dir) {
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     std::string path = dir + "/" + n;
-    std::ifstream in(path);
-    if (!in) {
-      issues.push_back({path, "", "cannot be read"});
+    std::string why;
+    std::string text = read_image_file(path, &why);
+    if (!why.empty()) {
+      issues.push_back({path, "", why});
       continue;
     }
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded()) {
-      issues.push_back({path, "", "is not valid JSON"});
+    json j;
+    try {
+      j = parse_json_text(text, path);
+    } catch (const SpecError& e) {
+      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
       continue;
     }
     files.emplace_back(path, std::move(j));

@@ -270,7 +270,7 @@ TEST(SpecResolveTest, DefaultRouteTakesTheGatewayFamily) {
     {"dst": "default", "via": "2001:db8::1", "metric": 100},
     {"dst": "default", "via": "192.0.2.1"},
     {"dst": "default", "dev": "eth0"},
-    {"dst": "default", "via": "fe80::1", "dev": "eth0"},
+    {"dst": "default", "via": "fe80::1", "dev": "eth0", "metric": 200},
     {"dst": "2001:db8:2::/64", "dev": "eth0"},
     {"dst": "198.51.100.0/24", "via": "192.0.2.1", "dev": "eth0"}]}}})"));
   const auto& r = s.node("h1")->routes;

@@ -40,6 +40,14 @@ std::optional<IpAddr> parse_ip(const std::string& text, bool want_prefix,
 // Interface names the kernel accepts: 1..15 bytes, no '/', ':', whitespace,
 // not "." or "..".
 bool valid_ifname(const std::string& name, std::string* why);
+// A MAC the kernel takes for an interface: xx:xx:xx:xx:xx:xx, unicast, not
+// all zero.
+bool valid_mac(const std::string& mac, std::string* why);
+// Why an address cannot be an interface's (unspecified, loopback, multicast,
+// broadcast), or "" if it can.
+std::string address_problem(const IpAddr& a);
+// Why an address cannot be a route's gateway, or "" if it can.
+std::string gateway_problem(const IpAddr& a);
 // Node and LAN names: a letter, then letters, digits, '-' or '_'; at most 32.
 bool valid_node_name(const std::string& name, std::string* why);
 
@@ -106,6 +114,10 @@ Spec parse_spec(const nlohmann::ordered_json& raw, const std::string& source,
 // Sysctls a node may set: only the per-network-namespace "net." tree; any
 // other key would change the host.
 bool valid_node_sysctl(const std::string& key, std::string* why);
+// A sysctl value as the string written to /proc/sys: a string without
+// control characters (at most 4095 bytes), or an integer that fits the
+// kernel's int. Sets why and returns false otherwise.
+bool sysctl_value(const nlohmann::ordered_json& v, std::string* out, std::string* why);
 
 // The interface a sysctl belongs to ("eth0" for net.ipv6.conf.eth0.mtu), or
 // "" for namespace-wide keys (conf.all, conf.default, ip_forward, ...). Such
