@@ -29,11 +29,15 @@ from . import _core, detached, paths, registry
 from ._core import Error, MissingBinaryError, SpecError
 from .lab import Lab, NeedsRootError, Node, require_root
 from .topo_file import cut
+from .userns import UsernsUnavailableError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING, EXIT_GRADER, EXIT_KERNEL = \
     1, 2, 3, 4, 5, 6, 7
+# The host does not allow what v6lab needs (user namespaces, id mapping):
+# `v6lab doctor` shows each prerequisite with its fix.
+EXIT_HOST = 8
 EXIT_INTERNAL = 70
 # More problems than this are counted, not listed: a generated file with a
 # thousand bad nodes must not scroll the first ones away.
@@ -71,6 +75,8 @@ def errors(fn: F) -> F:
             _fail(str(e), EXIT_ROOT)
         except MissingBinaryError as e:
             _fail(str(e), EXIT_MISSING)
+        except UsernsUnavailableError as e:
+            _fail(str(e), EXIT_HOST)
         except Error as e:
             from .course import UnsupportedKernelError
             _fail(str(e), EXIT_KERNEL if isinstance(e, UnsupportedKernelError) else EXIT_FAILED)
@@ -366,6 +372,28 @@ def validate(topology: str, resolved: bool) -> None:
         click.echo(f"{topology}: valid ({len(lab.spec['nodes'])} nodes, "
                    f"{len(lab.spec['lans'])} LANs with {members} members, "
                    f"{len(lab.spec['links'])} point-to-point links)")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@errors
+def doctor(fmt: str) -> None:
+    """What this host lets v6lab do (root or rootless), with the fix for each gap."""
+    from dataclasses import asdict
+
+    from . import doctor as doc
+    items = doc.findings()
+    if fmt == "json":
+        click.echo(json.dumps([asdict(f) for f in items], indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+        t = Table("check", "status", "found", "fix", "needed for")
+        style = {"ok": "green", "limited": "yellow", "missing": "red"}
+        for f in items:
+            t.add_row(f.name, f"[{style[f.status]}]{f.status}[/]", f.found, f.fix, f.needed_for)
+        Console().print(t)
+    sys.exit(0 if doc.ready(items) else EXIT_HOST)
 
 
 @main.command()

@@ -335,7 +335,7 @@ bool prepare_template(const IdMap& m, char* why, std::size_t why_len) {
     mask_etc(m);
     mask_var(m);
     // Read-only from here on: nodes share these superblocks.
-    for (const char* d : {kTemplate, kEtcMask, kVarMask})
+    for (const char* d : {kTemplate, kEtcMask, kVarMask, kStage})
       must(::mount(nullptr, d, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr),
            std::string("make ") + d + " read-only");
     return true;

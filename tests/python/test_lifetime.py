@@ -85,7 +85,8 @@ def test_sigkill_of_owner_leaves_nothing(v6lab_available, delay):
     # and `clean` removes it without touching anything else.
     assert all(r.owner_pid != owner.pid for r in registry.running())
     registry.clean(grace=0)
-    assert not [d for d, r in registry.all_records() if r and r.owner_pid == owner.pid]
+    assert not [e.path for e in registry.all_records()
+                if e.record and e.record.owner_pid == owner.pid]
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -111,3 +111,24 @@ def test_cli_workflow_as_nobody() -> None:
     assert r.returncode == 0, r.stderr
     nobody = pwd.getpwnam("nobody").pw_uid
     shutil.rmtree(f"/tmp/v6lab-{nobody}", ignore_errors=True)
+
+
+def test_doctor_names_each_prerequisite_and_its_fix() -> None:
+    why = _can_run()
+    if why:
+        pytest.skip(why)
+    import json
+    root = subprocess.run([PY, "-m", "v6lab", "doctor", "--format", "json"], capture_output=True,
+                          text=True, cwd="/", env={**os.environ, "PYTHONPATH": str(ROOT / "bindings")})
+    assert root.returncode == 0, root.stderr
+    found = {f["name"]: f for f in json.loads(root.stdout)}
+    assert found["user namespaces"]["status"] == "ok"
+    assert found["mode"]["found"].startswith("root")
+    assert all(f["fix"] for f in found.values() if f["status"] != "ok")
+    r = as_user("nobody", [PY, "-m", "v6lab", "doctor", "--format", "json"], timeout=60)
+    assert r.returncode == 0, r.stderr
+    found = {f["name"]: f for f in json.loads(r.stdout)}
+    assert "rootless" in found["mode"]["found"] and "self-assessment" in found["mode"]["found"]
+    # nobody has no subordinate ids: limited, with the usermod line that fixes it.
+    assert found["subordinate ids"]["status"] == "limited"
+    assert "usermod --add-subuids" in found["subordinate ids"]["fix"]

@@ -1,0 +1,146 @@
+"""`v6lab doctor`: what this host lets v6lab do, and the fix for each gap.
+
+A trainee on a class server has no sudo, and an instructor must know before
+the course whether labs will run, rootless or not, and which labs need what.
+Each check probes the real thing where that is cheap (creating a user
+namespace in a child, reading the id ranges) and says in one sentence what
+to change where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from . import _core, userns
+
+
+@dataclass
+class Finding:
+    """One prerequisite: its name, whether it holds ("ok", "missing" or
+    "limited"), what was found, and the fix when it does not hold."""
+
+    name: str
+    status: str
+    found: str
+    fix: str = ""
+    needed_for: str = ""
+
+
+def _read(path: str) -> Optional[str]:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _probe_userns() -> tuple[bool, str]:
+    """Whether this user can create a user namespace: tried in a child."""
+    import ctypes
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        libc = ctypes.CDLL(None, use_errno=True)
+        os._exit(0 if libc.unshare(userns.CLONE_NEWUSER) == 0 else 1)
+    _, status = os.waitpid(pid, 0)
+    return status == 0, "created one in a child process" if status == 0 else "unshare(CLONE_NEWUSER) refused"
+
+
+def _userns_findings(root: bool) -> list[Finding]:
+    out = []
+    ok, how = _probe_userns()
+    maxns = _read("/proc/sys/user/max_user_namespaces")
+    apparmor = _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+    fix = "sysctl -w user.max_user_namespaces=15000"
+    if apparmor == "1":
+        fix += " and kernel.apparmor_restrict_unprivileged_userns=0"
+    out.append(Finding("user namespaces", "ok" if ok else "missing",
+                       f"{how} (user.max_user_namespaces={maxns})", "" if ok else fix,
+                       "every lab (nodes run in user namespaces, also under root)"))
+    if root:
+        return out
+    tools = bool(shutil.which("newuidmap") and shutil.which("newgidmap"))
+    uid = os.getuid()
+    user = pwd.getpwuid(uid).pw_name if uid >= 0 else str(uid)
+    subu = userns.subordinate_range(user, uid, "/etc/subuid")
+    subg = userns.subordinate_range(user, uid, "/etc/subgid")
+    out.append(Finding("uidmap", "ok" if tools else "limited",
+                       "newuidmap and newgidmap found" if tools else "newuidmap/newgidmap not found",
+                       "" if tools else "apt-get install uidmap",
+                       "daemons that switch users (dnsmasq, Kea, unbound, FRR) without root"))
+    ranges = f"{subu[0]}+{subu[1]}" if subu else "none"
+    has = bool(subu and subg)
+    out.append(Finding("subordinate ids", "ok" if has else "limited",
+                       f"/etc/subuid and /etc/subgid give {user}: {ranges}",
+                       "" if has else f"usermod --add-subuids 200000-265535 "
+                                      f"--add-subgids 200000-265535 {user} (as root)",
+                       "daemons that switch users without root"))
+    return out
+
+
+def _cgroup_finding(root: bool) -> Finding:
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        kind = "cgroup v2"
+        ok = root and os.access("/sys/fs/cgroup", os.W_OK)
+    else:
+        kind = "cgroup v1"
+        ok = root and os.access("/sys/fs/cgroup/pids", os.W_OK) and \
+            os.access("/sys/fs/cgroup/memory", os.W_OK)
+    return Finding("per-node limits", "ok" if ok else "limited",
+                   f"{kind}, " + ("v6lab may create cgroups" if ok else
+                                  "no cgroup v6lab may create children in: processes are capped "
+                                  "per node by RLIMIT_NPROC, memory only by tmpfs sizes"),
+                   "" if ok else "run as root, or delegate a cgroup v2 subtree with pids and "
+                                 "memory to the user (systemd: Delegate=yes)",
+                   "a fork bomb or memory hog in one node leaving the rest working")
+
+
+def _tun_finding() -> Finding:
+    tun = "/dev/net/tun"
+    if not os.path.exists(tun):
+        return Finding("TUN device", "missing", f"{tun} does not exist", "modprobe tun",
+                       "NAT64 labs (tayga)")
+    ok = os.access(tun, os.R_OK | os.W_OK)
+    mode = oct(os.stat(tun).st_mode & 0o777)
+    return Finding("TUN device", "ok" if ok else "limited", f"{tun} mode {mode}",
+                   "" if ok else f"chmod 0666 {tun} (Debian's default), or run as root",
+                   "NAT64 labs (tayga)")
+
+
+def _kernel_findings() -> list[Finding]:
+    out = []
+    for feature, labs in (("vxlan", "overlay labs"), ("sit", "6in4 tunnel labs"),
+                          ("ip6tnl", "IPv6-in-IPv6 tunnel labs"), ("gre", "GRE labs"),
+                          ("dummy", "labs with dummy interfaces"), ("netem", "impairment labs")):
+        why = _core.kernel_feature_missing(feature)
+        out.append(Finding(f"kernel: {feature}", "ok" if not why else "missing",
+                           "present" if not why else why.split(": ")[0],
+                           "" if not why else "use a kernel built with that option", labs))
+    return out
+
+
+def findings() -> list[Finding]:
+    """Every prerequisite, probed now."""
+    root = os.geteuid() == 0 and userns.in_initial_userns()
+    mode = Finding("mode", "ok", "root: labs run in user namespaces v6lab maps" if root else
+                   f"rootless (uid {os.getuid()}): labs run in a user namespace you own, and "
+                   "their grades are self-assessment")
+    out = [mode, *_userns_findings(root), _cgroup_finding(root), _tun_finding()]
+    ns = _core.namespace_support() if root else ""
+    if root:
+        out.append(Finding("network namespaces", "ok" if not ns else "missing",
+                           ns or "created one", "" if not ns else "use a kernel with CONFIG_NET_NS"))
+    if root:
+        out += _kernel_findings()
+    else:
+        out.append(Finding("kernel features", "ok", "probed when a lab that needs one starts "
+                           "(sit, ip6tnl, gre, dummy, netem, vxlan)"))
+    return out
+
+
+def ready(items: list[Finding]) -> bool:
+    """Whether labs can run at all (limited features are not blockers)."""
+    return all(f.status != "missing" for f in items if not f.name.startswith("kernel:"))
