@@ -128,7 +128,17 @@ void limits_init(const char* lab, const Limits& l, char* how, std::size_t how_le
                   g_kind == Kind::v2 ? "v2" : "v1", l.pids, l.memory >> 20);
 }
 
-bool limits_add(const char* node, pid_t pid) {
+void limits_track(const char* node, pid_t pid) {
+  if (g_kind == Kind::none) return;
+  for (auto& s : g_slots)
+    if (s.pid == 0) {
+      s.pid = pid;
+      std::snprintf(s.name, sizeof s.name, "%s", node);
+      return;
+    }
+}
+
+bool limits_join(const char* node) {
   if (g_kind == Kind::none) return true;
   char path[1200], num[32];
   for (int i = 0; i < g_nlab; ++i) {
@@ -145,15 +155,9 @@ bool limits_add(const char* node, pid_t pid) {
       const char* file = g_kind == Kind::v2 ? "memory.max" : "memory.limit_in_bytes";
       if (!write_str(node_path(path, sizeof path, i, node, file), num)) return false;
     }
-    std::snprintf(num, sizeof num, "%d", static_cast<int>(pid));
-    if (!write_str(node_path(path, sizeof path, i, node, "cgroup.procs"), num)) return false;
+    // "0" is the writer: the init moves itself, before it runs anything.
+    if (!write_str(node_path(path, sizeof path, i, node, "cgroup.procs"), "0")) return false;
   }
-  for (auto& s : g_slots)
-    if (s.pid == 0) {
-      s.pid = pid;
-      std::snprintf(s.name, sizeof s.name, "%s", node);
-      break;
-    }
   return true;
 }
 

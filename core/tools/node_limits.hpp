@@ -29,9 +29,15 @@ struct Limits {
 // into how[] for the owner to report.
 void limits_init(const char* lab, const Limits& l, char* how, std::size_t how_len);
 
-// Puts a new node init into its own cgroup with the limits (before it runs
-// anything). Allocation-free. False, with errno, if that failed.
-bool limits_add(const char* node, pid_t pid);
+// Run by a new node init, first thing, while it still has the host's root
+// ids (so it may write the host's cgroup files): makes its cgroup, sets the
+// limits and moves itself in. The inits do this in parallel, off the
+// zygote's path. Allocation-free. False, with errno, if that failed.
+bool limits_join(const char* node);
+
+// Run by the zygote after creating a node init: remembers which cgroup to
+// remove when it is reaped. Allocation-free.
+void limits_track(const char* node, pid_t pid);
 
 // Removes a node's cgroup once its init has been reaped; allocation-free.
 void limits_remove(pid_t pid);

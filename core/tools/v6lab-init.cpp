@@ -125,6 +125,7 @@ struct Line {
 // Waits until the zygote has written the node's id maps, then becomes node
 // root and pivots into the node's own root filesystem.
 void setup_node(NodeArgs* a) {
+  if (!v6lab_init::limits_join(a->name)) fail(a, "put the node into its cgroup", "");
   while (__atomic_load_n(&a->mapped, __ATOMIC_ACQUIRE) == 0)
     ::syscall(SYS_futex, &a->mapped, FUTEX_WAIT, 0, nullptr, nullptr, 0);
   if (a->mapped < 0) {
@@ -211,8 +212,9 @@ void spawn(bool full, const char* name) {
     return;
   }
   if (full) {
-    const char* what = "put the node into its cgroup";
-    bool ok = v6lab_init::limits_add(name, pid) && v6lab_init::write_id_maps(pid, g_map, &what);
+    const char* what = "";
+    v6lab_init::limits_track(name, pid);
+    bool ok = v6lab_init::write_id_maps(pid, g_map, &what);
     a->map_errno = errno;
     a->map_what = what;
     __atomic_store_n(&a->mapped, ok ? 1 : -1, __ATOMIC_RELEASE);
