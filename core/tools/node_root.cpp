@@ -185,6 +185,35 @@ void copy_tree(const std::string& from, const std::string& to, const IdMap& m, b
   ::closedir(d);
 }
 
+// /dev/net/tun for NAT64 labs (tayga). Root mode: a device node of our
+// own, made by the zygote on a small tmpfs of its own (mounted without
+// nodev, read-only afterwards) and owned by node root, so node root may
+// open it whatever the host's mode (0600 on some hosts). Node root creates
+// tun devices in its own network namespace only. Rootless, where only the
+// host's root may make devices: the host's device bound in, usable when
+// its mode lets anyone open it (Debian's default 0666).
+void bind_tun(const std::string& dev, const IdMap& m) {
+  struct stat st;
+  if (::stat("/dev/net/tun", &st) != 0 || !S_ISCHR(st.st_mode)) return;
+  std::string net = dev + "/net", path = net + "/tun";
+  make_dir(net, 0755, m);
+  if (initial_userns()) {
+    must(::mount("tmpfs", net.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4"),
+         "mount tmpfs on " + net);
+    own(net, m);
+    must(::mknod(path.c_str(), S_IFCHR | 0666, st.st_rdev), "create " + path);
+    must(::chmod(path.c_str(), 0666), "chmod " + path);
+    own(path, m);
+    must(::mount(nullptr, net.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+                 nullptr), "make " + net + " read-only");
+    return;
+  }
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0) fail("create " + path);
+  ::close(fd);
+  must(::mount("/dev/net/tun", path.c_str(), nullptr, MS_BIND, nullptr), "bind /dev/net/tun");
+}
+
 void mount_tmpfs(const std::string& where, const std::string& opts) {
   must(::mount("tmpfs", where.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()),
        "mount tmpfs on " + where);
@@ -321,6 +350,7 @@ bool prepare_template(const IdMap& m, char* why, std::size_t why_len) {
     } close_userns{userns};
     template_top(m);
     template_dev(m);
+    bind_tun(std::string(kTemplate) + "/dev", m);
     bind_view("/usr", std::string(kTemplate) + "/usr", userns);
     if (rootless) {
       std::size_t budget = 64u << 20;

@@ -255,8 +255,21 @@ def test_devices_cannot_be_made_or_opened(world: World) -> None:
     r = world.h1("mknod /tmp/disk b 254 0 && head -c1 /tmp/disk")
     assert not r.ok
     assert world.h1("ls /dev").stdout.split() == sorted(
-        ["fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+        ["fd", "full", "net", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
          "stdout", "tty", "urandom", "zero"]) or "vda" not in world.h1("ls /dev").stdout
+
+
+def test_tun_devices_stay_in_the_node(world: World) -> None:
+    # NAT64 labs need /dev/net/tun; a tun device made with it belongs to
+    # the node's network namespace, never the host's.
+    before = set(os.listdir("/sys/class/net"))
+    r = world.h1("ip tuntap add mode tun esc-tun0 && ip link show esc-tun0")
+    if not r.ok and "Permission denied" in r.stderr and not userns.in_initial_userns():
+        pytest.skip("rootless, and the host's /dev/net/tun is not open to everyone")
+    assert r.ok, out(r)
+    assert set(os.listdir("/sys/class/net")) == before
+    assert not world.h1("mknod /tmp/tun2 c 10 200").ok
+    world.h1("ip link del esc-tun0")
 
 
 def test_host_cgroups_are_out_of_reach(world: World) -> None:
