@@ -9,7 +9,9 @@ AF_PACKET, as a trainee would."""
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
@@ -98,12 +100,13 @@ def advsendadvert_off_plus_forged_ra(lab):
 
 
 def ld_preload_pause(lab):
-    with open("/tmp/v6lab-attack-pause.c", "w") as f:
-        f.write(PAUSE_C)
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", "/tmp/v6lab-attack-pause.so",
-                    "/tmp/v6lab-attack-pause.c"], check=True)
-    with open("/tmp/v6lab-attack-pause.so", "rb") as f:
-        so = base64.b64encode(f.read()).decode()
+    with tempfile.TemporaryDirectory() as tmp:
+        src, lib = os.path.join(tmp, "pause.c"), os.path.join(tmp, "pause.so")
+        with open(src, "w") as f:
+            f.write(PAUSE_C)
+        subprocess.run(["gcc", "-shared", "-fPIC", "-o", lib, src], check=True)
+        with open(lib, "rb") as f:
+            so = base64.b64encode(f.read()).decode()
     lab["r1"].cmd(["sh", "-c", "base64 -d > /tmp/pause.so"], input=so, check=True)
     lab["r1"].cmd(["sh", "-c", "cat > /etc/radvd.conf"], input=conf(), check=True)
     lab["r1"].popen("LD_PRELOAD=/tmp/pause.so exec radvd -n", name="radvd")
