@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   register_lab(m);
   register_probe(m);
   register_nodefs(m);
+  register_wire(m);
 }

@@ -10,4 +10,5 @@ void register_state(pybind11::module_& m);
 void register_lab(pybind11::module_& m);
 void register_probe(pybind11::module_& m);
 void register_nodefs(pybind11::module_& m);
+void register_wire(pybind11::module_& m);
 }  // namespace v6lab::py_bindings

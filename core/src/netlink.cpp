@@ -289,6 +289,20 @@ void NlSocket::add_address(const std::string& ifname, const IpAddr& a) {
   request(m, "add address " + a.cidr() + " on " + where_ + ":" + ifname);
 }
 
+void NlSocket::del_address(const std::string& ifname, const IpAddr& a) {
+  int idx = ifindex(ifname);
+  nl_msg* m = nlmsg_alloc_simple(RTM_DELADDR, 0);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<unsigned char>(a.family);
+  ifa.ifa_prefixlen = static_cast<unsigned char>(a.prefix_len);
+  ifa.ifa_index = static_cast<unsigned>(idx);
+  nlmsg_append(m, &ifa, sizeof ifa, NLMSG_ALIGNTO);
+  int len = a.family == AF_INET6 ? 16 : 4;
+  nla_put(m, IFA_LOCAL, len, a.bytes.data());
+  nla_put(m, IFA_ADDRESS, len, a.bytes.data());
+  request(m, "delete address " + a.cidr() + " on " + where_ + ":" + ifname);
+}
+
 void NlSocket::add_route(const RouteSpec& r) {
   nl_msg* m = nlmsg_alloc_simple(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
   rtmsg rt{};

@@ -44,8 +44,10 @@ class Lab(LabDefinition):
             ]),
             Step("radvd", "Advertise 2001:db8:10::/64 on lan1 with radvd", points=3, checks=[
                 c.daemon_running("r1", "radvd"),
-                c.ra_on_link("h1", "eth0", prefixes=["2001:db8:10::/64"], autonomous=True,
-                             default_router=True, duration=3),
+                # Behaviour, on r1's own cable: radvd answers the grader's
+                # solicitation (or advertises twice) with the prefix.
+                c.router_advertises("r1", "eth0", prefixes=["2001:db8:10::/64"],
+                                    autonomous=True, default_router=True),
             ], hints=[
                 "radvd reads /etc/radvd.conf: an interface block with AdvSendAdvert on; and a "
                 "prefix block for 2001:db8:10::/64. Which of r1's interfaces is on lan1?",
@@ -59,6 +61,10 @@ class Lab(LabDefinition):
                 c.has_address("h2", "2001:db8:10::/64", iface="eth0", flags=("dynamic",), within=8),
                 c.default_route("h1", via="r1:eth0", protocol="ra", within=5),
                 c.default_route("h2", via="r1:eth0", protocol="ra", within=5),
+                # The state above can be written by hand; these provoke SLAAC
+                # with an RA no one could have prepared for.
+                c.slaac_autoconfigures("h1", "eth0"),
+                c.slaac_autoconfigures("h2", "eth0"),
             ], hints=[
                 "Hosts form an address from the advertised /64 and their interface identifier, "
                 "and take the router's link-local address as default gateway. Look at "
@@ -66,8 +72,8 @@ class Lab(LabDefinition):
                 "If the RA arrives but no address forms: is the prefix a /64 and AdvAutonomous on?",
             ]),
             Step("reach-srv", "Reach srv on lan2 through r1", points=2, checks=[
-                c.reachable("h1", "srv", within=3),
-                c.reachable("srv", "h2", within=3),
+                c.reaches_on_wire("h1", "srv", within=3),
+                c.reaches_on_wire("srv", "h2", within=3),
             ], hints=[
                 "From h1: ping -c3 2001:db8:20::80. If it fails, is forwarding still on? Does "
                 "srv have a route back (ip -6 route on srv)?",

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from .._core import Error, NodeFileError
+from .behaviour import reaches_on_wire, router_advertises, slaac_autoconfigures  # noqa: F401 (re-exported as checks.*)
 from .check import Check, CheckFailed
 
 if TYPE_CHECKING:
@@ -265,14 +266,21 @@ def daemon_running(node: str, program: str) -> Check:
         if not path:
             raise RuntimeError(f"{program} is not installed on this machine")
         real = os.stat(path)
-        impostor = None
+        impostor = stopped = None
         for p in n.processes():
             if p.host_pid == n.pid:
                 continue
             if (p.exe_dev, p.exe_ino) == (real.st_dev, real.st_ino):
+                if p.state in ("T", "t", "Z", "X"):
+                    # Frozen (SIGSTOP), traced, or dead: the binary, not a daemon.
+                    stopped = p
+                    continue
                 return f"{program} is running (pid {p.host_pid} on the host)"
             if p.exe_path and os.path.basename(p.exe_path.removesuffix(" (deleted)")) == program:
                 impostor = p.host_pid
+        if stopped is not None:
+            raise CheckFailed(f"{program} on {node} is not running: its state is {stopped.state} "
+                              "(stopped or exited)")
         if impostor:
             raise CheckFailed(f"a process called {program} runs on {node}, but it is not {path}")
         raise CheckFailed(f"{program} is not running on {node}")

@@ -53,6 +53,8 @@ class NlSocket {
   void set_link(const std::string& name, bool up, int master = 0);
   int ifindex(const std::string& name);
   void add_address(const std::string& ifname, const IpAddr& a);
+  // Removes an address (a grader undoing what its own probe made).
+  void del_address(const std::string& ifname, const IpAddr& a);
   void add_route(const RouteSpec& r);
 
   std::vector<LinkInfo> links();

@@ -1,0 +1,388 @@
+"""The wire view: ICMPv6 frames as the network saw them, attributed by
+where they entered it.
+
+A node's root user can forge any packet, including its source addresses,
+but not the cable it is plugged into. Every LAN is a bridge in the hidden
+switch namespace and each member is one port there (`l<lan>p<member>`, in
+the order of the spec's `lans.<name>.members`), so a frame that *came in*
+on r1's port was sent by r1, whatever its source MAC and address say. The
+core's `WireTap` (core/src/wire.cpp) reads those frames from the switch
+side and can inject frames there, which is how the grader speaks on a LAN
+without entering any node. Frames the tap injected itself are flagged and
+are never evidence.
+
+The decoders here are pure functions over bytes (tested on fixtures in
+tests/python/test_wire.py, no root needed); `Tap` joins them to the core.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import struct
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
+
+if TYPE_CHECKING:
+    from ..lab import Lab
+
+ETH_P_IPV6 = 0x86DD
+ICMP6 = 58
+PACKET_TOO_BIG, ECHO_REQUEST, ECHO_REPLY = 2, 128, 129
+RS, RA, NS, NA = 133, 134, 135, 136
+ALL_NODES = "ff02::1"
+ALL_ROUTERS = "ff02::2"
+
+
+# ----------------------------------------------------------------- decoded
+
+@dataclass(frozen=True)
+class PrefixInfo:
+    prefix: str                 # "2001:db8:10::/64"
+    on_link: bool
+    autonomous: bool
+    valid_lifetime: int
+    preferred_lifetime: int
+
+
+@dataclass(frozen=True)
+class RouterAdvert:
+    cur_hop_limit: int
+    managed: bool
+    other: bool
+    router_lifetime: int
+    reachable_time: int
+    retrans_timer: int
+    prefixes: tuple[PrefixInfo, ...] = ()
+    rdnss: tuple[str, ...] = ()
+    rdnss_lifetime: int = 0
+    mtu: int = 0
+    source_lladdr: str = ""
+
+
+@dataclass(frozen=True)
+class RouterSolicit:
+    source_lladdr: str = ""
+
+
+@dataclass(frozen=True)
+class NeighbourSolicit:
+    target: str
+    source_lladdr: str = ""
+
+
+@dataclass(frozen=True)
+class NeighbourAdvert:
+    target: str
+    router: bool
+    solicited: bool
+    override: bool
+    target_lladdr: str = ""
+
+
+@dataclass(frozen=True)
+class Echo:
+    ident: int
+    seq: int
+    size: int                   # payload bytes
+
+
+@dataclass(frozen=True)
+class PacketTooBig:
+    mtu: int
+    quoted_src: str = ""
+    quoted_dst: str = ""
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One Ethernet/IPv6/ICMPv6 frame, decoded. `body` is one of the
+    classes above for the types this module knows, else None."""
+    src_mac: str
+    dst_mac: str
+    src: str
+    dst: str
+    hop_limit: int
+    icmp_type: int
+    icmp_code: int
+    body: object = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A decoded frame with where the network saw it. On a switch port,
+    `outgoing=False` means the node on that port sent it; `outgoing=True`
+    means the bridge delivered it to that node."""
+    at: float
+    ifname: str
+    node: str                   # the node on that port ("" if not a port)
+    outgoing: bool
+    injected: bool
+    packet: Packet
+
+
+def mac_str(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def mac_bytes(s: str) -> bytes:
+    return bytes(int(x, 16) for x in s.split(":"))
+
+
+def _addr(b: bytes) -> str:
+    return str(ipaddress.IPv6Address(b))
+
+
+def _options(b: bytes) -> Iterable[tuple[int, bytes]]:
+    off = 0
+    while off + 2 <= len(b):
+        t, ln = b[off], b[off + 1] * 8
+        if ln == 0 or off + ln > len(b):
+            return
+        yield t, b[off:off + ln]
+        off += ln
+
+
+def _lladdr(opts: Iterable[tuple[int, bytes]], kind: int) -> str:
+    for t, o in opts:
+        if t == kind and len(o) >= 8:
+            return mac_str(o[2:8])
+    return ""
+
+
+def decode_ra(icmp: bytes) -> Optional[RouterAdvert]:
+    """The RA's fields (RFC 4861 4.2), PIO (4.6.2), MTU, SLLAO and RDNSS
+    (RFC 8106). None if too short to be one."""
+    if len(icmp) < 16 or icmp[0] != RA:
+        return None
+    prefixes, rdnss, rdnss_lft, mtu = [], [], 0, 0
+    opts = list(_options(icmp[16:]))
+    for t, o in opts:
+        if t == 3 and len(o) == 32:
+            plen = min(o[2], 128)
+            net = ipaddress.IPv6Network((int.from_bytes(o[16:32], "big") >> (128 - plen) << (128 - plen),
+                                         plen))
+            prefixes.append(PrefixInfo(str(net), bool(o[3] & 0x80), bool(o[3] & 0x40),
+                                       *struct.unpack("!II", o[4:12])))
+        elif t == 5 and len(o) == 8:
+            mtu = struct.unpack("!I", o[4:8])[0]
+        elif t == 25 and len(o) >= 24:
+            rdnss_lft = struct.unpack("!I", o[4:8])[0]
+            rdnss += [_addr(o[a:a + 16]) for a in range(8, len(o) - 15, 16)]
+    lifetime, reach, retrans = struct.unpack("!HII", icmp[6:16])
+    return RouterAdvert(icmp[4], bool(icmp[5] & 0x80), bool(icmp[5] & 0x40), lifetime, reach,
+                        retrans, tuple(prefixes), tuple(rdnss), rdnss_lft, mtu, _lladdr(opts, 1))
+
+
+def _decode_body(t: int, icmp: bytes) -> object:
+    if t == RA:
+        return decode_ra(icmp)
+    if t == RS and len(icmp) >= 8:
+        return RouterSolicit(_lladdr(_options(icmp[8:]), 1))
+    if t == NS and len(icmp) >= 24:
+        return NeighbourSolicit(_addr(icmp[8:24]), _lladdr(_options(icmp[24:]), 1))
+    if t == NA and len(icmp) >= 24:
+        f = icmp[4]
+        return NeighbourAdvert(_addr(icmp[8:24]), bool(f & 0x80), bool(f & 0x40), bool(f & 0x20),
+                               _lladdr(_options(icmp[24:]), 2))
+    if t in (ECHO_REQUEST, ECHO_REPLY) and len(icmp) >= 8:
+        ident, seq = struct.unpack("!HH", icmp[4:8])
+        return Echo(ident, seq, len(icmp) - 8)
+    if t == PACKET_TOO_BIG and len(icmp) >= 8:
+        q = icmp[8:]
+        return PacketTooBig(struct.unpack("!I", icmp[4:8])[0],
+                            _addr(q[8:24]) if len(q) >= 40 else "",
+                            _addr(q[24:40]) if len(q) >= 40 else "")
+    return None
+
+
+def decode(frame: bytes) -> Optional[Packet]:
+    """An Ethernet frame carrying IPv6 whose next header is ICMPv6, decoded;
+    None for anything else (other protocols, extension headers, runts)."""
+    if len(frame) < 14 + 40 + 4 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IPV6:
+        return None
+    ip = frame[14:54]
+    if ip[0] >> 4 != 6 or ip[6] != ICMP6:
+        return None
+    plen = struct.unpack("!H", ip[4:6])[0]
+    icmp = frame[54:54 + plen]
+    if len(icmp) < 4:
+        return None
+    return Packet(mac_str(frame[6:12]), mac_str(frame[0:6]), _addr(ip[8:24]), _addr(ip[24:40]),
+                  ip[7], icmp[0], icmp[1], _decode_body(icmp[0], icmp))
+
+
+# ------------------------------------------------------------------ build
+
+def _checksum(src: str, dst: str, icmp: bytes) -> int:
+    pseudo = (ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed
+              + struct.pack("!I3xB", len(icmp), ICMP6))
+    data = pseudo + icmp + (b"\0" if len(icmp) % 2 else b"")
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def multicast_mac(dst: str) -> str:
+    """33:33 plus the low 32 bits of an IPv6 multicast address (RFC 2464)."""
+    return "33:33:" + mac_str(ipaddress.IPv6Address(dst).packed[12:])
+
+
+def frame(src_mac: str, src: str, dst: str, icmp: bytes, *, dst_mac: str = "",
+          hop_limit: int = 255) -> bytes:
+    """An Ethernet/IPv6/ICMPv6 frame, with the checksum filled in."""
+    body = icmp[:2] + struct.pack("!H", _checksum(src, dst, icmp[:2] + b"\0\0" + icmp[4:])) + icmp[4:]
+    ip = struct.pack("!IHBB", 6 << 28, len(body), ICMP6, hop_limit) + \
+        ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed
+    dmac = dst_mac or multicast_mac(dst)
+    return mac_bytes(dmac) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_IPV6) + ip + body
+
+
+def router_solicit(src_mac: str, src: str) -> bytes:
+    """An RS to all-routers; with a source address it carries the SLLAO, so
+    a router may answer it by unicast (RFC 7772), right away."""
+    opt = b"" if src == "::" else bytes([1, 1]) + mac_bytes(src_mac)
+    return frame(src_mac, src, ALL_ROUTERS, bytes([RS, 0, 0, 0, 0, 0, 0, 0]) + opt)
+
+
+def router_advert(src_mac: str, src: str, *, prefixes: Iterable[PrefixInfo] = (),
+                  router_lifetime: int = 0, dst: str = ALL_NODES, dst_mac: str = "",
+                  sllao: bool = False) -> bytes:
+    icmp = bytes([RA, 0, 0, 0, 64, 0]) + struct.pack("!HII", router_lifetime, 0, 0)
+    for p in prefixes:
+        net = ipaddress.IPv6Network(p.prefix)
+        flags = (0x80 if p.on_link else 0) | (0x40 if p.autonomous else 0)
+        icmp += bytes([3, 4, net.prefixlen, flags]) + struct.pack(
+            "!III", p.valid_lifetime, p.preferred_lifetime, 0) + net.network_address.packed
+    if sllao:
+        icmp += bytes([1, 1]) + mac_bytes(src_mac)
+    return frame(src_mac, src, dst, icmp, dst_mac=dst_mac)
+
+
+def random_identity() -> tuple[str, str]:
+    """A MAC (locally administered, unicast) and the link-local address a
+    grader speaks with: random, so no node can have prepared for it."""
+    b = bytearray(os.urandom(6))
+    b[0] = (b[0] & 0xFC) | 0x02
+    ll = ipaddress.IPv6Address(b"\xfe\x80" + b"\0" * 6 + os.urandom(8))
+    return mac_str(bytes(b)), str(ll)
+
+
+def random_prefix() -> str:
+    """A random ULA /64 (fdXX:...), which no trainee config can contain."""
+    return str(ipaddress.IPv6Network((b"\xfd" + os.urandom(7) + b"\0" * 8, 64)))
+
+
+# ------------------------------------------------------------- the network
+
+def lan_of(lab: "Lab", node: str, iface: str) -> Optional[tuple[int, str, int]]:
+    """(lan index, lan name, member index) of node:iface, from the spec;
+    None if the interface is on a point-to-point link (or unknown)."""
+    for i, (name, lan) in enumerate(lab.spec.get("lans", {}).items()):
+        for k, member in enumerate(lan.get("members", [])):
+            if member == f"{node}:{iface}":
+                return i, name, k
+    return None
+
+
+def port_of(lab: "Lab", node: str, iface: str) -> Optional[str]:
+    """The switch port that is node:iface's cable (lab.cpp names it so)."""
+    where = lan_of(lab, node, iface)
+    return f"l{where[0]}p{where[2]}" if where else None
+
+
+def port_owners(lab: "Lab") -> dict[str, str]:
+    """Port name -> "node:iface" for every LAN member."""
+    out = {}
+    for i, lan in enumerate(lab.spec.get("lans", {}).values()):
+        for k, member in enumerate(lan.get("members", [])):
+            out[f"l{i}p{k}"] = member
+    return out
+
+
+def bridge_of(lab: "Lab", lan_index: int) -> str:
+    return f"br{lan_index}"
+
+
+def switch_handle(lab: "Lab"):
+    """The switch namespace's handle, from the owning process or, for an
+    attached lab, from its record (pid and start time, verified by attach)."""
+    from .. import _core
+    core = getattr(lab, "_core", None)
+    if core is not None:
+        h = core.switch_ns()
+        if h is None:
+            raise RuntimeError(f"lab {lab.name} has no LANs, so no switch to listen on")
+        return h
+    sw = lab._record.spec.get("switch") if getattr(lab, "_record", None) else None
+    if not sw:
+        raise RuntimeError(f"lab {lab.name} has no switch namespace in its record")
+    return _core.NodeHandle.attach("switch", sw["pid"], sw["starttime"])
+
+
+class Tap:
+    """A bounded listen (and speak) on the wire, as a context manager:
+
+        with Tap.switch(lab, types=(RA,)) as tap:
+            tap.inject("br0", router_solicit(mac, ll))
+            ras = tap.collect(2.0, until=lambda seen: ...)
+
+    In the switch namespace every frame is attributed to the node on its
+    port; in a node's namespace (`Tap.node`) it is not attributed."""
+
+    def __init__(self, handle, owners: dict[str, str], types: Iterable[int] = ()) -> None:
+        from .. import _core
+        self._tap = _core.WireTap(handle, list(types))
+        self._owners = owners
+        self.seen: list[Seen] = []
+
+    @classmethod
+    def switch(cls, lab: "Lab", types: Iterable[int] = ()) -> "Tap":
+        return cls(switch_handle(lab), port_owners(lab), types)
+
+    @classmethod
+    def node(cls, lab: "Lab", node: str, types: Iterable[int] = ()) -> "Tap":
+        return cls(lab[node].handle, {}, types)
+
+    def __enter__(self) -> "Tap":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tap.close()
+
+    def inject(self, ifname: str, data: bytes) -> None:
+        self._tap.inject(ifname, data)
+
+    def poll(self, timeout: float = 0.0) -> list[Seen]:
+        """Decodes what arrived (waiting up to timeout for the first frame)
+        and appends it to `seen`."""
+        new = []
+        for f in self._tap.read(timeout):
+            p = decode(f.data)
+            if p is None:
+                continue
+            owner = self._owners.get(f.ifname, "")
+            new.append(Seen(f.at, f.ifname, owner.partition(":")[0], f.outgoing, f.injected, p))
+        self.seen += new
+        return new
+
+    def collect(self, duration: float, until: Optional[Callable[[list[Seen]], bool]] = None,
+                step: float = 0.05) -> list[Seen]:
+        """Listens up to duration seconds, or until until(seen) is true."""
+        end = time.monotonic() + duration
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            self.poll(min(step, left))
+            if until is not None and until(self.seen):
+                break
+        return self.seen
+
+
+def sent_by(seen: Iterable[Seen], node: str, icmp_type: Optional[int] = None) -> list[Seen]:
+    """Frames that came in on node's port: the network says node sent them."""
+    return [s for s in seen if s.node == node and not s.outgoing and not s.injected
+            and (icmp_type is None or s.packet.icmp_type == icmp_type)]
