@@ -397,6 +397,13 @@ class Lab:
         return _core.default_id_range()[0]
 
     @property
+    def self_graded(self) -> bool:
+        """Whether this lab runs under the user's own user namespace (started
+        without root): its owner can change anything from outside the
+        nodes, so its grades are self-assessment."""
+        return not userns.in_initial_userns()
+
+    @property
     def limits(self) -> str:
         """Which per-node resource limits are in force, in one sentence
         (cgroups where the host allows them, else RLIMIT_NPROC only)."""

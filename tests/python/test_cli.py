@@ -91,9 +91,13 @@ def test_not_root_runs_rootless_or_says_why_in_one_sentence(v6lab_available):
     assert r.stderr.strip() == ("v6lab: V6LAB_STATE_DIR=/run/v6lab: /run/v6lab is not writable, "
                                 "so lab records cannot be kept there")
     env = {k: v for k, v in ENV.items() if k != "V6LAB_STATE_DIR"}
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        PY, "-m", "v6lab", "demo"], capture_output=True, text=True,
-                       env={**env, "HOME": "/tmp"}, timeout=60, cwd="/")
+    try:
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            PY, "-m", "v6lab", "demo"], capture_output=True, text=True,
+                           env={**env, "HOME": "/nonexistent"}, timeout=60, cwd="/")
+    finally:
+        import shutil
+        shutil.rmtree("/tmp/v6lab-65534", ignore_errors=True)  # its records directory
     no_traceback(r)
     assert r.returncode == 0, r.stderr
 

@@ -56,15 +56,19 @@ def trainee() -> Iterator[str]:
                 Path(f).unlink(missing_ok=True)
             else:
                 Path(f).write_bytes(data)
-        shutil.rmtree(f"/tmp/v6lab-{uid}", ignore_errors=True)
-        shutil.rmtree(f"/tmp/pytest-of-{name}", ignore_errors=True)
+        for d in (f"/tmp/v6lab-{uid}", f"/tmp/pytest-of-{name}", f"/tmp/v6lab-home-{uid}"):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def as_user(user: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
            if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER")}
-    env.update(HOME="/tmp", PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1")
     pw = pwd.getpwnam(user)
+    # A home of its own: progress is kept there (and /tmp is shared).
+    home = Path(f"/tmp/v6lab-home-{pw.pw_uid}")
+    home.mkdir(mode=0o700, exist_ok=True)
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
                            *args], capture_output=True, text=True, env=env, cwd="/tmp",
                           timeout=timeout)
@@ -110,7 +114,8 @@ def test_cli_workflow_as_nobody() -> None:
         r = as_user("nobody", [*v6, "down", "--all"], timeout=60)
     assert r.returncode == 0, r.stderr
     nobody = pwd.getpwnam("nobody").pw_uid
-    shutil.rmtree(f"/tmp/v6lab-{nobody}", ignore_errors=True)
+    for d in (f"/tmp/v6lab-{nobody}", f"/tmp/v6lab-home-{nobody}"):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_doctor_names_each_prerequisite_and_its_fix() -> None:
@@ -125,10 +130,29 @@ def test_doctor_names_each_prerequisite_and_its_fix() -> None:
     assert found["user namespaces"]["status"] == "ok"
     assert found["mode"]["found"].startswith("root")
     assert all(f["fix"] for f in found.values() if f["status"] != "ok")
-    r = as_user("nobody", [PY, "-m", "v6lab", "doctor", "--format", "json"], timeout=60)
+    try:
+        r = as_user("nobody", [PY, "-m", "v6lab", "doctor", "--format", "json"], timeout=60)
+    finally:
+        shutil.rmtree(f"/tmp/v6lab-home-{pwd.getpwnam('nobody').pw_uid}", ignore_errors=True)
     assert r.returncode == 0, r.stderr
     found = {f["name"]: f for f in json.loads(r.stdout)}
     assert "rootless" in found["mode"]["found"] and "self-assessment" in found["mode"]["found"]
     # nobody has no subordinate ids: limited, with the usermod line that fixes it.
     assert found["subordinate ids"]["status"] == "limited"
     assert "usermod --add-subuids" in found["subordinate ids"]["fix"]
+
+
+def test_rootless_report_says_self_assessment(trainee: str) -> None:
+    """A score of a lab the user owns is marked as self-assessment."""
+    v6 = [PY, "-m", "v6lab"]
+    try:
+        r = as_user(trainee, [*v6, "start", "link-local", "--name", "rl-report"], timeout=120)
+        assert r.returncode == 0, r.stderr
+        r = as_user(trainee, [*v6, "check", "--lab", "rl-report", "--format", "json"], timeout=60)
+        import json
+        report = json.loads(r.stdout)
+        assert report["self_graded"] is True and report["score"] == 0
+        r = as_user(trainee, [*v6, "check", "--lab", "rl-report"], timeout=60)
+        assert "self-assessment" in r.stdout
+    finally:
+        as_user(trainee, [*v6, "down", "--all"], timeout=60)

@@ -91,4 +91,5 @@ class Grader:
                     break
         return Report(lab=getattr(lab, "name", ""), lab_id=getattr(lab, "id", ""),
                       started=started.isoformat(timespec="seconds"),
-                      duration=round(time.monotonic() - t0, 4), steps=results)
+                      duration=round(time.monotonic() - t0, 4), steps=results,
+                      self_graded=bool(getattr(lab, "self_graded", False)))

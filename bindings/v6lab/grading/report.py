@@ -2,10 +2,13 @@
 
 JSON schema (version 1; documented in docs/grading.md):
   {schema, lab, lab_id, started, duration, earned, possible, score, passed,
+   self_graded,
    steps: [{id, title, status, earned, possible, message, hint,
             hints_available, duration,
             checks: [{id, description, status, message, duration, weight}]}]}
-status is one of pass, fail, error, skipped.
+status is one of pass, fail, error, skipped. self_graded is true when the
+lab runs under the trainee's own user (started without root): they own its
+namespaces from outside, so the score is self-assessment, not a record.
 """
 
 from __future__ import annotations
@@ -85,6 +88,11 @@ class Report:
     started: str       # UTC, ISO 8601 without zone (JUnit's timestamp format)
     duration: float
     steps: list[StepResult]
+    self_graded: bool = False
+
+    SELF_GRADED_NOTE = ("self-assessment: this lab runs under your own user, who can change "
+                        "anything in it from outside the nodes, so this score is for practice, "
+                        "not a class record")
 
     @property
     def earned(self) -> float:
@@ -122,6 +130,7 @@ class Report:
                 "started": self.started, "duration": self.duration,
                 "earned": self.earned, "possible": self.possible,
                 "score": self.score, "passed": self.passed,
+                "self_graded": self.self_graded,
                 "steps": [asdict(s) for s in self.steps]}
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -139,7 +148,8 @@ class Report:
             time=f"{self.duration:.3f}", timestamp=self.started)
         props = ET.SubElement(suite, "properties")
         for k, v in (("score", self.score), ("earned", self.earned),
-                     ("possible", self.possible), ("lab_id", self.lab_id)):
+                     ("possible", self.possible), ("lab_id", self.lab_id),
+                     ("self_graded", str(self.self_graded).lower())):
             ET.SubElement(props, "property", name=k, value=str(v))
         for s, c in checks:
             case = ET.SubElement(suite, "testcase", classname=f"{self.lab}.{s.id}",
@@ -173,6 +183,8 @@ class Report:
                     lines.append(f"  hint: {json.dumps(s.hint)}")
                 lines.append("  ...")
         lines.append(f"# score {self.score}% ({self.earned}/{self.possible})")
+        if self.self_graded:
+            lines.append(f"# {self.SELF_GRADED_NOTE}")
         return "\n".join(lines) + "\n"
 
     def render(self, console: Any = None, verbose: bool = False) -> None:
@@ -198,6 +210,8 @@ class Report:
         con.print(t)
         con.print(f"[bold]Score: {self.score:g}%[/] ({self.earned:g}/{self.possible:g})"
                   f" [dim]graded in {self.duration * 1000:.0f} ms[/]")
+        if self.self_graded:
+            con.print(f"[dim]({self.SELF_GRADED_NOTE})[/]")
         nxt = self.first_unfinished()
         if nxt is not None and nxt.status != "skipped":
             con.print(f"\n[bold]{nxt.title}[/]: {nxt.message}")
