@@ -46,7 +46,7 @@ def test_nothing_remains_after_with_block(small, v6lab_available, snapshot):
         record = lab.log_dir.parent
         assert (record / "lab.json").exists()
     assert not any(Path(f"/proc/{p}").exists() for p in pids)
-    assert v6lab_processes() == before
+    assert v6lab_processes() <= before  # nothing new left; others may have ended
     assert not record.exists()
 
 

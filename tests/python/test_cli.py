@@ -48,7 +48,7 @@ def test_bad_topology_names_file_and_field(tmp_path, text, field):
         no_traceback(r)
         assert r.returncode == 3, (verb, r.stderr)
         assert str(f) in r.stderr and field in r.stderr, r.stderr
-    assert host_links() == links and v6lab_processes() == procs
+    assert host_links() == links and v6lab_processes() <= procs  # nothing new left; others may have ended
 
 
 def test_several_problems_are_listed_together(tmp_path):
@@ -135,4 +135,4 @@ def test_demo_runs_the_default_lab(v6lab_available):
     r = v6lab("demo")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "h1 -> h3 (2001:db8:2::30): ok" in r.stdout
-    assert host_links() == links and v6lab_processes() == procs
+    assert host_links() == links and v6lab_processes() <= procs  # nothing new left; others may have ended

@@ -106,7 +106,7 @@ def test_trainee_works_lab_one_through_the_cli(v6, tmp_path):
 
     v6("stop")
     assert "no lab is running" in v6("status").stdout
-    assert host_links() == links and v6lab_processes() == procs
+    assert host_links() == links and v6lab_processes() <= procs  # nothing new left; others may have ended
 
 
 def test_training_verbs_fail_clearly(v6, tmp_path):
