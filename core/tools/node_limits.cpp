@@ -111,6 +111,38 @@ const char* node_path(char* buf, std::size_t len, int which, const char* node, c
   return buf;
 }
 
+// Half the host's memory (MemTotal of /proc/meminfo), in bytes.
+unsigned long long half_of_memory() {
+  FILE* f = std::fopen("/proc/meminfo", "re");
+  unsigned long long kb = 0;
+  if (f) {
+    if (std::fscanf(f, "MemTotal: %llu kB", &kb) != 1) kb = 0;
+    std::fclose(f);
+  }
+  return kb * 1024 / 2;
+}
+
+// The lab as a whole: never more than half the host's memory nor 32768
+// processes, however many nodes it has (each node's own limits come on top).
+void lab_caps() {
+  char path[1200], num[32];
+  unsigned long long mem = half_of_memory();
+  for (int i = 0; i < g_nlab; ++i) {
+    bool pids_here = g_kind == Kind::v2 || i == 0;
+    bool mem_here = g_kind == Kind::v2 || i == 1;
+    if (pids_here) {
+      std::snprintf(path, sizeof path, "%s/pids.max", g_lab[i]);
+      write_str(path, "32768");
+    }
+    if (mem_here && mem) {
+      std::snprintf(path, sizeof path, "%s/%s", g_lab[i],
+                    g_kind == Kind::v2 ? "memory.max" : "memory.limit_in_bytes");
+      std::snprintf(num, sizeof num, "%llu", mem);
+      write_str(path, num);
+    }
+  }
+}
+
 }  // namespace
 
 void limits_init(const char* lab, const Limits& l, char* how, std::size_t how_len) {
@@ -120,12 +152,14 @@ void limits_init(const char* lab, const Limits& l, char* how, std::size_t how_le
     g_kind = Kind::v2;
   else if (try_v1(name))
     g_kind = Kind::v1;
+  if (g_kind != Kind::none) lab_caps();
   if (g_kind == Kind::none)
     std::snprintf(how, how_len, "none: no cgroup this process may create children in; "
                                 "processes are capped per node by RLIMIT_NPROC");
   else
-    std::snprintf(how, how_len, "cgroup %s (pids.max %lu, memory %llu MiB per node)",
-                  g_kind == Kind::v2 ? "v2" : "v1", l.pids, l.memory >> 20);
+    std::snprintf(how, how_len, "cgroup %s (pids.max %lu, memory %llu MiB per node; "
+                                "the lab at most 32768 processes and %llu MiB)",
+                  g_kind == Kind::v2 ? "v2" : "v1", l.pids, l.memory >> 20, half_of_memory() >> 20);
 }
 
 void limits_track(const char* node, pid_t pid) {
