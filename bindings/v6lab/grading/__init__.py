@@ -14,9 +14,9 @@ JSON, JUnit XML and TAP. See docs/grading.md.
 """
 
 from . import library as checks
-from .check import Check, CheckFailed
+from .check import Check, CheckFailed, CheckPending
 from .model import Grader, Step
 from .report import CheckResult, Report, StepResult
 
-__all__ = ["Check", "CheckFailed", "CheckResult", "Grader", "Report", "Step",
+__all__ = ["Check", "CheckFailed", "CheckPending", "CheckResult", "Grader", "Report", "Step",
            "StepResult", "checks"]

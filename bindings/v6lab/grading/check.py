@@ -5,6 +5,14 @@ fact holds, and raises CheckFailed(message) when it does not. Anything else
 it raises is a grader error, never a pass. Checks that depend on timers
 (DAD, RA intervals, DHCPv6) set `within`: they are retried until they pass
 or the window closes.
+
+A check waits only while something is still in flight, so that `v6lab
+check` on a lab where nothing is done answers at once: with
+retry="pending" (the library's state checks) only a CheckPending (a
+tentative address, an incomplete neighbour entry) is retried, and the
+result says what was waited for; with retry="any" (the default, for checks
+whose progress cannot be seen, such as a route learned from the next RA)
+every failure is retried until the window closes.
 """
 
 from __future__ import annotations
@@ -23,6 +31,12 @@ class CheckFailed(Exception):
     """The fact does not hold; the message says what was observed."""
 
 
+class CheckPending(CheckFailed):
+    """The fact does not hold yet, but something that will settle it is in
+    flight (an address in DAD, a neighbour being resolved): worth waiting
+    for within the check's window."""
+
+
 @dataclass
 class Check:
     description: str
@@ -32,18 +46,29 @@ class Check:
     weight: float = 1.0
     id: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    retry: str = "any"   # "any" failure, or only "pending" ones (see above)
 
     def run(self, lab: "Lab") -> tuple[str, str, float]:
         """Returns (status, message, seconds): status is pass, fail or error."""
         t0 = time.monotonic()
         deadline = t0 + self.within
+        waited_for = ""
         while True:
             try:
-                observed = self.fn(lab)
-                return "pass", observed or "", time.monotonic() - t0
+                observed = self.fn(lab) or ""
+                if waited_for:
+                    observed += f" (waited {time.monotonic() - t0:.1f} s: {waited_for})"
+                return "pass", observed, time.monotonic() - t0
             except CheckFailed as e:
-                if time.monotonic() + self.interval > deadline:
-                    return "fail", str(e), time.monotonic() - t0
+                pending = isinstance(e, CheckPending)
+                if pending:
+                    waited_for = str(e)
+                settled = self.retry == "pending" and not pending
+                if settled or time.monotonic() + self.interval > deadline:
+                    msg = str(e)
+                    if pending and self.within:
+                        msg += f" (still so after {time.monotonic() - t0:.1f} s)"
+                    return "fail", msg, time.monotonic() - t0
             except Exception as e:  # a broken check or lab: never a pass
                 where = traceback.extract_tb(e.__traceback__)[-1]
                 return ("error", f"grader error: {type(e).__name__}: {e} "

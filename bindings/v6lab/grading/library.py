@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from .._core import Error, NodeFileError
 from .behaviour import reaches_on_wire, router_advertises, slaac_autoconfigures  # noqa: F401 (re-exported as checks.*)
-from .check import Check, CheckFailed
+from .check import Check, CheckFailed, CheckPending
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -100,8 +100,14 @@ def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
             why.append("it is " + " and ".join(bad))
         if missing:
             why.append("it lacks " + ", ".join(missing))
-        raise CheckFailed(f"{where} has {a.cidr} but {'; '.join(why) or 'it does not match'}")
-    return Check(desc, fn, within=within)
+        msg = f"{where} has {a.cidr} but {'; '.join(why) or 'it does not match'}"
+        # Only DAD still running is worth waiting for.
+        if bad == ["tentative"] and not missing and (prefix_len is None or a.prefix_len == prefix_len):
+            raise CheckPending(msg)
+        raise CheckFailed(msg)
+    # A dynamic address (SLAAC, DHCPv6) appears when the next RA or reply
+    # arrives, which the address list cannot show: wait for anything then.
+    return Check(desc, fn, within=within, retry="any" if "dynamic" in flags else "pending")
 
 
 def no_bad_addresses(node: str, iface: Optional[str] = None, within: float = 3.0) -> Check:
@@ -111,11 +117,13 @@ def no_bad_addresses(node: str, iface: Optional[str] = None, within: float = 3.0
     def fn(lab: "Lab") -> str:
         bad = [a for a in lab[node].addresses(iface, 6) if a.tentative or a.dadfailed]
         if bad:
-            raise CheckFailed(f"{where} has " + ", ".join(
+            final = any(a.dadfailed for a in bad)
+            raise (CheckFailed if final else CheckPending)(f"{where} has " + ", ".join(
                 f"{a.cidr} on {a.ifname} ({'duplicate: DAD failed' if a.dadfailed else 'still tentative'})"
                 for a in bad))
         return "no tentative or duplicate address"
-    return Check(f"{where} has no tentative or duplicate address", fn, within=within)
+    return Check(f"{where} has no tentative or duplicate address", fn, within=within,
+                 retry="pending")
 
 
 def link_local(node: str, iface: str, *, eui64: Optional[bool] = None) -> Check:
@@ -127,8 +135,10 @@ def link_local(node: str, iface: str, *, eui64: Optional[bool] = None) -> Check:
         if len(ll) != 1:
             raise CheckFailed(f"{node}:{iface} has {len(ll)} link-local addresses ({_fmt(a.cidr for a in ll)})")
         a = ll[0]
-        if a.tentative or a.dadfailed:
-            raise CheckFailed(f"{node}:{iface} link-local {a.cidr} is {'dadfailed' if a.dadfailed else 'tentative'}")
+        if a.dadfailed:
+            raise CheckFailed(f"{node}:{iface} link-local {a.cidr} is dadfailed")
+        if a.tentative:
+            raise CheckPending(f"{node}:{iface} link-local {a.cidr} is tentative")
         if eui64 is not None:
             mac = _link(lab, node, iface).mac
             is_eui = a.address == str(eui64_address("fe80::", mac))
@@ -136,7 +146,7 @@ def link_local(node: str, iface: str, *, eui64: Optional[bool] = None) -> Check:
                 kind = "EUI-64 (from the MAC)" if is_eui else "not EUI-64"
                 raise CheckFailed(f"{node}:{iface} link-local {a.address} is {kind}")
         return a.cidr
-    return Check(f"{node}:{iface} has one link-local address", fn, within=3.0)
+    return Check(f"{node}:{iface} has one link-local address", fn, within=3.0, retry="pending")
 
 
 def eui64_address(prefix: str, mac: str) -> ipaddress.IPv6Address:
@@ -226,14 +236,16 @@ def neighbour_present(node: str, address: str, *, iface: Optional[str] = None,
             raise CheckFailed(f"{node} has no neighbour entry for {addr}")
         e = entries[0]
         if e.state not in states:
-            raise CheckFailed(f"{node}'s neighbour entry for {addr} is {e.state}")
+            # Being resolved right now: the answer is on its way (or not).
+            kind = CheckPending if e.state in ("INCOMPLETE", "DELAY", "PROBE") else CheckFailed
+            raise kind(f"{node}'s neighbour entry for {addr} is {e.state}")
         if lladdr_of:
             rn, _, ri = lladdr_of.partition(":")
             mac = _link(lab, rn, ri).mac
             if e.lladdr != mac:
                 raise CheckFailed(f"{node} maps {addr} to {e.lladdr}, but {lladdr_of} is {mac}")
         return f"{addr} lladdr {e.lladdr} {e.state}"
-    return Check(f"{node} knows its neighbour {address}", fn, within=2.0)
+    return Check(f"{node} knows its neighbour {address}", fn, within=2.0, retry="pending")
 
 
 def _target_ll_or_global(lab: "Lab", target: str) -> str:
