@@ -1,6 +1,7 @@
 // Errors of the core. Every message says what was being done to what, e.g.
 // "add address 2001:db8:1::1/64 on r1:eth0: File exists", because libnl's
-// error mapping loses the kernel's own text (see shared/platform-notes.md).
+// error mapping loses the kernel's own text (libnl 3.7 maps ENOBUFS and ENOMEM
+// alike, drops extended ACKs: docs/architecture.md, "Errors").
 #pragma once
 
 #include <stdexcept>
