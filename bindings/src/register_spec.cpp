@@ -60,6 +60,8 @@ void register_spec(py::module_& m) {
   py::class_<ImageRegistry>(m, "ImageRegistry",
                             "Node images loaded from a directory of JSON files.")
       .def_static("load_dir", &ImageRegistry::load_dir, py::arg("directory"))
+      .def_static("load_path", &ImageRegistry::load_path, py::arg("directories"),
+                  "Directories in order; a later one's image replaces an earlier one's of that name.")
       .def("names", &ImageRegistry::names)
       .def(
           "describe",
@@ -70,6 +72,7 @@ void register_spec(py::module_& m) {
             d["name"] = i->name;
             d["description"] = i->description;
             d["extends"] = i->extends;
+            d["role"] = i->role;
             d["source"] = i->source;
             py::dict sc;
             for (const auto& [k, v] : i->sysctls) sc[py::str(k)] = v;

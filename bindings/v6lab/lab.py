@@ -369,12 +369,16 @@ class Lab:
     """
 
     def __init__(self, topo: TopoSource, *, name: Optional[str] = None,
-                 images_dir: Optional[Union[str, Path]] = None,
+                 images_dir: Optional[Union[str, Path, Sequence[Union[str, Path]]]] = None,
                  source: Optional[str] = None) -> None:
         raw, source = _raw_spec(topo, source)
         if name:
             raw = {**raw, "name": name}
-        images = _core.ImageRegistry.load_dir(str(images_dir or paths.images_dir()))
+        # images_dir adds to the search path (a lab's own images); it never
+        # hides the project's (see paths.images_path).
+        extra = [] if images_dir is None else \
+            [images_dir] if isinstance(images_dir, (str, Path)) else list(images_dir)
+        images = _core.ImageRegistry.load_path([str(p) for p in paths.images_path(extra)])
         self._raw = raw
         self._spec_obj = _core.Spec.parse(json.dumps(raw), source, images)
         self.spec: dict[str, Any] = json.loads(self._spec_obj.to_json())

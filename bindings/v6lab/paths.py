@@ -8,11 +8,42 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Sequence, Union
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIBEXEC_DIR = PACKAGE_DIR / "libexec"
 INIT = LIBEXEC_DIR / "v6lab-init"
 NSEXEC = LIBEXEC_DIR / "v6lab-nsexec"
+
+
+def images_path(extra: Sequence[Union[str, Path]] = ()) -> list[Path]:
+    """The image search path, in order: the project's images, then each
+    directory of $V6LAB_IMAGES (colon-separated), then `extra` (a lab's own
+    images), then the user's ~/.config/v6lab/images if it exists. A later
+    directory's image replaces an earlier one's of that name; none replaces
+    the path as a whole (so a lab's images never hide the curriculum's)."""
+    path = [default_images_dir()]
+    env = os.environ.get("V6LAB_IMAGES")
+    if env:
+        path += [Path(p).resolve() for p in env.split(":") if p]
+    path += [Path(p).resolve() for p in extra]
+    user = Path.home() / ".config" / "v6lab" / "images"
+    if user.is_dir():
+        path.append(user)
+    out: list[Path] = []
+    for p in path:
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def default_images_dir() -> Path:
+    """The project's images: the checkout's images/, or the installed share
+    directory."""
+    checkout = PACKAGE_DIR.parent.parent / "images"
+    if checkout.is_dir():
+        return checkout
+    return Path("/usr/share/v6lab/images")
 
 
 def images_dir() -> Path:

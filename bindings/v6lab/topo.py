@@ -49,13 +49,23 @@ class Topo:
         """Override to add nodes, LANs and links."""
 
     # -- nodes -------------------------------------------------------------
-    def add_node(self, name: str, image: str = "host", *,
+    def add_node(self, name: str, image: Union[str, Sequence[str]] = "host", *,
                  sysctls: Optional[dict[str, Union[str, int]]] = None,
-                 routes: Optional[Sequence[dict[str, Any]]] = None) -> str:
-        """Adds a node of the given image; returns its name."""
+                 routes: Optional[Sequence[dict[str, Any]]] = None,
+                 provider: bool = False,
+                 binaries: Sequence[dict[str, str]] = ()) -> str:
+        """Adds a node of the given image, or of several images in order
+        (["router", "dhcp6-server"]: a router that is also a DHCPv6 server);
+        returns its name. provider=True marks a node the lab provides (the
+        ISP, "the Internet"): trainees do not log into it. binaries lists
+        extra programs the node needs ({"name", "package"})."""
         if name in self._nodes or name in self._lans:
             raise _fail(self.source, f"nodes.{name}", f"name '{name}' is used twice")
-        node: dict[str, Any] = {"image": image}
+        node: dict[str, Any] = {"image": image if isinstance(image, str) else list(image)}
+        if provider:
+            node["provider"] = True
+        if binaries:
+            node["binaries"] = [dict(b) for b in binaries]
         if sysctls:
             node["sysctls"] = dict(sysctls)
         if routes:

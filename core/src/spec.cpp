@@ -249,6 +249,9 @@ void append(json& obj, const std::string& key, json value) {
 json node_json(const NodeSpec& n) {
   json nj = json::object();
   append(nj, "image", n.image);
+  append(nj, "images", n.images);
+  append(nj, "roles", n.roles);
+  append(nj, "provider", n.provider);
   json sc = json::object();
   for (const auto& [k, v] : n.sysctls) append(sc, k, v);
   append(nj, "sysctls", std::move(sc));

@@ -165,22 +165,17 @@ void Validator::parse_node(const std::string& name, const json& nj) {
   if (!valid_node_name(name, &why)) return bad(f, why);
   if (!nj.is_object() && !nj.is_null()) return bad(f, "must be an object (or empty)");
   const json& n = nj.is_null() ? empty_object() : nj;
-  check_keys(n, f, {"image", "sysctls", "routes", "interfaces"});
+  check_keys(n, f, {"image", "provider", "binaries", "sysctls", "routes", "interfaces"});
   NodeSpec node;
   node.name = name;
-  node.image = "host";
-  if (const json* im = member(n, "image")) {
-    if (!im->is_string())
-      bad(f + ".image", "must be the name of an image");
+  parse_node_images(node, n, f);
+  if (const json* p = member(n, "provider")) {
+    if (!p->is_boolean())
+      bad(f + ".provider", "must be true or false");
     else
-      node.image = im->get<std::string>();
+      node.provider = p->get<bool>();
   }
-  if (const Image* img = images_.find(node.image)) {
-    node.sysctls = img->sysctls;
-    node.binaries = img->binaries;
-  } else {
-    bad(f + ".image", "unknown image '" + cut(node.image) + "' (known: " + known_images() + ")");
-  }
+  if (const json* b = member(n, "binaries")) parse_node_binaries(node, *b, f);
   if (const json* s = member(n, "sysctls")) parse_node_sysctls(node, *s, f);
   std::size_t idx = spec_.nodes.size();
   node_index_[name] = idx;
@@ -188,6 +183,81 @@ void Validator::parse_node(const std::string& name, const json& nj) {
   iface_index_.emplace_back();
   if (const json* i = member(n, "interfaces")) parse_node_ifaces(name, *i, f);
   if (const json* r = member(n, "routes")) routes_raw_.emplace_back(idx, r);
+}
+
+// image: one name, or a list applied in order (router + dhcp6-server): each
+// image's sysctls overlay the previous ones, programs add up.
+void Validator::parse_node_images(NodeSpec& node, const json& n, const std::string& f) {
+  const json* im = member(n, "image");
+  if (!im) {
+    node.images = {"host"};
+  } else if (im->is_string()) {
+    node.images = {im->get<std::string>()};
+  } else if (im->is_array() && !im->empty() && im->size() <= 8 &&
+             std::all_of(im->begin(), im->end(), [](const json& x) { return x.is_string(); })) {
+    for (const auto& x : *im) node.images.push_back(x.get<std::string>());
+  } else {
+    return bad(f + ".image", "must be the name of an image or a list of 1 to 8 image names");
+  }
+  // Each image's extends chain, root first, each ancestor applied once: in
+  // [router, dhcp6-server] the host image both extend does not come back
+  // after router to turn forwarding off again.
+  std::unordered_map<std::string, std::size_t> pos;
+  std::unordered_set<std::string> applied;
+  for (std::size_t i = 0; i < node.images.size(); ++i) {
+    const std::string& name = node.images[i];
+    std::string fi = im && im->is_array() ? f + ".image[" + std::to_string(i) + "]" : f + ".image";
+    node.image += (i ? "+" : "") + name;
+    const Image* img = images_.find(name);
+    if (!img) {
+      bad(fi, "unknown image '" + cut(name) + "' (known: " + known_images() + ")");
+      continue;
+    }
+    node.roles.push_back(img->role);
+    for (const auto& step : img->chain) {
+      const Image* part = images_.find(step);
+      if (!part || !applied.insert(step).second) continue;
+      for (const auto& kv : part->own_sysctls) {
+        auto [it, fresh] = pos.emplace(kv.first, node.sysctls.size());
+        if (fresh)
+          node.sysctls.push_back(kv);
+        else
+          node.sysctls[it->second].second = kv.second;
+      }
+      for (const auto& b : part->own_binaries) {
+        auto same = std::find_if(node.binaries.begin(), node.binaries.end(),
+                                 [&](const BinaryReq& x) { return x.name == b.name; });
+        if (same != node.binaries.end())
+          same->package = b.package;
+        else
+          node.binaries.push_back(b);
+      }
+    }
+  }
+  if (std::count(node.roles.begin(), node.roles.end(), "provider")) node.provider = true;
+}
+
+// Extra programs a node needs beyond its images': [{name, package}].
+void Validator::parse_node_binaries(NodeSpec& node, const json& bj, const std::string& f) {
+  if (!bj.is_array()) return bad(f + ".binaries", "must be a list of {name, package}");
+  std::size_t i = 0;
+  for (const auto& b : bj) {
+    std::string fb = f + ".binaries[" + std::to_string(i++) + "]";
+    if (!b.is_object() || !b.contains("name") || !b["name"].is_string() || !b.contains("package") ||
+        !b["package"].is_string() || b.size() != 2) {
+      bad(fb, "must be an object with exactly the string fields name and package");
+      continue;
+    }
+    std::string name = b["name"].get<std::string>(), pkg = b["package"].get<std::string>();
+    if (name.empty() || pkg.empty() || name.size() > 255 || pkg.size() > 255 ||
+        name.find('/') != std::string::npos) {
+      bad(fb, "name must be a program name and package a Debian package name");
+      continue;
+    }
+    if (std::none_of(node.binaries.begin(), node.binaries.end(),
+                     [&](const BinaryReq& x) { return x.name == name; }))
+      node.binaries.push_back({name, pkg});
+  }
 }
 
 void Validator::parse_node_sysctls(NodeSpec& node, const json& sj, const std::string& f) {

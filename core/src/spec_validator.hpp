@@ -79,6 +79,8 @@ class Validator {
   void parse_nodes();
   void parse_node(const std::string& name, const json& n);
   void parse_node_sysctls(NodeSpec& node, const json& sj, const std::string& f);
+  void parse_node_images(NodeSpec& node, const json& n, const std::string& f);
+  void parse_node_binaries(NodeSpec& node, const json& bj, const std::string& f);
   void parse_node_ifaces(const std::string& name, const json& ij, const std::string& f);
   void parse_lans();
   void parse_links();

@@ -172,7 +172,7 @@ TEST_P(ImageErrorTest, IsReported) {
 const ImageErrorCase kImageErrorCases[] = {
     {"NotAnObject", R"(["host"])", "", "an image must be a JSON object"},
     {"UnknownKey", R"({"name": "x", "sysctl": {}})", "sysctl",
-     "unknown key (expected one of: name, description, extends, sysctls, "
+     "unknown key (expected one of: name, description, extends, role, sysctls, "
      "binaries)"},
     {"MissingName", R"({"description": "no name"})", "name",
      "missing or not a string"},

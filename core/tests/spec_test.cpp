@@ -368,7 +368,7 @@ const ErrorCase kErrorCases[] = {
     {"NodeNotObject", R"({"nodes": {"h2": "host"}})", "nodes.h2",
      "must be an object (or empty)"},
     {"UnknownNodeKey", R"({"nodes": {"h1": {"route": []}}})", "nodes.h1.route",
-     "unknown key (expected one of: image, interfaces, routes, sysctls)"},
+     "unknown key (expected one of: binaries, image, interfaces, provider, routes, sysctls)"},
     {"ImageNotString", R"({"nodes": {"h1": {"image": 3}}})", "nodes.h1.image",
      "must be the name of an image"},
     {"UnknownImage", R"({"nodes": {"h1": {"image": "switch"}}})",

@@ -20,10 +20,18 @@ struct Image {
   std::string name;
   std::string description;
   std::string extends;   // empty for a root image
+  // What a node of this image is: host, router, server or provider
+  // (inherited through extends; "host" for a root image that says nothing).
+  std::string role;
   std::string source;    // file it came from
   // Resolved (own entries overlaid on the parent's), in application order.
   std::vector<std::pair<std::string, std::string>> sysctls;
   std::vector<BinaryReq> binaries;
+  // This image's own entries, and its extends chain root first (ending with
+  // itself): a node of several images applies each ancestor once.
+  std::vector<std::pair<std::string, std::string>> own_sysctls;
+  std::vector<BinaryReq> own_binaries;
+  std::vector<std::string> chain;
 };
 
 class ImageRegistry {
@@ -31,6 +39,10 @@ class ImageRegistry {
   // Loads every *.json in dir. Throws SpecError naming file and field for
   // bad files, unknown parents and extends cycles.
   static ImageRegistry load_dir(const std::string& dir);
+  // Loads a search path of directories, in order (the project's, a lab's
+  // own, the user's): an image in a later directory replaces the one of
+  // that name in an earlier directory.
+  static ImageRegistry load_path(const std::vector<std::string>& dirs);
   // Builds from (source, json) pairs; what load_dir uses, and tests.
   static ImageRegistry from_json(
       const std::vector<std::pair<std::string, nlohmann::ordered_json>>& files);

@@ -72,7 +72,12 @@ struct IfaceSpec {
 
 struct NodeSpec {
   std::string name;
-  std::string image;
+  std::string image;                 // the images joined by "+", for messages
+  std::vector<std::string> images;   // applied in order (a node may take several roles)
+  std::vector<std::string> roles;    // each image's role: host, router, server, provider
+  // Provided by the lab (the ISP, "the Internet", an attacker): trainees do
+  // not log into it, the lab's setup configures it, checks may trust it.
+  bool provider = false;
   // Image sysctls overlaid with the node's own, in application order.
   std::vector<std::pair<std::string, std::string>> sysctls;
   std::vector<BinaryReq> binaries;
