@@ -135,6 +135,33 @@ lab_option = click.option("--lab", "lab_name", metavar="NAME",
                           help="Lab name or id (default: the only running lab).")
 
 
+def pick_lab(lab_name: Optional[str]) -> Optional[str]:
+    """The lab a verb should act on, checked before it is attached.
+
+    Which lab to use is the trainee's choice, not a failed step: when the
+    choice is ambiguous (no --lab and several labs, or a name two labs
+    share) this is a usage error (exit 2) that lists the ids to pass with
+    --lab. registry.find says the same with exit 1; it is not changed here,
+    so the check is made first and the verb then attaches as before."""
+    labs, _ = registry.scan()
+    if lab_name is None and len(labs) > 1:
+        ids = ", ".join(f"{r.id} ({r.name})" for r in labs)
+        _fail(f"several labs are running: {ids}; say which one with --lab ID "
+              f"(e.g. --lab {labs[0].id}), or stop the ones you do not need "
+              "with 'v6lab stop --lab ID'", EXIT_USAGE)
+    if lab_name is not None and not any(r.id == lab_name for r in labs):
+        same = [r for r in labs if r.name == lab_name]
+        if len(same) > 1:
+            _fail(f"several labs are called '{lab_name}': "
+                  f"{', '.join(r.id for r in same)}; give the id with --lab ID", EXIT_USAGE)
+    return lab_name
+
+
+def attach(lab_name: Optional[str]) -> Lab:
+    """Lab.attach after pick_lab: an ambiguous choice is a usage error."""
+    return Lab.attach(pick_lab(lab_name))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name=None, version="0.1.0", prog_name="v6lab")
 @click.pass_context
@@ -229,7 +256,7 @@ def down(lab_name: Optional[str], all_: bool, force: bool) -> None:
         stopped = detached.stop_all(force=force)
         click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing"))
         return
-    rec = registry.find(lab_name)
+    rec = registry.find(pick_lab(lab_name))
     detached.stop_owner(rec, force=force)
     click.echo(f"lab {rec.name} ({rec.id}) stopped")
 
@@ -254,10 +281,12 @@ def status(fmt: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table("name", "id", "nodes", "owner", "age")
+    t = Table("name", "id", "source", "nodes", "owner", "age")
+    t.columns[1].no_wrap = True  # the id is what --lab takes
     for r in labs:
         owner = "supervisor" if r.detached else f"pid {r.owner_pid}"
-        t.add_row(r.name, r.id, str(len(r.nodes)), owner, f"{time.time() - r.created:.0f} s")
+        t.add_row(r.name, r.id, detached.source_of(r), str(len(r.nodes)), owner,
+                  f"{time.time() - r.created:.0f} s")
     Console().print(t)
 
 
@@ -285,14 +314,18 @@ def _inspect_data(lab: Lab) -> dict[str, Any]:
     return out
 
 
-def _print_inspect(con: Any, lab: Lab) -> None:
+def _print_inspect(con: Any, lab: Lab, mark_tentative: bool = True) -> None:
+    """The address table. `start` passes mark_tentative=False: right after a
+    build every address is tentative for a second, and a column of
+    "(tentative)" reads as a fault; it says once that addresses settle."""
     from rich.table import Table
 
     t = Table("node", "image", "iface", "to", "state", "addresses")
     for name, n in _inspect_data(lab)["nodes"].items():
         first = True
         for ifn, i in n["interfaces"].items():
-            addrs = " ".join(a["address"] + ("" if "tentative" not in a["flags"] else " (tentative)")
+            addrs = " ".join(a["address"] + (" (tentative)" if mark_tentative
+                                             and "tentative" in a["flags"] else "")
                              for a in i["addresses"])
             t.add_row(name if first else "", n["image"] if first else "", ifn,
                       i["connects"], i["state"], addrs)
@@ -307,7 +340,7 @@ def _print_inspect(con: Any, lab: Lab) -> None:
 def inspect(lab_name: Optional[str], fmt: str) -> None:
     """Show a running lab's nodes, interfaces and addresses (read live)."""
     require_root()
-    lab = Lab.attach(lab_name)
+    lab = attach(lab_name)
     if fmt == "json":
         click.echo(json.dumps(_inspect_data(lab), indent=2))
         return
@@ -318,7 +351,7 @@ def inspect(lab_name: Optional[str], fmt: str) -> None:
 
 def _node(lab_name: Optional[str], node: str) -> Node:
     require_root()
-    return Lab.attach(lab_name)[node]
+    return attach(lab_name)[node]
 
 
 @main.command("exec", context_settings={"ignore_unknown_options": True})

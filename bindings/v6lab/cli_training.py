@@ -14,7 +14,8 @@ import click
 
 from . import _core, detached, registry
 from ._core import Error, MissingBinaryError
-from .cli import EXIT_FAILED, EXIT_GRADER, _print_inspect, errors, lab_option, main, require_fds
+from .cli import (EXIT_FAILED, EXIT_GRADER, _print_inspect, attach, errors, lab_option, main,
+                  require_fds)
 from .lab import Lab, require_root
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def _console() -> Any:
 def _course_lab(lab_name: Optional[str]) -> tuple[Lab, "LabDefinition"]:
     """The running lab and its definition (it must be a curriculum lab)."""
     require_root()
-    lab = Lab.attach(lab_name)
+    lab = attach(lab_name)
     course = lab.meta.get("course")
     if not course:
         raise Error(f"lab {lab.name} was started from a topology, not from the curriculum: "
@@ -67,45 +68,129 @@ def labs(fmt: str) -> None:
                                 "minutes": d.minutes, "summary": d.summary, **prog.summary(d.id)}
                                for d in defs.values()], indent=2))
         return
+    _console().print(_labs_table(defs, prog))
+
+
+def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
+    """The curriculum table. The id is what a trainee types, so it is never
+    cut or wrapped; level and time go under the title (dim) so that at 80
+    columns the title has room and wraps to two or three lines, not seven.
+    The status is the one `progress` shows, word for word (solves are a
+    column of `progress`)."""
+    from rich import box
     from rich.table import Table
-    t = Table("#", "lab", "title", "level", "time", "status", "best")
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    t.add_column("#", justify="right", no_wrap=True)
+    t.add_column("lab", no_wrap=True, min_width=max((len(i) for i in defs), default=3))
+    t.add_column("title", overflow="fold", ratio=1)
+    t.add_column("status", no_wrap=True)
+    t.add_column("best", justify="right", no_wrap=True)
     for i, d in enumerate(defs.values(), 1):
         s = prog.summary(d.id)
         best = f"{s['best']:g} %" if s["best"] is not None else ""
-        status = s["status"] + (" (with solve)" if s["solves"] else "")
-        t.add_row(str(i), d.id, d.title, d.level, f"{d.minutes} min", status, best)
-    _console().print(t)
+        t.add_row(str(i), d.id, f"{d.title}\n[dim]{d.level}, {d.minutes} min[/]",
+                  s["status"], best)
+    return t
 
 
 @main.command()
-@click.argument("lab_id", required=False, metavar="LAB")
+@click.argument("lab_id", required=False, metavar="[LAB]")
 @click.option("--name", help="Name of the running lab (default: the lab's id).")
+@click.option("--new", "new", is_flag=True,
+              help="Start another lab even if one of that name is running "
+                   "(it is given a free name unless --name says one).")
 @errors
-def start(lab_id: Optional[str], name: Optional[str]) -> None:
-    """Start a lab of the curriculum (default: the first) and show how to begin."""
+def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
+    """Start a lab of the curriculum (LAB, default: the first) and show how to begin.
+
+    If that lab is already running, say so (with its id) instead of starting a
+    second one: two labs of one name make every later verb ask which one."""
     require_root()
     defs = load_labs()
     if not defs:
         raise Error("no lab found (the labs/ folder is missing)")
     d = defs[lab_id] if lab_id in defs else (next(iter(defs.values())) if lab_id is None
                                              else find_lab(lab_id))
+    running = registry.running()
+    wanted = name or d.id
+    same = [r for r in running if r.name == wanted]
+    if same and not new:
+        _already_running(d, same[0])
+        return
+    if same and name is None:
+        wanted = _free_name(d.id, {r.name for r in running})
     d.require_kernel()
     topo = d.topology()
-    require_fds(Lab(topo, name=name or d.id))  # before any process starts
+    require_fds(Lab(topo, name=wanted))  # before any process starts
     con = _console()
     t0 = time.monotonic()
     with con.status(f"Starting lab {d.id}: {d.title}…"):
-        rec = detached.start(topo, name=name or d.id, course=d.id)
+        rec = detached.start(topo, name=wanted, course=d.id)
     Progress().record_start(d.id)
     con.print(f"[bold green]Lab {rec.name} is up[/] in {(time.monotonic() - t0) * 1000:.0f} ms "
               f"[dim](id {rec.id})[/]\n")
-    _print_inspect(con, Lab.attach(rec.id))
+    lab = Lab.attach(rec.id)
+    settled = _wait_dad(lab, START_DAD_WAIT)
+    _print_inspect(con, lab, mark_tentative=False)
+    if not settled:
+        con.print("[dim]Some addresses are still settling (duplicate address detection "
+                  "takes about a second): 'v6lab inspect' shows them as they are now.[/]")
+    from rich.markdown import Markdown
     con.print(f"\n[bold]{d.title}[/]\n")
-    con.print(d.instructions(), markup=False, highlight=False)
+    con.print(Markdown(d.instructions()))
     con.print(f"\nThe whole guide: {d.readme}")
     first = next(iter(rec.nodes))
-    con.print(f"\nOpen a shell: [bold]v6lab shell {first}[/]   Check your work: [bold]v6lab check[/]"
-              f"   Stuck? [bold]v6lab hint[/]   Done: [bold]v6lab stop[/]")
+    others = [r for r in running if r.id != rec.id]
+    lab_arg = f" --lab {rec.id}" if others else ""
+    con.print()
+    for what, verb in (("Open a shell:", f"shell{lab_arg} {first}"), ("Check your work:", f"check{lab_arg}"),
+                       ("Stuck?", f"hint{lab_arg}"), ("Done:", f"stop{lab_arg}")):
+        con.print(f"{what:<17}[bold]v6lab {verb}[/]")
+    if others:
+        con.print(f"[yellow]Other labs are running too ({', '.join(r.id for r in others)}): "
+                  "give each command --lab ID, or stop the ones you do not need.[/]")
+
+
+# How long `start` waits for duplicate address detection before it shows
+# the addresses: long enough for the kernel's one-second DAD in most labs,
+# short enough that the trainee does not wait for a table.
+START_DAD_WAIT = 1.5
+
+
+def _wait_dad(lab: Lab, timeout: float) -> bool:
+    """True once no IPv6 address of the lab is tentative; False if some still
+    are after timeout seconds (never raises: it only decides what to show)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            # A failed DAD stays "tentative" for good (lab 2 seeds one): not settling.
+            tentative = any(a.tentative and not a.dadfailed
+                            for node in lab for a in node.addresses(family=6))
+        except Error:
+            return False
+        if not tentative:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _free_name(base: str, taken: set[str]) -> str:
+    """base-2, base-3, ...: the first name no running lab has."""
+    k = 2
+    while f"{base}-{k}" in taken:
+        k += 1
+    return f"{base}-{k}"
+
+
+def _already_running(d: "LabDefinition", rec: registry.LabRecord) -> None:
+    """What `start` says instead of building a second lab of the same name."""
+    con = _console()
+    first = next(iter(rec.nodes), "h1")
+    con.print(f"Lab [bold]{rec.name}[/] ({d.title}) is already running [dim](id {rec.id})[/].")
+    con.print(f"  Carry on:                 [bold]v6lab shell --lab {rec.id} {first}[/]")
+    con.print(f"  Back to its initial state: [bold]v6lab reset --lab {rec.id}[/]")
+    con.print(f"  Start a second one:        [bold]v6lab start {d.id} --new[/]")
 
 
 @main.command()
@@ -214,13 +299,21 @@ def progress(export: Optional[str], fmt: str) -> None:
     click.echo(f"(stored in {prog.path})")
 
 
-def _dot(spec: dict[str, Any]) -> str:
+def _dot(spec: dict[str, Any], live: Optional[dict[str, list[str]]] = None) -> str:
+    """Graphviz source for a lab. live maps node names to the addresses read
+    from the running lab; without it (a topology file) the topology's own
+    addresses are drawn, which miss every SLAAC and link-local address."""
     lines = [f'graph "{spec["name"]}" {{', "  layout=neato; overlap=false; splines=true;",
              '  node [fontname="Helvetica"];']
     for name, n in spec["nodes"].items():
         shape = "box" if n["image"] in ("router", "cpe", "ra-router") else "ellipse"
-        addrs = [a for i in n["interfaces"].values() for a in i["addresses"]]
-        label = "\\n".join([name, f"({n['image']})"] + addrs[:3])
+        if live is not None:
+            addrs = live.get(name, [])
+        else:
+            addrs = [a for i in n["interfaces"].values() for a in i["addresses"]]
+        shown = addrs[:GRAPH_ADDRESSES] + (
+            [f"(+{len(addrs) - GRAPH_ADDRESSES} more)"] if len(addrs) > GRAPH_ADDRESSES else [])
+        label = "\\n".join([name, f"({n['image']})"] + shown)
         lines.append(f'  "{name}" [shape={shape}, label="{label}"];')
     for lan, l in spec["lans"].items():
         lines.append(f'  "lan:{lan}" [shape=plaintext, label="{lan}", fontcolor=blue];')
@@ -234,29 +327,71 @@ def _dot(spec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Addresses drawn per node: more make the boxes unreadable.
+GRAPH_ADDRESSES = 4
+# Output formats by file suffix; "dot" is the Graphviz source itself.
+GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+
+def _live_addresses(lab: Lab) -> dict[str, list[str]]:
+    """Each node's addresses as they are now (interface-qualified, global
+    before link-local), loopback left out."""
+    out: dict[str, list[str]] = {}
+    for node in lab:
+        addrs = [a for a in node.addresses() if a.ifname != "lo" and a.scope != "host"]
+        addrs.sort(key=lambda a: (a.scope != "global", a.ifname))
+        out[node.name] = [f"{a.ifname} {a.cidr}" for a in addrs]
+    return out
+
+
+def _graph_format(output: Optional[str], fmt: Optional[str]) -> str:
+    """--format wins; else the suffix of -o; else SVG."""
+    if fmt:
+        return fmt
+    if output:
+        suffix = Path(output).suffix.lower()
+        if suffix in GRAPH_FORMATS:
+            return GRAPH_FORMATS[suffix]
+        if suffix:
+            raise click.UsageError(f"cannot tell the format from '{suffix}' in {output}: "
+                                   f"use {', '.join(GRAPH_FORMATS)} or --format")
+    return "svg"
+
+
 @main.command()
 @lab_option
 @click.option("--topology", help="Draw a topology file instead of a running lab.")
-@click.option("--output", "-o", default=None, help="Output prefix (writes PREFIX.dot and PREFIX.svg).")
+@click.option("--output", "-o", default=None, metavar="FILE",
+              help="The file to write, exactly (default: NAME.svg here); its suffix "
+                   "(.svg, .dot, .png, .pdf) sets the format.")
+@click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
+              default=None, help="Output format (default: from FILE's suffix, else svg).")
 @errors
-def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str]) -> None:
-    """The topology as Graphviz dot and SVG."""
+def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str],
+          fmt: Optional[str]) -> None:
+    """Draw the lab (nodes, links and, for a running lab, its live addresses)."""
+    kind = _graph_format(output, fmt)
     if topology:
-        spec = Lab(topology).spec
+        spec, live = Lab(topology).spec, None
     else:
         require_root()
-        spec = Lab.attach(lab_name).spec
-    prefix = output or spec["name"]
-    dot = _dot(spec)
-    Path(f"{prefix}.dot").write_text(dot)
-    made = [f"{prefix}.dot"]
-    dot_bin = _core.find_program("dot")
-    if dot_bin:
-        subprocess.run([dot_bin, "-Tsvg", "-o", f"{prefix}.svg", f"{prefix}.dot"], check=True)
-        made.append(f"{prefix}.svg")
-        click.echo("wrote " + ", ".join(made))
+        lab = attach(lab_name)
+        spec, live = lab.spec, _live_addresses(lab)
+    target = Path(output) if output else Path(f"{spec['name']}.{kind}")
+    dot = _dot(spec, live)
+    if kind == "dot":
+        target.write_text(dot)
     else:
-        click.echo(f"wrote {prefix}.dot (for the SVG, install the Debian package graphviz)")
+        dot_bin = _core.find_program("dot")
+        if not dot_bin:
+            raise MissingBinaryError(f"drawing {kind.upper()} needs Graphviz: install the Debian "
+                                     "package graphviz, or write the source with -o FILE.dot")
+        r = subprocess.run([dot_bin, f"-T{kind}", "-o", str(target)], input=dot.encode(),
+                           capture_output=True)
+        if r.returncode != 0:
+            err = r.stderr.decode(errors="replace").strip().splitlines()
+            raise Error(f"graphviz could not draw {target}: {err[-1] if err else r.returncode}")
+    click.echo(f"wrote {target.resolve()}")
 
 
 @main.command()
@@ -270,7 +405,7 @@ def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str
 def capture(lab_name: Optional[str], node: str, iface: str, out: str, count: int, bpf: str) -> None:
     """Capture packets on NODE's IFACE as pcap (to a file or stdout)."""
     require_root()
-    n = Lab.attach(lab_name)[node]
+    n = attach(lab_name)[node]
     if iface not in [link.name for link in n.links()]:
         raise Error(f"{node} has no interface '{iface}'")
     if not _core.find_program("tcpdump"):

@@ -108,7 +108,14 @@ def stop_all(force: bool = False) -> list[str]:
     return stopped
 
 
+def source_of(rec: registry.LabRecord) -> str:
+    """Where a lab came from, as a trainee would name it: the curriculum lab's
+    id (its Topo class would read "Topo Topo"), else the topology file."""
+    course = rec.meta.get("course")
+    return course if isinstance(course, str) and course else rec.source
+
+
 def describe(rec: registry.LabRecord) -> dict[str, Any]:
     return {"id": rec.id, "name": rec.name, "owner_pid": rec.owner_pid,
-            "detached": rec.detached, "source": rec.source,
-            "nodes": sorted(rec.nodes)}
+            "detached": rec.detached, "source": source_of(rec),
+            "course": rec.meta.get("course"), "nodes": sorted(rec.nodes)}

@@ -27,6 +27,24 @@ def _user_home() -> tuple[Path, Optional[int], Optional[int]]:
     return Path.home(), None, None
 
 
+def user_name() -> str:
+    """The trainee's login name, for an exported record a trainer reads.
+
+    Not the basename of $HOME (a home may be /srv/home/01 or /root under
+    sudo -H): the password database's name for the real user, which under
+    sudo is the invoking user (SUDO_UID, else SUDO_USER)."""
+    sudo_uid = os.environ.get("SUDO_UID")
+    if os.geteuid() == 0 and sudo_uid and sudo_uid.isdigit() and int(sudo_uid) != 0:
+        try:
+            return pwd.getpwuid(int(sudo_uid)).pw_name
+        except KeyError:
+            return os.environ.get("SUDO_USER") or sudo_uid
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid with no entry (a container): the number says who
+        return os.environ.get("USER") or str(os.getuid())
+
+
 def progress_path() -> Path:
     env = os.environ.get("V6LAB_PROGRESS")
     if env:
@@ -121,5 +139,5 @@ class Progress:
                 "completed": e["completed"]}
 
     def export(self) -> dict[str, Any]:
-        return {"version": VERSION, "user": _user_home()[0].name,
+        return {"version": VERSION, "user": user_name(),
                 "labs": {k: {**v, "summary": self.summary(k)} for k, v in self.data["labs"].items()}}

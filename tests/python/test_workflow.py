@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -12,32 +13,39 @@ import pytest
 from conftest import ROOT, host_links, v6lab_processes
 
 PY = "/usr/bin/python3"
+LAB_VERBS = {"check", "hint", "solve", "reset", "stop", "inspect", "exec", "graph", "capture"}
 
 
 @pytest.fixture
 def v6(tmp_path, v6lab_available):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bindings"),
            "V6LAB_PROGRESS": str(tmp_path / "progress.json"), "COLUMNS": "200"}
-    started = []
+    started: list[str] = []
 
     def run(*args: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
+        # Other labs may run on this machine: a verb that acts on a lab is
+        # given the one this test started last, unless it names one itself.
+        if args and args[0] in LAB_VERBS and "--lab" not in args and started:
+            args = (args[0], "--lab", started[-1], *args[1:])
         r = subprocess.run([PY, "-m", "v6lab", *args], capture_output=True, text=True,
                            env=env, timeout=120, cwd=tmp_path, **kw)
         assert "Traceback" not in r.stderr, r.stderr
         if check:
             assert r.returncode == 0, (args, r.stdout, r.stderr)
-        if args and args[0] == "start":
-            started.append(args)
+        if args and args[0] in ("start", "reset"):  # reset rebuilds: a new id
+            started.extend(re.findall(r"\(id (\S+)\)", r.stdout))
         return r
     yield run
-    if started:
-        run("stop", "--all", check=False)
+    # Only the labs this test started: `stop --all` would stop other
+    # people's labs on a shared machine.
+    for lab_id in started:
+        run("stop", "--lab", lab_id, check=False)
 
 
 def test_trainee_works_lab_one_through_the_cli(v6, tmp_path):
     links, procs = host_links(), v6lab_processes()
-    out = v6("start").stdout
-    assert "Lab link-local is up" in out and "v6lab shell h1" in out
+    out = v6("start", "--name", f"link-local-{os.getpid()}").stdout
+    assert f"Lab link-local-{os.getpid()} is up" in out and "v6lab shell" in out
     assert "Link-local addresses and neighbour discovery" in out
 
     r = v6("check", "--format", "json", check=False)
@@ -77,13 +85,15 @@ def test_trainee_works_lab_one_through_the_cli(v6, tmp_path):
     v6("progress", "--export", str(tmp_path / "export.json"))
     assert json.loads((tmp_path / "export.json").read_text())["labs"]["link-local"]
 
-    v6("graph", "-o", str(tmp_path / "g"))
+    v6("graph", "-o", str(tmp_path / "g.dot"))
     dot = (tmp_path / "g.dot").read_text()
     assert '"h1" -- "lan:lan"' in dot and '"h2" -- "lan:lan"' in dot
+    v6("graph", "-o", str(tmp_path / "g.svg"))
     svg = (tmp_path / "g.svg").read_text()  # graphviz comes with scripts/setup
     assert "<svg" in svg and ">h1<" in svg
 
-    cap = subprocess.Popen([PY, "-m", "v6lab", "capture", "h2", "eth0", "-c", "2", "-f", "icmp6",
+    lab_id = json.loads(v6("inspect", "--format", "json").stdout)["id"]
+    cap = subprocess.Popen([PY, "-m", "v6lab", "capture", "--lab", lab_id, "h2", "eth0", "-c", "2", "-f", "icmp6",
                             "-w", str(tmp_path / "c.pcap")],
                            env={**os.environ, "PYTHONPATH": str(ROOT / "bindings")},
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -105,24 +115,25 @@ def test_trainee_works_lab_one_through_the_cli(v6, tmp_path):
     assert json.loads(r.stdout)["score"] == 0
 
     v6("stop")
-    assert "no lab is running" in v6("status").stdout
+    assert lab_id not in v6("status").stdout
     assert host_links() == links and v6lab_processes() <= procs  # nothing new left; others may have ended
 
 
 def test_training_verbs_fail_clearly(v6, tmp_path):
     r = v6("start", "no-such-lab", check=False)
     assert r.returncode == 1 and "no lab called 'no-such-lab' (labs: link-local, static-gua, slaac" in r.stderr
-    r = v6("check", check=False)
-    assert r.returncode == 1 and r.stderr.startswith("v6lab: no lab is running")
-    v6("up", str(ROOT / "examples" / "small.yaml"), "--name", "plain")
+    r = v6("check", "--lab", f"none-{os.getpid()}", check=False)
+    assert r.returncode == 1 and r.stderr.startswith("v6lab: no ")
+    plain = f"plain-{os.getpid()}"
+    v6("up", str(ROOT / "examples" / "small.yaml"), "--name", plain)
     try:
-        r = v6("check", "--lab", "plain", check=False)
+        r = v6("check", "--lab", plain, check=False)
         assert r.returncode == 1 and "started from a topology, not from the curriculum" in r.stderr
-        r = v6("capture", "--lab", "plain", "h1", "eth7", check=False)
+        r = v6("capture", "--lab", plain, "h1", "eth7", check=False)
         assert r.returncode == 1 and "h1 has no interface 'eth7'" in r.stderr
     finally:
-        v6("down", "--lab", "plain")
-    v6("start", "slaac")
+        v6("down", "--lab", plain)
+    v6("start", "slaac", "--name", f"slaac-{os.getpid()}")
     r = v6("solve", "nope", check=False)
     assert r.returncode == 1 and "lab slaac has no step 'nope' (steps: forwarding, radvd, slaac, reach-srv)" in r.stderr
     r = v6("hint", "nope", check=False)
