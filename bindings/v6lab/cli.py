@@ -31,6 +31,10 @@ from .lab import Lab, NeedsRootError, Node, require_root
 from .topo_file import cut
 from .userns import UsernsUnavailableError
 
+
+class ProviderNodeError(Error):
+    """A trainee asked to enter a node the lab provides."""
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED, EXIT_USAGE, EXIT_SPEC, EXIT_ROOT, EXIT_MISSING, EXIT_GRADER, EXIT_KERNEL = \
@@ -73,6 +77,8 @@ def errors(fn: F) -> F:
             _fail(str(e.args[0]), EXIT_SPEC)
         except NeedsRootError as e:
             _fail(str(e), EXIT_ROOT)
+        except ProviderNodeError as e:
+            _fail(str(e), EXIT_USAGE)
         except MissingBinaryError as e:
             _fail(str(e), EXIT_MISSING)
         except UsernsUnavailableError as e:
@@ -240,7 +246,9 @@ def up(topology: str, name: Optional[str]) -> None:
     require_fds(Lab(topology, name=name))  # validates, and fits? before any process starts
     rec = detached.start(topology, name=name)
     click.echo(f"lab {rec.name} is up (id {rec.id}, nodes: {', '.join(rec.nodes)})")
-    click.echo(f"open a shell with: v6lab shell {next(iter(rec.nodes))}")
+    first = next((n for n in rec.nodes if not rec.spec.get("nodes", {}).get(n, {}).get("provider")),
+                 next(iter(rec.nodes)))
+    click.echo(f"open a shell with: v6lab shell {first}")
 
 
 @main.command()
@@ -309,7 +317,10 @@ def _inspect_data(lab: Lab) -> dict[str, Any]:
                                "flags": a.flag_names}
                               for a in addrs if a.ifname == link.name],
             }
+        spec = lab.spec["nodes"][node.name]
         out["nodes"][node.name] = {"image": node.image, "pid": node.pid,
+                                   "roles": spec.get("roles", []),
+                                   "provider": bool(spec.get("provider")),
                                    "interfaces": ifaces}
     return out
 
@@ -327,7 +338,8 @@ def _print_inspect(con: Any, lab: Lab, mark_tentative: bool = True) -> None:
             addrs = " ".join(a["address"] + (" (tentative)" if mark_tentative
                                              and "tentative" in a["flags"] else "")
                              for a in i["addresses"])
-            t.add_row(name if first else "", n["image"] if first else "", ifn,
+            image = n["image"] + (" (provided)" if n["provider"] else "")
+            t.add_row(name if first else "", image if first else "", ifn,
                       i["connects"], i["state"], addrs)
             first = False
     con.print(t)
@@ -349,29 +361,41 @@ def inspect(lab_name: Optional[str], fmt: str) -> None:
     _print_inspect(Console(), lab)
 
 
-def _node(lab_name: Optional[str], node: str) -> Node:
+def _node(lab_name: Optional[str], node: str, instructor: bool = False) -> Node:
     require_root()
-    return attach(lab_name)[node]
+    n = attach(lab_name)[node]
+    if n.provider and not instructor:
+        raise ProviderNodeError(
+            f"{node} is provided by the lab ({n.lab.name}): you cannot log into it, it "
+            "behaves like the real service it stands for (an instructor may, with --instructor)")
+    return n
+
+
+instructor_option = click.option(
+    "--instructor", is_flag=True,
+    help="Also enter nodes the lab provides (the ISP, the Internet), which trainees cannot.")
 
 
 @main.command("exec", context_settings={"ignore_unknown_options": True})
 @lab_option
+@instructor_option
 @click.argument("node")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @errors
-def exec_(lab_name: Optional[str], node: str, command: tuple[str, ...]) -> None:
+def exec_(lab_name: Optional[str], instructor: bool, node: str, command: tuple[str, ...]) -> None:
     """Run COMMAND in NODE (v6lab exec h1 -- ip -6 addr)."""
-    n = _node(lab_name, node)
+    n = _node(lab_name, node, instructor)
     os.execve(str(paths.NSEXEC), n.exec_argv(list(command)), n.env())
 
 
 @main.command()
 @lab_option
+@instructor_option
 @click.argument("node")
 @errors
-def shell(lab_name: Optional[str], node: str) -> None:
+def shell(lab_name: Optional[str], instructor: bool, node: str) -> None:
     """Open an interactive shell in NODE."""
-    n = _node(lab_name, node)
+    n = _node(lab_name, node, instructor)
     env = n.env({"PS1": f"[{n.name}@{n.lab.name}] \\w\\$ "})
     shell_path = "/bin/bash" if Path("/bin/bash").exists() else "/bin/sh"
     args = [shell_path, "--norc", "-i"] if shell_path.endswith("bash") else [shell_path, "-i"]
@@ -433,11 +457,11 @@ def doctor(fmt: str) -> None:
 @errors
 def images() -> None:
     """List node images."""
-    reg = _core.ImageRegistry.load_dir(str(paths.images_dir()))
+    reg = _core.ImageRegistry.load_path([str(p) for p in paths.images_path()])
     for name in reg.names():
         d = reg.describe(name)
-        ext = f" (extends {d['extends']})" if d["extends"] else ""
-        click.echo(f"{name}{ext}: {d['description']}")
+        ext = f", extends {d['extends']}" if d["extends"] else ""
+        click.echo(f"{name} ({d['role']}{ext}): {d['description']}")
 
 
 if __name__ == "__main__":

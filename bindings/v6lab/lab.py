@@ -181,6 +181,17 @@ class Node:
     def __repr__(self) -> str:
         return f"<Node {self.name} ({self.image}) of lab {self.lab.name}>"
 
+    @property
+    def provider(self) -> bool:
+        """Whether the lab provides this node (the ISP, "the Internet"):
+        trainees do not log into it (`v6lab shell`/`exec` refuse it)."""
+        return bool(self.lab.spec.get("nodes", {}).get(self.name, {}).get("provider"))
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles of the node's images (host, router, server, provider)."""
+        return list(self.lab.spec.get("nodes", {}).get(self.name, {}).get("roles", []))
+
     # -- running things ----------------------------------------------------
     def env(self, extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
         """The environment of commands in the node: a clean one, as on a

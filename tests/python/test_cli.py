@@ -136,3 +136,28 @@ def test_demo_runs_the_default_lab(v6lab_available):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "h1 -> h3 (2001:db8:2::30): ok" in r.stdout
     assert host_links() == links and v6lab_processes() <= procs  # nothing new left; others may have ended
+
+
+def test_provider_nodes_are_refused_to_trainees(v6lab_available, tmp_path):
+    """A node the lab provides (the ISP) is not entered by shell or exec,
+    one sentence and exit 2; an instructor may, with --instructor."""
+    topo = tmp_path / "prov.yaml"
+    topo.write_text("nodes:\n  isp: {image: router, provider: true}\n"
+                    "  cpe: {image: [router, dhcp6-server]}\nlinks:\n  - endpoints: [isp, cpe]\n")
+    name = f"prov{os.getpid()}"
+    r = v6lab("up", str(topo), "--name", name)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert "v6lab shell cpe" in r.stdout  # not the provider node
+        r = v6lab("exec", "--lab", name, "isp", "--", "true")
+        no_traceback(r)
+        assert r.returncode == 2 and "isp is provided by the lab" in r.stderr, r.stderr
+        r = v6lab("shell", "--lab", name, "isp")
+        assert r.returncode == 2 and "--instructor" in r.stderr
+        r = v6lab("exec", "--lab", name, "--instructor", "isp", "--", "hostname")
+        assert r.returncode == 0 and r.stdout.strip() == "isp"
+        assert v6lab("exec", "--lab", name, "cpe", "--", "true").returncode == 0
+        data = json.loads(v6lab("inspect", "--lab", name, "--format", "json").stdout)
+        assert data["nodes"]["isp"]["provider"] and data["nodes"]["cpe"]["roles"] == ["router", "server"]
+    finally:
+        v6lab("down", "--lab", name)
