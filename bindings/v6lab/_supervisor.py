@@ -28,11 +28,11 @@ def main() -> int:
         if req.get("course"):
             from .course import find_lab
             definition = find_lab(req["course"])
-            lab.meta = {"course": definition.id}
+            lab.meta = {"course": definition.id, "vars": dict(definition.vars)}
         lab.start()
         if req.get("course"):
             try:
-                definition.setup(lab)  # the lab's initial state
+                definition.initial_state(lab)  # files, then the lab's setup()
             except BaseException:
                 lab.stop()
                 raise

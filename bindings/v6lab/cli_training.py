@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
-from . import _core, detached, registry
+from . import _core, detached, paths, registry
 from ._core import Error, MissingBinaryError
 from .cli import (EXIT_FAILED, EXIT_GRADER, _print_inspect, attach, errors, lab_option, main,
                   require_fds)
@@ -61,14 +61,20 @@ def _course_lab(lab_name: Optional[str]) -> tuple[Lab, "LabDefinition"]:
 @errors
 def labs(fmt: str) -> None:
     """The curriculum, with your status and score in each lab."""
+    from .course import scan_labs
     prog = Progress()
-    defs = load_labs()
+    defs, broken = scan_labs()
     if fmt == "json":
         click.echo(json.dumps([{"id": d.id, "title": d.title, "level": d.level,
-                                "minutes": d.minutes, "summary": d.summary, **prog.summary(d.id)}
-                               for d in defs.values()], indent=2))
+                                "minutes": d.minutes, "summary": d.summary,
+                                "folder": str(d.folder), **prog.summary(d.id)}
+                               for d in defs.values()]
+                              + [{"broken": line} for line in broken], indent=2))
         return
     _console().print(_labs_table(defs, prog))
+    # A broken lab is reported and breaks no other.
+    for line in broken:
+        click.echo(f"broken lab (not loaded): {line}", err=True)
 
 
 def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
@@ -138,7 +144,15 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     from rich.markdown import Markdown
     con.print(f"\n[bold]{d.title}[/]\n")
     con.print(Markdown(d.instructions()))
-    con.print(f"\nThe whole guide: {d.readme}")
+    # The guide with this run's values (addresses, prefixes) filled in.
+    guide = d.readme
+    try:
+        rendered = paths.labs_dir() / rec.id / "README.md"
+        rendered.write_text(d.readme_text())
+        guide = rendered
+    except OSError:
+        pass
+    con.print(f"\nThe whole guide: {guide}")
     first = next(iter(rec.nodes))
     others = [r for r in running if r.id != rec.id]
     lab_arg = f" --lab {rec.id}" if others else ""

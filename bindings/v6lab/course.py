@@ -7,13 +7,25 @@ A lab lives in its own folder under labs/ (see docs/writing-labs.md):
     labs/<id>/solution.py   SOLUTION = {step_id: fn(lab)}
     labs/<id>/mistakes.py   MISTAKES = [Mistake(...)]
     labs/<id>/README.md     for the trainee
+    labs/<id>/nodes/<node>/{etc,var,root,srv}/...
+                            files placed into that node at start (a file
+                            ending .tmpl has ${variable}s filled in)
+
+Values used throughout a lab (prefixes, addresses, names) are defined once,
+in `variables`, and read at run time from `lab.vars` (solution, mistakes,
+checks), `self.vars` (topology, steps) and ${name} in file templates and the
+README: per-trainee variants can later give each run its own values without
+changing labs.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import string
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -32,6 +44,36 @@ Action = Callable[["Lab"], None]
 
 class UnsupportedKernelError(Error):
     """The lab needs a kernel feature this machine does not have."""
+
+
+class VarTemplate(string.Template):
+    """${name} only: configs and READMEs are full of shell's $VAR and $(…),
+    which must stay as they are."""
+
+    pattern = r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<escaped>\$\$\{)(?P<named>(?!))(?P<invalid>(?!))"
+
+
+def render(text: str, variables: dict[str, str], where: str = "") -> str:
+    """Fills ${name} from variables; an unknown name is an error naming where."""
+    try:
+        return VarTemplate(text).substitute(variables)
+    except KeyError as e:
+        raise SpecError(f"{where}: unknown variable ${{{e.args[0]}}}",
+                        [(where, "", f"unknown variable ${{{e.args[0]}}} (known: "
+                                     f"{', '.join(sorted(variables)) or 'none'})")]) from None
+
+
+# Where per-node files may go: the node's own, writable directories.
+NODE_FILE_ROOTS = ("etc", "var", "root", "srv")
+
+
+def _where_in_lab(folder: Path, e: BaseException) -> str:
+    """file:line of the innermost frame in the lab's folder, for messages
+    that point at the lab, not at the library."""
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if frame.filename.startswith(str(folder)):
+            return f"{frame.filename}:{frame.lineno}"
+    return str(folder / "lab.py")
 
 
 @dataclass
@@ -64,6 +106,9 @@ class LabDefinition:
     folder: Path = Path(".")
     solution: dict[str, Action] = {}
     mistakes: list[Mistake] = []
+    # Defaults of the lab's variables; `vars` holds this run's values.
+    variables: dict[str, str] = {}
+    vars: dict[str, str] = {}
 
     def topology(self) -> Topo:
         raise NotImplementedError
@@ -76,6 +121,75 @@ class LabDefinition:
         raise NotImplementedError
 
     # -- derived -----------------------------------------------------------
+    def initial_state(self, lab: "Lab") -> None:
+        """What `v6lab start` does after building: the variables go with the
+        lab (lab.vars), the lab's per-node files are placed, then setup()."""
+        lab.meta["vars"] = dict(self.vars)
+        self.place_files(lab)
+        self.setup(lab)
+
+    def node_files(self) -> list[tuple[str, str, str, int]]:
+        """(node, path in the node, content, mode) for every file under
+        nodes/<node>/, templates rendered. Errors name the file."""
+        out = []
+        base = self.folder / "nodes"
+        if not base.is_dir():
+            return out
+        for node_dir in sorted(base.iterdir()):
+            for f in sorted(p for p in node_dir.rglob("*") if p.is_file() or p.is_symlink()):
+                rel = f.relative_to(node_dir)
+                if f.is_symlink() or rel.parts[0] not in NODE_FILE_ROOTS:
+                    raise SpecError(f"{f}: not placed", [(str(f), "", "per-node files go under "
+                                    + ", ".join(NODE_FILE_ROOTS) + " and may not be links")])
+                try:
+                    text = f.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as e:
+                    raise SpecError(f"{f}: {e}", [(str(f), "", f"cannot be read as UTF-8 text: {e}")]) from None
+                path = "/" + str(rel)
+                if path.endswith(".tmpl"):
+                    path, text = path[:-5], render(text, self.vars, str(f))
+                out.append((node_dir.name, path, text, f.stat().st_mode & 0o777))
+        return out
+
+    def place_files(self, lab: "Lab") -> None:
+        for node, path, text, mode in self.node_files():
+            if node not in lab:
+                raise SpecError(f"{self.folder}/nodes/{node}: no such node",
+                                [(str(self.folder / "nodes" / node), "",
+                                  f"the topology has no node '{node}' (nodes: {', '.join(n.name for n in lab)})")])
+            lab[node].cmd(["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"',
+                           "place", path, oct(mode)[2:]], input=text, check=True)
+
+    def validate(self) -> None:
+        """Loads what a lab is made of once, so that a broken lab is one
+        error naming its file and line when it is loaded, never a traceback
+        from check, hint or solve."""
+        try:
+            self.topology().to_spec()
+            steps = self.steps()
+            if not isinstance(steps, list) or not all(isinstance(s, Step) for s in steps):
+                raise TypeError("steps() must return a list of Step")
+            self.grader()  # unique ids, well-formed checks, known variables
+        except SpecError:
+            raise
+        except Exception as e:
+            where = _where_in_lab(self.folder, e)
+            raise SpecError(f"{where}: {type(e).__name__}: {e}",
+                            [(where, "", f"{type(e).__name__}: {e}")]) from None
+        ids = {s.id for s in steps}
+        for sid in self.solution:
+            if sid not in ids:
+                raise SpecError(f"{self.folder}/solution.py: step '{sid}' is not a step of the lab",
+                                [(str(self.folder / "solution.py"), sid, "not a step of the lab")])
+        for m in self.mistakes:
+            if m.step not in ids:
+                raise SpecError(f"{self.folder}/mistakes.py: mistake '{m.name}' targets unknown step "
+                                f"'{m.step}'", [(str(self.folder / "mistakes.py"), m.name,
+                                                 f"unknown step '{m.step}'")])
+        self.node_files()
+        if self.readme.exists():
+            render(self.readme.read_text(encoding="utf-8", errors="replace"), self.vars,
+                   str(self.readme))
     def missing_kernel_features(self) -> list[str]:
         """One sentence per feature this kernel lacks (probed, not guessed)."""
         from . import _core
@@ -88,11 +202,24 @@ class LabDefinition:
                                          + "; ".join(missing))
 
     def grader(self) -> Grader:
-        return Grader(self.steps())
+        """The lab's steps, with ${variables} in titles and hints filled in."""
+        steps = self.steps()
+        where = str(self.folder / "lab.py")
+        for st in steps:
+            st.title = render(st.title, self.vars, where)
+            st.hints = [render(h, self.vars, where) for h in st.hints]
+        return Grader(steps)
 
     @property
     def readme(self) -> Path:
         return self.folder / "README.md"
+
+    def readme_text(self) -> str:
+        """The trainee README with this run's variables filled in."""
+        try:
+            return render(self.readme.read_text(encoding="utf-8"), self.vars, str(self.readme))
+        except OSError:
+            return ""
 
     def instructions(self) -> str:
         """The trainee README's first section after the title: what to do
@@ -101,6 +228,7 @@ class LabDefinition:
             text = self.readme.read_text()
         except OSError:
             return ""
+        text = render(text, self.vars, str(self.readme))
         lines = text.splitlines()
         out: list[str] = []
         for line in lines[1:]:
@@ -125,11 +253,19 @@ class LabDefinition:
 
 
 def labs_dir() -> Path:
-    env = os.environ.get("V6LAB_LABS")
-    if env:
-        return Path(env)
+    """The curriculum's folder."""
     checkout = paths.PACKAGE_DIR.parent.parent / "labs"
     return checkout if checkout.is_dir() else Path("/usr/share/v6lab/labs")
+
+
+def labs_path() -> list[Path]:
+    """The curriculum, then each folder of $V6LAB_LABS (colon-separated):
+    extra labs come beside the curriculum, never instead of it."""
+    out = [labs_dir()]
+    for p in (os.environ.get("V6LAB_LABS") or "").split(":"):
+        if p and Path(p).resolve() not in out:
+            out.append(Path(p).resolve())
+    return out
 
 
 def _package(folder: Path) -> str:
@@ -177,6 +313,9 @@ def load_lab(folder: Path) -> LabDefinition:
     d = cls()
     d.folder = folder
     d.id = d.id or folder.name
+    d.vars = {k: str(v) for k, v in d.variables.items()}
+    d.title = render(d.title, d.vars, str(lab_py))
+    d.summary = render(d.summary, d.vars, str(lab_py))
     d.solution = {}
     d.mistakes = []
     if (folder / "solution.py").exists():
@@ -186,16 +325,42 @@ def load_lab(folder: Path) -> LabDefinition:
     return d
 
 
+def scan_labs(roots: Optional[list[Path]] = None) -> tuple[dict[str, LabDefinition], list[str]]:
+    """Every lab of the labs path, loaded one by one, in curriculum order,
+    and one line per broken lab (a broken lab breaks no other)."""
+    labs: list[LabDefinition] = []
+    broken: list[str] = []
+    for root in roots if roots is not None else labs_path():
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if not (folder / "lab.py").exists():
+                continue
+            try:
+                d = load_lab(folder)
+                d.validate()
+            except SpecError as e:
+                broken.append(str(e.args[0]))
+                continue
+            if any(x.id == d.id for x in labs):
+                broken.append(f"{folder}: a lab called '{d.id}' is already loaded from "
+                              f"{next(x.folder for x in labs if x.id == d.id)}")
+                continue
+            labs.append(d)
+    return {d.id: d for d in sorted(labs, key=lambda d: (d.order, d.id))}, broken
+
+
 def load_labs(root: Optional[Path] = None) -> dict[str, LabDefinition]:
-    """Every lab under root, in curriculum order."""
-    root = root or labs_dir()
-    labs = [load_lab(d) for d in sorted(root.iterdir()) if (d / "lab.py").exists()] \
-        if root.is_dir() else []
-    return {d.id: d for d in sorted(labs, key=lambda d: (d.order, d.id))}
+    """Every good lab under root (default: the labs path), in curriculum
+    order; broken ones are left out (scan_labs says which)."""
+    return scan_labs([root] if root else None)[0]
 
 
 def find_lab(lab_id: str, root: Optional[Path] = None) -> LabDefinition:
-    labs = load_labs(root)
+    labs, broken = scan_labs([root] if root else None)
     if lab_id in labs:
         return labs[lab_id]
+    for line in broken:  # the lab is there but broken: say why (exit 3)
+        if re.search(rf"/{re.escape(lab_id)}(/|:)", line):
+            raise SpecError(line, [(line.split(":", 1)[0], "", line.split(": ", 1)[-1])])
     raise Error(f"no lab called '{lab_id}' (labs: {', '.join(labs) or 'none'})")

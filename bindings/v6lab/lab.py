@@ -412,6 +412,12 @@ class Lab:
         return _core.default_id_range()[0]
 
     @property
+    def vars(self) -> dict[str, str]:
+        """The lab's variables for this run (prefixes, addresses, names),
+        for solutions, mistakes and checks: see v6lab.course."""
+        return dict(self.meta.get("vars") or {})
+
+    @property
     def self_graded(self) -> bool:
         """Whether this lab runs under the user's own user namespace (started
         without root): its owner can change anything from outside the

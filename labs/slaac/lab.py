@@ -11,7 +11,14 @@ class Lab(LabDefinition):
     level = "beginner"
     minutes = 40
     order = 30
-    summary = ("Make r1 a router that advertises 2001:db8:10::/64 with radvd; the hosts "
+    # Defined once; the README says ${lan1_prefix}, the solution lab.vars.
+    variables = {
+        "lan1_prefix": "2001:db8:10::/64", "r1_lan1": "2001:db8:10::1/64",
+        "lan2_prefix": "2001:db8:20::/64", "r1_lan2": "2001:db8:20::1/64",
+        "r1_lan2_address": "2001:db8:20::1", "srv": "2001:db8:20::80",
+        "srv_cidr": "2001:db8:20::80/64",
+    }
+    summary = ("Make r1 a router that advertises ${lan1_prefix} with radvd; the hosts "
                "configure their own addresses and default route (SLAAC) and reach a "
                "server on another LAN through r1.")
 
@@ -25,15 +32,17 @@ class Lab(LabDefinition):
         t.add_host("h1")
         t.add_host("h2")
         t.add_host("srv")
-        t.add_link("r1", "lan1", addrs_a=["2001:db8:10::1/64"])          # r1:eth0
-        t.add_link("r1", "lan2", addrs_a=["2001:db8:20::1/64"])          # r1:eth1
+        v = self.vars
+        t.add_link("r1", "lan1", addrs_a=[v["r1_lan1"]])          # r1:eth0
+        t.add_link("r1", "lan2", addrs_a=[v["r1_lan2"]])          # r1:eth1
         t.add_link("h1", "lan1")
         t.add_link("h2", "lan1")
-        t.add_link("srv", "lan2", addrs_a=["2001:db8:20::80/64"])
-        t.add_route("srv", "default", via="2001:db8:20::1")
+        t.add_link("srv", "lan2", addrs_a=[v["srv_cidr"]])
+        t.add_route("srv", "default", via=v["r1_lan2_address"])
         return t
 
     def steps(self) -> list[Step]:
+        p, srv = self.vars["lan1_prefix"], self.vars["srv"]
         return [
             Step("forwarding", "Turn on IPv6 forwarding on r1", points=1, checks=[
                 c.sysctl_equals("r1", "net.ipv6.conf.all.forwarding", 1),
@@ -42,23 +51,23 @@ class Lab(LabDefinition):
                 "the sysctl net.ipv6.conf.all.forwarding is 1.",
                 "On r1: sysctl -w net.ipv6.conf.all.forwarding=1",
             ]),
-            Step("radvd", "Advertise 2001:db8:10::/64 on lan1 with radvd", points=3, checks=[
+            Step("radvd", f"Advertise {p} on lan1 with radvd", points=3, checks=[
                 c.daemon_running("r1", "radvd"),
                 # Behaviour, on r1's own cable: radvd answers the grader's
                 # solicitation (or advertises twice) with the prefix.
-                c.router_advertises("r1", "eth0", prefixes=["2001:db8:10::/64"],
+                c.router_advertises("r1", "eth0", prefixes=[p],
                                     autonomous=True, default_router=True),
             ], hints=[
                 "radvd reads /etc/radvd.conf: an interface block with AdvSendAdvert on; and a "
-                "prefix block for 2001:db8:10::/64. Which of r1's interfaces is on lan1?",
-                "interface eth0 { AdvSendAdvert on; prefix 2001:db8:10::/64 { AdvOnLink on; "
+                f"prefix block for {p}. Which of r1's interfaces is on lan1?",
+                f"interface eth0 {{ AdvSendAdvert on; prefix {p} {{ AdvOnLink on; "
                 "AdvAutonomous on; }; };  then run: radvd",
                 "radvd -c checks the file; radvd -d 1 -n -m stderr runs it in the foreground "
                 "and shows what it does.",
             ]),
             Step("slaac", "Hosts configure themselves", points=3, checks=[
-                c.has_address("h1", "2001:db8:10::/64", iface="eth0", flags=("dynamic",), within=8),
-                c.has_address("h2", "2001:db8:10::/64", iface="eth0", flags=("dynamic",), within=8),
+                c.has_address("h1", p, iface="eth0", flags=("dynamic",), within=8),
+                c.has_address("h2", p, iface="eth0", flags=("dynamic",), within=8),
                 c.default_route("h1", via="r1:eth0", protocol="ra", within=5),
                 c.default_route("h2", via="r1:eth0", protocol="ra", within=5),
                 # The state above can be written by hand; these provoke SLAAC
@@ -75,7 +84,7 @@ class Lab(LabDefinition):
                 c.reaches_on_wire("h1", "srv", within=3),
                 c.reaches_on_wire("srv", "h2", within=3),
             ], hints=[
-                "From h1: ping -c3 2001:db8:20::80. If it fails, is forwarding still on? Does "
+                f"From h1: ping -c3 {srv}. If it fails, is forwarding still on? Does "
                 "srv have a route back (ip -6 route on srv)?",
             ]),
         ]

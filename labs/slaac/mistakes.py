@@ -2,7 +2,12 @@
 
 from v6lab.course import Mistake
 
-from .solution import RADVD_CONF, write_radvd_conf
+from .lab import Lab
+from .solution import radvd_conf, write_radvd_conf
+
+
+def conf(lab) -> str:
+    return radvd_conf(lab.vars or Lab.variables)
 
 
 def forwarding_off(lab):
@@ -18,19 +23,20 @@ def start_radvd(lab, conf: str) -> None:
 
 
 def prefix_48(lab):
-    start_radvd(lab, RADVD_CONF.replace("2001:db8:10::/64", "2001:db8:10::/48"))
+    prefix = (lab.vars or Lab.variables)["lan1_prefix"]
+    start_radvd(lab, conf(lab).replace(prefix, prefix.replace("/64", "/48")))
 
 
 def autonomous_off(lab):
-    start_radvd(lab, RADVD_CONF.replace("AdvAutonomous on", "AdvAutonomous off"))
+    start_radvd(lab, conf(lab).replace("AdvAutonomous on", "AdvAutonomous off"))
 
 
 def wrong_interface(lab):
-    start_radvd(lab, RADVD_CONF.replace("interface eth0", "interface eth1"))
+    start_radvd(lab, conf(lab).replace("interface eth0", "interface eth1"))
 
 
 def config_without_daemon(lab):
-    write_radvd_conf(lab, RADVD_CONF)
+    write_radvd_conf(lab, conf(lab))
 
 
 MISTAKES = [

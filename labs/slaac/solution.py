@@ -1,15 +1,27 @@
 """Reference solution of lab 3. Each step can be applied again (v6lab solve
 runs from the first step)."""
 
+from v6lab.course import render
+
+from .lab import Lab
+
 # Exactly what the trainee README shows.
-RADVD_CONF = """interface eth0 {
+RADVD_TEMPLATE = """interface eth0 {
     AdvSendAdvert on;
-    prefix 2001:db8:10::/64 {
+    prefix ${lan1_prefix} {
         AdvOnLink on;
         AdvAutonomous on;
     };
 };
 """
+
+
+def radvd_conf(variables: dict) -> str:
+    return render(RADVD_TEMPLATE, variables, "labs/slaac/solution.py")
+
+
+# With the lab's default variables (what scripts and tests compare against).
+RADVD_CONF = radvd_conf(Lab.variables)
 
 
 def write_radvd_conf(lab, text: str) -> None:
@@ -21,7 +33,7 @@ def forwarding(lab):
 
 
 def radvd(lab):
-    write_radvd_conf(lab, RADVD_CONF)
+    write_radvd_conf(lab, radvd_conf(lab.vars or Lab.variables))
     # Started once; a second `v6lab solve` finds it running.
     lab["r1"].cmd("radvd -c && { kill -0 $(cat /run/radvd.pid 2>/dev/null) 2>/dev/null || radvd; }",
                   check=True)
@@ -36,7 +48,8 @@ def slaac(lab):
 
 
 def reach_srv(lab):
-    lab["h1"].cmd("ping -c1 -W2 2001:db8:20::80", check=True)
+    srv = (lab.vars or Lab.variables)["srv"]
+    lab["h1"].cmd(f"ping -c1 -W2 {srv}", check=True)
 
 
 SOLUTION = {

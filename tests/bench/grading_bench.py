@@ -30,7 +30,7 @@ def converged_lab() -> Lab:
     """Lab 3 (SLAAC) solved, plus DNS and a web server on srv."""
     d = find_lab("slaac")
     lab = Lab(d.topology(), name="bench-grading").start()
-    d.setup(lab)
+    d.initial_state(lab)
     d.solve(lab)
     srv = lab["srv"]
     srv.popen(DNSMASQ, name="dnsmasq")

@@ -18,7 +18,7 @@ def start(lab_factory, d: LabDefinition) -> Lab:
     if missing:
         pytest.skip("; ".join(missing))
     lab = lab_factory(d.topology(), name=d.id)
-    d.setup(lab)
+    d.initial_state(lab)
     return lab
 
 

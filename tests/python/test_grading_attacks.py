@@ -281,7 +281,7 @@ ATTACKS = [
 def start(lab_factory, lab_id: str) -> Lab:
     d = LABS[lab_id]
     lab = lab_factory(d.topology(), name=f"atk-{lab_id}")
-    d.setup(lab)
+    d.initial_state(lab)
     return lab
 
 

@@ -117,18 +117,22 @@ def test_graph_writes_exactly_the_file_named_with_live_addresses(v6, tmp_path):
 
 
 def write_long_lab(root: Path) -> Path:
-    """A curriculum of the three labs and one with a long id and title, as the
-    next labs will have."""
+    """A lab folder beside the curriculum (V6LAB_LABS adds it) with one lab of
+    a long id and title, as the next labs will have."""
     labs = root / "labs"
     labs.mkdir()
-    for d in (ROOT / "labs").iterdir():
-        (labs / d.name).symlink_to(d)
     (labs / "stateless-dhcpv6").mkdir()
     (labs / "stateless-dhcpv6" / "lab.py").write_text(
-        "from v6lab.course import LabDefinition\n\n\n"
+        "from v6lab import Topo\n"
+        "from v6lab.course import LabDefinition\n"
+        "from v6lab.grading import Step, checks as c\n\n\n"
         "class Lab(LabDefinition):\n"
         "    title = 'Stateless DHCPv6: DNS servers and search domains beside SLAAC'\n"
-        "    level = 'intermediate'\n    minutes = 45\n    order = 40\n")
+        "    level = 'intermediate'\n    minutes = 45\n    order = 40\n\n"
+        "    def topology(self):\n"
+        "        t = Topo('s')\n        t.add_host('h1')\n        return t\n\n"
+        "    def steps(self):\n"
+        "        return [Step('one', 'One', [c.link_local('h1', 'eth0')], hints=['x'])]\n")
     return labs
 
 
