@@ -202,7 +202,7 @@ def test_tamper_inside_a_node_changes_nothing(lab):
         Step("reach", "reach", [c.reachable("h1", "2001:db8:2::99", timeout=0.5)], gated=False),
         Step("addr", "addr", [c.has_address("h1", "2001:db8:99::/64")], gated=False),
         Step("radvd", "radvd", [c.daemon_running("h1", "radvd")], gated=False),
-        Step("ra", "ra", [c.ra_on_link("h2", "eth0", duration=0.5)], gated=False),
+        Step("ra", "ra", [c.ra_on_link("h2", "eth0", within=0.5)], gated=False),
     ])
     report = grader.grade(lab)
     assert [s.status for s in report.steps] == ["fail"] * 4, report.to_json()
@@ -362,7 +362,7 @@ def test_grading_is_read_only(lab):
         c.reachable("h1", "h3"), c.not_reachable("h1", "2001:db8:2::99", timeout=0.3),
         c.tcp_service("h1", "h3", 8080), c.dns_answers("h2", "h3", "www.lab.example"),
         c.default_route("h3"), c.sysctl_equals("r1", "net.ipv6.conf.all.forwarding", 1),
-        c.ra_on_link("h1", "eth0", duration=0.3)])])
+        c.ra_on_link("h1", "eth0", within=0.3)])])
     grader.grade(lab)
     assert snapshot() == before
 

@@ -71,10 +71,11 @@ def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
                 prefix_len: Optional[int] = None, within: float = 0.0) -> Check:
     """node has an address inside prefix (on iface), with all of `flags`
     (e.g. "mngtmpaddr", "permanent", "dynamic") and none of `not_flags`."""
-    net = ipaddress.ip_network(prefix, strict=False)
+    net = ipaddress.ip_network(prefix, strict=False)  # one address is a /128 (or /32)
     fam = net.version
     where = f"{node}:{iface}" if iface else node
-    desc = f"{where} has an address in {net}"
+    desc = f"{where} has {net.network_address}" if net.num_addresses == 1 else \
+        f"{where} has an address in {net}"
     if flags:
         desc += f" ({', '.join(flags)})"
 
@@ -404,16 +405,26 @@ def _norm(s: str) -> str:
 def ra_on_link(node: str, iface: str, *, managed: Optional[bool] = None,
                other: Optional[bool] = None, prefixes: Sequence[str] = (),
                autonomous: Optional[bool] = True, default_router: Optional[bool] = True,
-               rdnss: Sequence[str] = (), duration: float = 3.0) -> Check:
+               rdnss: Sequence[str] = (), within: float = 3.0,
+               duration: Optional[float] = None) -> Check:
     """A Router Advertisement is seen on node's iface (after a Router
-    Solicitation sent by the grader) with these flags and prefixes."""
+    Solicitation sent by the grader) with these flags and prefixes.
+    `within` is how long to listen (`duration` is its old name). What node
+    receives is not attributed to a sender: router_advertises is the check
+    that rests on evidence from the router's own cable."""
+    if duration is not None:
+        within = duration
     want = [ipaddress.ip_network(p) for p in prefixes]
     parts = []
     if managed is not None:
         parts.append(f"M={int(managed)}")
     if other is not None:
         parts.append(f"O={int(other)}")
-    parts += [str(p) for p in want]
+    parts += [f"{p}" + (f" A={int(autonomous)}" if autonomous is not None else "") for p in want]
+    if default_router is not None:
+        parts.append("default router" if default_router else "not a default router")
+    parts += [f"RDNSS {r}" for r in rdnss]
+    duration = within
 
     def fn(lab: "Lab") -> str:
         _link(lab, node, iface)
