@@ -16,6 +16,7 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "v6lab/error.hpp"
 
@@ -492,10 +493,14 @@ void NlSocket::dump(int type, int family, const std::string& what,
   int rc = nl_send_simple(sk_, type, NLM_F_DUMP, &g, sizeof g);
   if (rc < 0) throw_nl(what + " (" + where_ + ")", rc);
   DumpCtx ctx{parse, out};
-  nl_cb* cb = nl_cb_clone(nl_socket_get_cb(sk_));
-  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_valid_cb, &ctx);
-  rc = nl_recvmsgs(sk_, cb);
-  nl_cb_put(cb);
+  // nl_socket_get_cb takes a reference of its own: both are put (leaking
+  // it kept every dumping socket's callbacks alive; found by LeakSanitizer).
+  using CbRef = std::unique_ptr<nl_cb, decltype(&nl_cb_put)>;
+  CbRef base(nl_socket_get_cb(sk_), &nl_cb_put);
+  CbRef cb(nl_cb_clone(base.get()), &nl_cb_put);
+  if (!cb) throw Error(what + " (" + where_ + "): allocate netlink callbacks: out of memory");
+  nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, dump_valid_cb, &ctx);
+  rc = nl_recvmsgs(sk_, cb.get());
   if (ctx.failed) throw Error(what + " (" + where_ + "): out of memory");
   if (rc < 0) throw_nl(what + " (" + where_ + ")", rc);
 }

@@ -132,30 +132,6 @@ ssize_t recv_with_hops(int fd, unsigned char* buf, std::size_t len, sockaddr_sto
   return n;
 }
 
-std::uint16_t inet_checksum(const unsigned char* p, std::size_t n) {
-  std::uint32_t sum = 0;
-  for (std::size_t i = 0; i + 1 < n; i += 2) sum += (p[i] << 8) | p[i + 1];
-  if (n & 1) sum += p[n - 1] << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return htons(static_cast<std::uint16_t>(~sum));
-}
-
-std::string unreach6(int code) {
-  static const char* n[] = {"no route", "administratively prohibited",
-                            "beyond scope of source address", "address unreachable",
-                            "port unreachable", "source address failed policy",
-                            "reject route"};
-  return code >= 0 && code < 7 ? n[code] : "code " + std::to_string(code);
-}
-
-std::string unreach4(int code) {
-  static const char* n[] = {"network unreachable", "host unreachable",
-                            "protocol unreachable", "port unreachable",
-                            "fragmentation needed", "source route failed"};
-  if (code == 13) return "administratively prohibited";
-  return code >= 0 && code < 6 ? n[code] : "code " + std::to_string(code);
-}
-
 IcmpError local_error(int err, std::uint32_t mtu) {
   IcmpError e;
   e.kind = "local";
@@ -244,6 +220,7 @@ PingResult ping(int nsfd, const PingOptions& o) {
           ? IN6_IS_ADDR_MULTICAST(&reinterpret_cast<sockaddr_in6*>(&t.sa)->sin6_addr)
           : IN_MULTICAST(ntohl(reinterpret_cast<sockaddr_in*>(&t.sa)->sin_addr.s_addr));
   const int size = std::max(o.size, 8);
+  const std::string dst = ntop(reinterpret_cast<sockaddr*>(&t.sa));
   std::map<int, double> sent_at;
   std::set<int> answered;
   std::set<int> settled;  // requests answered by an ICMP error instead
@@ -253,17 +230,8 @@ PingResult ping(int nsfd, const PingOptions& o) {
   while (true) {
     double now = now_s();
     if (r.sent < o.count && now >= next_send) {
-      std::vector<unsigned char> pkt(8 + size, 0);
-      pkt[0] = static_cast<unsigned char>(t.family == AF_INET6 ? int{ICMP6_ECHO_REQUEST} : int{ICMP_ECHO});
-      pkt[4] = id >> 8;
-      pkt[5] = id & 0xff;
-      pkt[6] = static_cast<unsigned char>(r.sent >> 8);
-      pkt[7] = static_cast<unsigned char>(r.sent & 0xff);
-      for (int i = 8; i < 8 + size; ++i) pkt[i] = static_cast<unsigned char>(i);
-      if (t.family == AF_INET) {
-        std::uint16_t c = inet_checksum(pkt.data(), pkt.size());
-        std::memcpy(&pkt[2], &c, 2);
-      }
+      std::vector<std::uint8_t> pkt =
+          echo_request(t.family == AF_INET6, id, static_cast<std::uint16_t>(r.sent), size);
       int seq = r.sent++;
       if (::sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&t.sa), t.len) < 0) {
         int err = errno;
@@ -289,74 +257,24 @@ PingResult ping(int nsfd, const PingOptions& o) {
     int hops;
     ssize_t n = recv_with_hops(fd, buf, sizeof buf, &from, &hops);
     if (n <= 0) continue;
-    const unsigned char* icmp = buf;
-    std::size_t len = static_cast<std::size_t>(n);
-    if (t.family == AF_INET) {  // raw IPv4 sockets deliver the IP header
-      std::size_t ihl = (buf[0] & 0x0f) * 4u;
-      if (len < ihl + 8) continue;
-      icmp += ihl;
-      len -= ihl;
-    }
-    if (len < 8) continue;
-    int type = icmp[0], code = icmp[1];
-    bool reply = t.family == AF_INET6 ? type == ICMP6_ECHO_REPLY : type == ICMP_ECHOREPLY;
-    if (reply) {
-      if (((icmp[4] << 8) | icmp[5]) != id) continue;
-      if (!multicast && ntop(reinterpret_cast<sockaddr*>(&from)) != ntop(reinterpret_cast<sockaddr*>(&t.sa)))
-        continue;  // an echo reply from someone else answers nothing of ours
-      int seq = (icmp[6] << 8) | icmp[7];
-      if (!sent_at.count(seq) || answered.count(seq)) continue;
-      answered.insert(seq);
-      r.replies.push_back({seq, (now_s() - sent_at[seq]) * 1000.0,
-                           ntop(reinterpret_cast<sockaddr*>(&from)), hops});
+    Decoded<IcmpMessage> d = decode_icmp(buf, static_cast<std::size_t>(n), t.family == AF_INET6);
+    if (!d) continue;
+    const std::string src = ntop(reinterpret_cast<sockaddr*>(&from));
+    std::optional<std::uint16_t> seq = echo_answered(*d, id, src, dst, multicast);
+    if (!seq) continue;
+    if (d->reply) {
+      if (!sent_at.count(*seq) || answered.count(*seq)) continue;
+      answered.insert(*seq);
+      r.replies.push_back({*seq, (now_s() - sent_at[*seq]) * 1000.0, src, hops});
       continue;
     }
-    // An error quoting our request: check the quoted echo's identifier.
-    const unsigned char* inner = icmp + 8;
-    std::size_t inner_len = len - 8;
-    const unsigned char* q = nullptr;
-    if (t.family == AF_INET6) {
-      if (inner_len >= 48 && inner[6] == IPPROTO_ICMPV6) q = inner + 40;
-    } else if (inner_len >= 20) {
-      std::size_t ihl = (inner[0] & 0x0f) * 4u;
-      if (inner_len >= ihl + 8 && inner[9] == IPPROTO_ICMP) q = inner + ihl;
-    }
-    if (!q || ((q[4] << 8) | q[5]) != id) continue;
-    IcmpError e;
-    auto quoted = sent_at.find((q[6] << 8) | q[7]);
+    IcmpError e = d->error;  // an error quoting one of our requests
+    auto quoted = sent_at.find(*seq);
     if (quoted != sent_at.end()) {
       e.rtt_ms = (now_s() - quoted->second) * 1000.0;
       if (!answered.count(quoted->first)) settled.insert(quoted->first);
     }
-    e.type = type;
-    e.code = code;
-    e.from = ntop(reinterpret_cast<sockaddr*>(&from));
-    if (t.family == AF_INET6) {
-      switch (type) {
-        case ICMP6_DST_UNREACH: e.kind = "unreachable"; e.detail = unreach6(code); break;
-        case ICMP6_PACKET_TOO_BIG:
-          e.kind = "packet-too-big";
-          e.mtu = (icmp[4] << 24) | (icmp[5] << 16) | (icmp[6] << 8) | icmp[7];
-          e.detail = "packet too big (MTU " + std::to_string(e.mtu) + ")";
-          break;
-        case ICMP6_TIME_EXCEEDED:
-          e.kind = "time-exceeded";
-          e.detail = code == 0 ? "hop limit exceeded" : "reassembly time exceeded";
-          break;
-        default: e.kind = "parameter-problem"; e.detail = "parameter problem";
-      }
-    } else {
-      switch (type) {
-        case ICMP_DEST_UNREACH:
-          e.kind = code == ICMP_FRAG_NEEDED ? "packet-too-big" : "unreachable";
-          e.detail = unreach4(code);
-          if (code == ICMP_FRAG_NEEDED) e.mtu = (icmp[6] << 8) | icmp[7];
-          break;
-        case ICMP_TIME_EXCEEDED: e.kind = "time-exceeded"; e.detail = "TTL exceeded"; break;
-        case ICMP_PARAMETERPROB: e.kind = "parameter-problem"; e.detail = "parameter problem"; break;
-        default: continue;
-      }
-    }
+    e.from = src;
     r.errors.push_back(e);
   }
   if (o.dont_fragment) r.path_mtu = path_mtu(nsfd, t, o.iface);
@@ -493,226 +411,37 @@ ConnectResult udp_exchange(int nsfd, const std::string& addr, int port,
 
 // ------------------------------------------------------------------- DNS
 
-namespace {
-
-const std::map<std::string, int> kTypes = {
-    {"A", 1}, {"NS", 2}, {"CNAME", 5}, {"SOA", 6}, {"PTR", 12},
-    {"MX", 15}, {"TXT", 16}, {"AAAA", 28}, {"SRV", 33}, {"ANY", 255}};
-
-std::string type_name(int t) {
-  for (const auto& [n, v] : kTypes)
-    if (v == t) return n;
-  return std::to_string(t);
-}
-
-// Reads a (possibly compressed) name at off; returns false if malformed.
-// Hardened against hostile servers (the trainee may run one): labels of 63
-// bytes at most, names of 255, and compression pointers that only point
-// backwards, so a message cannot expand beyond a few times its size.
-bool read_name(const std::string& m, std::size_t& off, std::string& out) {
-  std::size_t pos = off;
-  bool jumped = false;
-  int guard = 0;
-  out.clear();
-  while (pos < m.size() && guard++ < 128) {
-    auto len = static_cast<unsigned char>(m[pos]);
-    if (len == 0) {
-      if (!jumped) off = pos + 1;
-      if (out.empty()) out = ".";
-      return true;
-    }
-    if ((len & 0xc0) == 0xc0) {
-      if (pos + 1 >= m.size()) return false;
-      std::size_t ptr = ((len & 0x3f) << 8) | static_cast<unsigned char>(m[pos + 1]);
-      if (ptr >= pos) return false;
-      if (!jumped) off = pos + 2;
-      jumped = true;
-      pos = ptr;
-      continue;
-    }
-    if (len > 63 || out.size() + len + 1 > 255) return false;
-    if (pos + 1 + len > m.size()) return false;
-    if (!out.empty()) out += '.';
-    out += m.substr(pos + 1, len);
-    pos += 1 + len;
-  }
-  return false;
-}
-
-std::uint16_t rd16(const std::string& m, std::size_t o) {
-  return static_cast<std::uint16_t>((static_cast<unsigned char>(m[o]) << 8) |
-                                    static_cast<unsigned char>(m[o + 1]));
-}
-
-}  // namespace
-
 DnsResult dns_query(int nsfd, const std::string& server, const std::string& name,
                     const std::string& qtype, double timeout, int port) {
-  auto it = kTypes.find(qtype);
-  if (it == kTypes.end()) throw Error("DNS query for " + name + ": unknown type '" + qtype + "'");
-  std::string q;
+  int type = dns_type_code(qtype);
+  if (type < 0) throw Error("DNS query for " + name + ": unknown type '" + qtype + "'");
   std::uint16_t id = random16();
-  q += static_cast<char>(id >> 8);
-  q += static_cast<char>(id & 0xff);
-  q += std::string("\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 10);  // RD, 1 question
-  std::size_t start = 0;
-  std::string n = name;
-  if (!n.empty() && n.back() == '.') n.pop_back();
-  while (start <= n.size() && !n.empty()) {
-    auto dot = n.find('.', start);
-    if (dot == std::string::npos) dot = n.size();
-    std::size_t len = dot - start;
-    if (len == 0 || len > 63) throw Error("DNS query: '" + name + "' is not a valid name");
-    q += static_cast<char>(len);
-    q += n.substr(start, len);
-    start = dot + 1;
-  }
-  q += '\0';
-  q += static_cast<char>(it->second >> 8);
-  q += static_cast<char>(it->second & 0xff);
-  q += std::string("\x00\x01", 2);
+  std::optional<std::string> q = dns_query_bytes(id, name, type);
+  if (!q) throw Error("DNS query: '" + name + "' is not a valid name");
 
   DnsResult r;
-  ConnectResult c = udp_exchange(nsfd, server, port, q, timeout);
+  ConnectResult c = udp_exchange(nsfd, server, port, *q, timeout);
   r.ms = c.ms;
   if (!c.ok) {
     r.error = c.error;
     return r;
   }
-  const std::string& m = c.received;
-  if (m.size() < 12 || rd16(m, 0) != id) {
+  Decoded<DnsResponse> d = decode_dns_response(
+      reinterpret_cast<const std::uint8_t*>(c.received.data()), c.received.size());
+  if (!d || d->id != id) {
     r.error = "malformed or unrelated response";
     return r;
   }
   r.answered = true;
-  std::uint16_t flags = rd16(m, 2);
-  static const char* rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
-  int rc = flags & 0xf;
-  r.rcode = rc < 6 ? rcodes[rc] : "RCODE" + std::to_string(rc);
-  r.authoritative = flags & 0x0400;
-  r.truncated = flags & 0x0200;
-  r.recursion_available = flags & 0x0080;
-  std::size_t qd = rd16(m, 4), an = rd16(m, 6), off = 12;
-  std::string tmp;
-  for (std::size_t i = 0; i < qd; ++i) {
-    if (!read_name(m, off, tmp) || off + 4 > m.size()) return r;
-    off += 4;
-  }
-  for (std::size_t i = 0; i < an; ++i) {
-    DnsRecord rec;
-    if (!read_name(m, off, rec.name) || off + 10 > m.size()) break;
-    int type = rd16(m, off);
-    rec.type = type_name(type);
-    rec.ttl = (static_cast<std::uint32_t>(rd16(m, off + 4)) << 16) | rd16(m, off + 6);
-    std::size_t rdlen = rd16(m, off + 8);
-    off += 10;
-    if (off + rdlen > m.size()) break;
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (type == 28 && rdlen == 16) {
-      ::inet_ntop(AF_INET6, m.data() + off, buf, sizeof buf);
-      rec.data = buf;
-    } else if (type == 1 && rdlen == 4) {
-      ::inet_ntop(AF_INET, m.data() + off, buf, sizeof buf);
-      rec.data = buf;
-    } else if (type == 12 || type == 5 || type == 2) {
-      std::size_t o2 = off;
-      read_name(m, o2, rec.data);
-    } else {
-      rec.data = std::to_string(rdlen) + " bytes";
-    }
-    off += rdlen;
-    r.answers.push_back(rec);
-  }
+  r.rcode = d->rcode;
+  r.authoritative = d->authoritative;
+  r.truncated = d->truncated;
+  r.recursion_available = d->recursion_available;
+  r.answers = d->answers;
   return r;
 }
 
 // -------------------------------------------------------------------- RA
-
-namespace {
-
-std::string pref_name(int bits) {
-  switch (bits & 3) {
-    case 0: return "medium";
-    case 1: return "high";
-    case 3: return "low";
-  }
-  return "reserved";
-}
-
-std::uint32_t rd32(const unsigned char* p) {
-  return (static_cast<std::uint32_t>(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
-}
-
-std::string prefix_str(const unsigned char* p, int len) {
-  unsigned char a[16] = {};
-  std::memcpy(a, p, static_cast<std::size_t>((len + 7) / 8 > 16 ? 16 : (len + 7) / 8));
-  // Bits beyond the length are zeroed (the caller checked the option holds
-  // that many bytes).
-  for (int b = len; b < 128; ++b) a[b / 8] &= static_cast<unsigned char>(~(0x80 >> (b % 8)));
-  char buf[INET6_ADDRSTRLEN];
-  ::inet_ntop(AF_INET6, a, buf, sizeof buf);
-  return std::string(buf) + "/" + std::to_string(len);
-}
-
-bool parse_ra(const unsigned char* b, std::size_t n, RouterAdvert& ra) {
-  if (n < 16 || b[0] != ND_ROUTER_ADVERT) return false;
-  ra.cur_hop_limit = b[4];
-  ra.managed = b[5] & 0x80;
-  ra.other = b[5] & 0x40;
-  ra.home_agent = b[5] & 0x20;
-  ra.preference = pref_name((b[5] >> 3) & 3);
-  ra.router_lifetime = (b[6] << 8) | b[7];
-  ra.reachable_time = rd32(b + 8);
-  ra.retrans_timer = rd32(b + 12);
-  std::size_t off = 16;
-  while (off + 2 <= n) {
-    int type = b[off];
-    std::size_t len = b[off + 1] * 8u;
-    if (len == 0 || off + len > n) break;
-    const unsigned char* o = b + off;
-    if (type == 1 && len >= 8) {
-      char mac[18];
-      std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", o[2], o[3], o[4], o[5], o[6], o[7]);
-      ra.source_lladdr = mac;
-    } else if (type == 3 && len == 32) {
-      RaPrefix p;
-      p.prefix = prefix_str(o + 16, o[2] > 128 ? 128 : o[2]);
-      p.on_link = o[3] & 0x80;
-      p.autonomous = o[3] & 0x40;
-      p.valid_lifetime = rd32(o + 4);
-      p.preferred_lifetime = rd32(o + 8);
-      ra.prefixes.push_back(p);
-    } else if (type == 5 && len == 8) {
-      ra.mtu = rd32(o + 4);
-    } else if (type == 24 && len >= 8 &&
-               len >= 8u + (o[2] > 64 ? 16u : o[2] > 0 ? 8u : 0u)) {  // RFC 4191 sizes
-      RaRoute rt;
-      rt.prefix = prefix_str(o + 8, o[2] > 128 ? 128 : o[2]);
-      rt.preference = pref_name((o[3] >> 3) & 3);
-      rt.lifetime = rd32(o + 4);
-      ra.routes.push_back(rt);
-    } else if (type == 25 && len >= 24) {
-      ra.rdnss_lifetime = rd32(o + 4);
-      for (std::size_t a = 8; a + 16 <= len; a += 16) {
-        char buf[INET6_ADDRSTRLEN];
-        ::inet_ntop(AF_INET6, o + a, buf, sizeof buf);
-        ra.rdnss.emplace_back(buf);
-      }
-    } else if (type == 31 && len >= 8) {
-      std::string m(reinterpret_cast<const char*>(o), len);
-      std::size_t p = 8;
-      while (p < len && m[p] != 0) {
-        std::string d;
-        if (!read_name(m, p, d)) break;
-        ra.dnssl.push_back(d);
-      }
-    }
-    off += len;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::vector<RouterAdvert> router_adverts(int nsfd, const RaOptions& o) {
   if (o.iface.empty()) throw Error("listen for router advertisements: no interface given");
@@ -753,10 +482,13 @@ std::vector<RouterAdvert> router_adverts(int nsfd, const RaOptions& o) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(std::max(0.0, wait) * 1000) + 1) <= 0) continue;
     sockaddr_storage from{};
-    RouterAdvert ra;
-    ssize_t n = recv_with_hops(fd, buf, sizeof buf, &from, &ra.hop_limit);
+    int hops;
+    ssize_t n = recv_with_hops(fd, buf, sizeof buf, &from, &hops);
     if (n <= 0) continue;
-    if (!parse_ra(buf, static_cast<std::size_t>(n), ra)) continue;
+    Decoded<RouterAdvert> d = decode_ra(buf, static_cast<std::size_t>(n));
+    if (!d) continue;
+    RouterAdvert ra = *d;
+    ra.hop_limit = hops;
     ra.from = ntop(reinterpret_cast<sockaddr*>(&from));
     ra.at = now_s() - t0;
     out.push_back(ra);

@@ -2,7 +2,8 @@
 // using sockets the core opens there itself: no program installed in the
 // node and no file the trainee can edit is involved. Every probe returns a
 // typed result; none raises for a network outcome (unreachable, timeout),
-// only for a misuse (bad address) or a system failure.
+// only for a misuse (bad address) or a system failure. What they receive
+// is read by the pure decoders of decode.hpp.
 #pragma once
 
 #include <cstdint>
@@ -10,20 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace v6lab {
+#include "v6lab/decode.hpp"
 
-// An ICMP/ICMPv6 error received in answer to a probe.
-struct IcmpError {
-  std::string kind;   // "unreachable", "packet-too-big", "time-exceeded",
-                      // "parameter-problem", or "local" (refused by the
-                      // sender's own stack, e.g. no route)
-  int type = -1;      // ICMP type (-1 for local errors)
-  int code = -1;
-  std::string from;   // who sent it (empty for local errors)
-  std::uint32_t mtu = 0;  // packet too big / fragmentation needed
-  std::string detail; // readable: "no route", "address unreachable", ...
-  double rtt_ms = 0;  // time from the request it quotes (0 for local errors)
-};
+namespace v6lab {
 
 struct PingOptions {
   std::string dst;
@@ -80,12 +70,6 @@ ConnectResult tcp_connect(int netns_fd, const std::string& addr, int port,
 ConnectResult udp_exchange(int netns_fd, const std::string& addr, int port,
                            const std::string& payload, double timeout);
 
-struct DnsRecord {
-  std::string name;
-  std::string type;   // "AAAA", "A", "PTR", "CNAME", or the number
-  std::uint32_t ttl = 0;
-  std::string data;   // address, or a domain name
-};
 struct DnsResult {
   bool answered = false;   // a response came back
   std::string error;       // "timed out", "connection refused", ...
@@ -98,33 +82,6 @@ DnsResult dns_query(int netns_fd, const std::string& server,
                     const std::string& name, const std::string& qtype,
                     double timeout, int port = 53);
 
-struct RaPrefix {
-  std::string prefix;     // "2001:db8:1::/64"
-  bool on_link = false, autonomous = false;
-  std::uint32_t valid_lifetime = 0, preferred_lifetime = 0;
-};
-struct RaRoute {
-  std::string prefix;
-  std::string preference;
-  std::uint32_t lifetime = 0;
-};
-struct RouterAdvert {
-  std::string from;        // router's link-local address
-  int hop_limit = 0;       // IP hop limit of the packet (must be 255)
-  int cur_hop_limit = 0;
-  bool managed = false, other = false, home_agent = false;
-  std::string preference;  // "low", "medium", "high", "reserved"
-  std::uint32_t router_lifetime = 0;  // seconds; 0 = not a default router
-  std::uint32_t reachable_time = 0, retrans_timer = 0;
-  std::vector<RaPrefix> prefixes;
-  std::vector<std::string> rdnss;
-  std::uint32_t rdnss_lifetime = 0;
-  std::vector<std::string> dnssl;
-  std::uint32_t mtu = 0;   // 0: no MTU option
-  std::string source_lladdr;
-  std::vector<RaRoute> routes;
-  double at = 0;           // seconds after the probe started
-};
 struct RaOptions {
   std::string iface;
   bool solicit = true;     // send a Router Solicitation first
