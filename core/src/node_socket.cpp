@@ -29,9 +29,11 @@ struct Ctx {
   void opt(int level, int name, int value, const char* what) const {
     if (::setsockopt(fd, level, name, &value, sizeof value) != 0) fail(std::string("set ") + what, errno);
   }
-  unsigned index(const std::string& ifname, const std::string& why) const {
+  // what names ifname already ("bind to device eth9"): the message reads
+  // "bind to device eth9 on h1: No such device".
+  unsigned index(const std::string& ifname, const std::string& what) const {
     unsigned i = ::if_nametoindex(ifname.c_str());
-    if (!i) fail(why + ": no interface " + ifname, ENODEV);
+    if (!i) fail(what, ENODEV);
     return i;
   }
 };
@@ -68,7 +70,7 @@ void set_flags(const Ctx& c, const SocketOptions& o) {
 
 void set_interfaces(const Ctx& c, const SocketOptions& o) {
   if (!o.bind_iface.empty()) {
-    c.index(o.bind_iface, "bind to device");
+    c.index(o.bind_iface, "bind to device " + o.bind_iface);
     if (::setsockopt(c.fd, SOL_SOCKET, SO_BINDTODEVICE, o.bind_iface.c_str(),
                      static_cast<socklen_t>(o.bind_iface.size())) != 0)
       c.fail("bind to device " + o.bind_iface, errno);
@@ -76,11 +78,11 @@ void set_interfaces(const Ctx& c, const SocketOptions& o) {
   std::string mif = o.multicast_if.empty() ? o.bind_iface : o.multicast_if;
   if (mif.empty()) return;
   if (c.family == AF_INET6) {
-    int i = static_cast<int>(c.index(mif, "set IPV6_MULTICAST_IF"));
+    int i = static_cast<int>(c.index(mif, "set IPV6_MULTICAST_IF " + mif));
     c.opt(IPPROTO_IPV6, IPV6_MULTICAST_IF, i, ("IPV6_MULTICAST_IF " + mif).c_str());
   } else {
     ip_mreqn m{};
-    m.imr_ifindex = static_cast<int>(c.index(mif, "set IP_MULTICAST_IF"));
+    m.imr_ifindex = static_cast<int>(c.index(mif, "set IP_MULTICAST_IF " + mif));
     if (::setsockopt(c.fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) != 0)
       c.fail("set IP_MULTICAST_IF " + mif, errno);
   }
