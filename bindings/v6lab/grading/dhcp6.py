@@ -15,6 +15,8 @@ M and O flags that tell hosts to use DHCPv6 at all.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
 import select
 import socket
@@ -66,13 +68,12 @@ def _open_client(lab: "Lab", node: str, iface: str, ll: str) -> tuple[socket.soc
     may be taken by the node's own DHCPv6 client, then an ephemeral port
     (servers answer the request's source port, RFC 8415 18.3)."""
     from ..nodesock import SocketError
-    errno_inuse = 98
     kw = dict(bind_iface=iface, bind_addr=ll, reuse_addr=True, multicast_hops=1, timeout=0)
     try:
         return lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=dhcp6.CLIENT_PORT,
                                 **kw), f"[{ll}%{iface}]:{dhcp6.CLIENT_PORT}"
     except SocketError as e:
-        if e.errno != errno_inuse:
+        if e.errno != errno.EADDRINUSE:
             raise
     s = lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=0, **kw)
     return s, f"[{ll}%{iface}]:{s.getsockname()[1]} (546 is in use on {node})"
@@ -90,8 +91,8 @@ def _exchange(lab: "Lab", node: str, iface: str, timeout: float,
     client_port = w.port_of(lab, node, iface)
     replies: list[tuple[dhcp6.Message, str]] = []
     junk: list[str] = []
-    tap = w.Tap.switch(lab, types=(), udp_ports=DHCP6_PORTS) if where else None
-    try:
+    with contextlib.ExitStack() as stack:
+        tap = stack.enter_context(w.Tap.switch(lab, udp_ports=DHCP6_PORTS)) if where else None
         s, bound = _open_client(lab, node, iface, ll)
         with s:
             s.sendto(dhcp6.encode(req), (dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
@@ -105,9 +106,6 @@ def _exchange(lab: "Lab", node: str, iface: str, timeout: float,
             owners = {}
         for payload, msg in got:
             replies.append((msg, owners.get(payload, "")))
-    finally:
-        if tap is not None:
-            tap.__exit__(None, None, None)
     return replies, junk, bound
 
 
