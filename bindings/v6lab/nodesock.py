@@ -12,8 +12,10 @@ the node's programs: the grader speaks for the node from outside it.
         s.sendto(payload, ("ff02::1:2", 547))
 
 A socket keeps the namespace it was made in: it works after the call
-returns, from any thread, until it is closed or the lab stops (then the
-interfaces are gone and I/O fails with the kernel's errno).
+returns, from any thread. It also keeps that namespace alive: a socket
+still open when the lab stops holds the node's network namespace (and its
+interfaces) until it is closed, so close every socket, with `with`, before
+the check returns.
 """
 
 from __future__ import annotations
