@@ -201,3 +201,15 @@ def test_switch_socket(lab):
         assert s.family == socket.AF_INET6
     with pytest.raises(nodesock.SocketError, match="bind to device eth0 on .switch: No such device"):
         nodesock.switch_socket(lab, bind_iface="eth0")
+
+
+def test_node_socket_raw_icmp6_with_a_type_filter(lab):
+    """A raw ICMPv6 socket in h1 that passes only Echo Requests sees the
+    core's ping from h2, and nothing else h2's probe provokes."""
+    with lab["h1"].socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6,
+                          icmp6_filter_type=128, timeout=2) as raw:
+        ll1 = [a.address for a in lab["h1"].addresses("eth0", 6) if a.scope == "link"][0]
+        r = lab["h2"].ping(f"{ll1}%eth0", timeout=1.0)
+        assert r.received, r
+        data, src = raw.recvfrom(2048)
+        assert data[0] == 128
