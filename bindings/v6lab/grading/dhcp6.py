@@ -27,7 +27,7 @@ from ..proto import ProtoError, dhcp6
 from ..proto.dhcp6 import DnsServers, DomainList, StatusCode
 from . import wire as w
 from .behaviour import router_advertises
-from .check import Check, CheckFailed
+from .check import Check, CheckFailed, CheckPending
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -49,7 +49,9 @@ def _client_ll(lab: "Lab", node: str, iface: str) -> str:
     lls = [a for a in lab[node].addresses(iface, 6) if a.scope == "link"]
     ok = [a for a in lls if not a.tentative and not a.dadfailed]
     if not ok:
-        raise CheckFailed(f"{node}:{iface} has no usable link-local address "
+        # Still in DAD: worth waiting for; none or a duplicate: settled.
+        kind = CheckPending if any(a.tentative for a in lls) else CheckFailed
+        raise kind(f"{node}:{iface} has no usable link-local address "
                           f"(link-local: {_fmt(a.cidr for a in lls)}), so it cannot ask DHCPv6")
     return ok[0].address
 
