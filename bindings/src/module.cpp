@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   register_probe(m);
   register_nodefs(m);
   register_wire(m);
+  register_socket(m);
 }

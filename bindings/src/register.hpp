@@ -11,4 +11,5 @@ void register_lab(pybind11::module_& m);
 void register_probe(pybind11::module_& m);
 void register_nodefs(pybind11::module_& m);
 void register_wire(pybind11::module_& m);
+void register_socket(pybind11::module_& m);
 }  // namespace v6lab::py_bindings

@@ -348,6 +348,11 @@ class Node:
                   timeout: float = 2.0, port: int = 53) -> _core.DnsResult:
         return self.handle.dns_query(server, name, qtype, timeout, port)
 
+    def socket(self, *args: Any, **kw: Any) -> Any:
+        """A socket.socket inside this node's netns (see v6lab.nodesock)."""
+        from .nodesock import open_socket
+        return open_socket(self.handle, *args, **kw)
+
     def router_adverts(self, iface: str, *, solicit: bool = True, duration: float = 2.0,
                        stop_at_first: bool = True) -> list[_core.RouterAdvert]:
         """Router Advertisements seen on iface within duration seconds (after

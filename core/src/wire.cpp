@@ -29,27 +29,37 @@ constexpr std::size_t kEth = 14, kIp6 = 40;
 
 // ldh [12]; jeq #0x86dd; ldb [20]; jeq #58; ret #65535 / ret #0.
 // Runs in the kernel, so a LAN busy with other traffic costs no copies.
-void attach_filter(int fd, const std::string& what) {
-  static sock_filter code[] = {
+// With udp, next header 17 passes too (the ports are checked in keep()).
+void attach_filter(int fd, const std::string& what, bool udp) {
+  static sock_filter icmp6[] = {
       {0x28, 0, 0, 12},          {0x15, 0, 3, ETH_P_IPV6},
       {0x30, 0, 0, 20},          {0x15, 0, 1, 58},
       {0x06, 0, 0, 0x0000ffff},  {0x06, 0, 0, 0},
   };
-  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  static sock_filter icmp6_udp[] = {
+      {0x28, 0, 0, 12}, {0x15, 0, 4, ETH_P_IPV6}, {0x30, 0, 0, 20}, {0x15, 1, 0, 58},
+      {0x15, 0, 1, 17}, {0x06, 0, 0, 0x0000ffff}, {0x06, 0, 0, 0},
+  };
+  sock_fprog prog{udp ? static_cast<unsigned short>(sizeof icmp6_udp / sizeof icmp6_udp[0])
+                      : static_cast<unsigned short>(sizeof icmp6 / sizeof icmp6[0]),
+                  udp ? icmp6_udp : icmp6};
   if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
     throw_errno(what + ": attach the ICMPv6 filter", errno);
 }
 
 }  // namespace
 
-WireTap::WireTap(int netns_fd, std::string where, std::vector<int> icmp6_types)
-    : where_(std::move(where)), types_(icmp6_types.begin(), icmp6_types.end()) {
+WireTap::WireTap(int netns_fd, std::string where, std::vector<int> icmp6_types,
+                 std::vector<int> udp_ports)
+    : where_(std::move(where)),
+      types_(icmp6_types.begin(), icmp6_types.end()),
+      ports_(udp_ports.begin(), udp_ports.end()) {
   std::string what = "open a packet tap in " + where_;
   run_in_netns(netns_fd, [&] {
     int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
     if (fd < 0) throw_errno(what, errno);
     fd_.reset(fd);
-    attach_filter(fd, what);
+    attach_filter(fd, what, !ports_.empty());
     int buf = 4 << 20;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     struct if_nameindex* ni = ::if_nameindex();
@@ -79,6 +89,11 @@ std::string WireTap::name_of(int ifindex) const {
 
 bool WireTap::keep(const unsigned char* b, std::size_t n) const {
   if (n < kEth + kIp6 + 4) return false;
+  if (b[kEth + 6] == 17) {  // UDP: only to or from a port asked for
+    int sport = (b[kEth + kIp6] << 8) | b[kEth + kIp6 + 1];
+    int dport = (b[kEth + kIp6 + 2] << 8) | b[kEth + kIp6 + 3];
+    return ports_.count(sport) || ports_.count(dport);
+  }
   return types_.empty() || types_.count(b[kEth + kIp6]);
 }
 

@@ -3,7 +3,11 @@
 // (as libnl's own namespace tests do).
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,6 +26,7 @@
 
 #include "v6lab/error.hpp"
 #include "v6lab/lab.hpp"
+#include "v6lab/node_socket.hpp"
 #include "v6lab/nsutil.hpp"
 
 using namespace v6lab;
@@ -382,4 +387,48 @@ TEST_F(Runtime, LanBeyondTheBridgePortLimitIsOneSegment) {
     return false;
   }, 60));
   EXPECT_EQ(run_in(last, {"ping", "-6", "-c1", "-W3", "2001:db8:b::1"}), 0);
+}
+
+// The socket primitive: made in the node's namespace (the kernel says so,
+// SIOCGSKNS), bound to a privileged port there, and a failure keeps errno
+// and says what was done to what.
+TEST_F(Runtime, NodeSocketIsInTheNodeAndKeepsErrno) {
+  auto lab = make_lab(small_topology());
+  auto& h1 = lab->node("h1");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& a : h1.addresses(AF_INET6))
+      if (a.tentative()) return false;
+    return true;
+  }, 20));
+  SocketOptions o;
+  o.bind_addr = "2001:db8:1::10";
+  o.port = 547;
+  o.bind_iface = "eth0";
+  o.join_groups = {"ff02::1:2"};
+  UniqueFd s = open_node_socket(h1, AF_INET6, SOCK_DGRAM, 0, o);
+  ASSERT_TRUE(s);
+  UniqueFd ns(::ioctl(s.get(), SIOCGSKNS));
+  ASSERT_TRUE(ns) << std::strerror(errno);
+  struct stat a {}, b {};
+  ASSERT_EQ(::fstat(ns.get(), &a), 0);
+  ASSERT_EQ(::stat(("/proc/" + std::to_string(h1.pid()) + "/ns/net").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  try {
+    open_node_socket(h1, AF_INET6, SOCK_DGRAM, 0, o);
+    ADD_FAILURE() << "a second bind succeeded";
+  } catch (const SocketError& e) {
+    EXPECT_EQ(e.err(), EADDRINUSE);
+    EXPECT_STREQ(e.what(), "bind [2001:db8:1::10]:547 on h1: Address already in use");
+  }
+  o = SocketOptions{};
+  o.bind_iface = "eth9";
+  try {
+    open_node_socket(h1, AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, o);
+    ADD_FAILURE() << "bound to a missing device";
+  } catch (const SocketError& e) {
+    EXPECT_EQ(e.err(), ENODEV);
+    EXPECT_STREQ(e.what(), "bind to device eth9 on h1: No such device");
+  }
+  s.reset();
+  lab->stop();
 }

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 from .._core import Error, NodeFileError
 from .behaviour import reaches_on_wire, router_advertises, slaac_autoconfigures  # noqa: F401 (re-exported as checks.*)
 from .check import Check, CheckFailed, CheckPending
+from .dhcp6 import dhcp6_information_reply, dhcp6_seen_on_wire, ra_flags_on_wire  # noqa: F401 (re-exported as checks.*)
 
 if TYPE_CHECKING:
     from ..lab import Lab

@@ -22,7 +22,12 @@ import os
 import struct
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Optional, Union
+
+# The ND codecs live in v6lab.proto.ndp; their names stay importable here.
+from ..proto.ndp import (NA, NS, RA, RS, NeighbourAdvert, NeighbourSolicit,  # noqa: F401
+                         PrefixInfo, RouterAdvert, RouterSolicit, decode_ra, mac_bytes, mac_str)
+from ..proto.ndp import _addr, lladdr as _lladdr, options as _options  # noqa: F401
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -30,56 +35,11 @@ if TYPE_CHECKING:
 ETH_P_IPV6 = 0x86DD
 ICMP6 = 58
 PACKET_TOO_BIG, ECHO_REQUEST, ECHO_REPLY = 2, 128, 129
-RS, RA, NS, NA = 133, 134, 135, 136
 ALL_NODES = "ff02::1"
 ALL_ROUTERS = "ff02::2"
 
 
 # ----------------------------------------------------------------- decoded
-
-@dataclass(frozen=True)
-class PrefixInfo:
-    prefix: str                 # "2001:db8:10::/64"
-    on_link: bool
-    autonomous: bool
-    valid_lifetime: int
-    preferred_lifetime: int
-
-
-@dataclass(frozen=True)
-class RouterAdvert:
-    cur_hop_limit: int
-    managed: bool
-    other: bool
-    router_lifetime: int
-    reachable_time: int
-    retrans_timer: int
-    prefixes: tuple[PrefixInfo, ...] = ()
-    rdnss: tuple[str, ...] = ()
-    rdnss_lifetime: int = 0
-    mtu: int = 0
-    source_lladdr: str = ""
-
-
-@dataclass(frozen=True)
-class RouterSolicit:
-    source_lladdr: str = ""
-
-
-@dataclass(frozen=True)
-class NeighbourSolicit:
-    target: str
-    source_lladdr: str = ""
-
-
-@dataclass(frozen=True)
-class NeighbourAdvert:
-    target: str
-    router: bool
-    solicited: bool
-    override: bool
-    target_lladdr: str = ""
-
 
 @dataclass(frozen=True)
 class Echo:
@@ -110,6 +70,22 @@ class Packet:
 
 
 @dataclass(frozen=True)
+class UdpPacket:
+    """One Ethernet/IPv6/UDP frame (a tap opened with udp_ports), decoded
+    down to its payload; the payload's codec is the caller's choice
+    (v6lab.proto.dhcp6, v6lab.proto.dns)."""
+    src_mac: str
+    dst_mac: str
+    src: str
+    dst: str
+    hop_limit: int
+    sport: int
+    dport: int
+    payload: bytes
+    icmp_type: ClassVar[int] = -1      # never an ICMPv6 type: sent_by(..., RA) skips it
+
+
+@dataclass(frozen=True)
 class Seen:
     """A decoded frame with where the network saw it. On a switch port,
     `outgoing=False` means the node on that port sent it; `outgoing=True`
@@ -119,60 +95,7 @@ class Seen:
     node: str                   # the node on that port ("" if not a port)
     outgoing: bool
     injected: bool
-    packet: Packet
-
-
-def mac_str(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
-
-
-def mac_bytes(s: str) -> bytes:
-    return bytes(int(x, 16) for x in s.split(":"))
-
-
-def _addr(b: bytes) -> str:
-    return str(ipaddress.IPv6Address(b))
-
-
-def _options(b: bytes) -> Iterable[tuple[int, bytes]]:
-    off = 0
-    while off + 2 <= len(b):
-        t, ln = b[off], b[off + 1] * 8
-        if ln == 0 or off + ln > len(b):
-            return
-        yield t, b[off:off + ln]
-        off += ln
-
-
-def _lladdr(opts: Iterable[tuple[int, bytes]], kind: int) -> str:
-    for t, o in opts:
-        if t == kind and len(o) >= 8:
-            return mac_str(o[2:8])
-    return ""
-
-
-def decode_ra(icmp: bytes) -> Optional[RouterAdvert]:
-    """The RA's fields (RFC 4861 4.2), PIO (4.6.2), MTU, SLLAO and RDNSS
-    (RFC 8106). None if too short to be one."""
-    if len(icmp) < 16 or icmp[0] != RA:
-        return None
-    prefixes, rdnss, rdnss_lft, mtu = [], [], 0, 0
-    opts = list(_options(icmp[16:]))
-    for t, o in opts:
-        if t == 3 and len(o) == 32:
-            plen = min(o[2], 128)
-            net = ipaddress.IPv6Network((int.from_bytes(o[16:32], "big") >> (128 - plen) << (128 - plen),
-                                         plen))
-            prefixes.append(PrefixInfo(str(net), bool(o[3] & 0x80), bool(o[3] & 0x40),
-                                       *struct.unpack("!II", o[4:12])))
-        elif t == 5 and len(o) == 8:
-            mtu = struct.unpack("!I", o[4:8])[0]
-        elif t == 25 and len(o) >= 24:
-            rdnss_lft = struct.unpack("!I", o[4:8])[0]
-            rdnss += [_addr(o[a:a + 16]) for a in range(8, len(o) - 15, 16)]
-    lifetime, reach, retrans = struct.unpack("!HII", icmp[6:16])
-    return RouterAdvert(icmp[4], bool(icmp[5] & 0x80), bool(icmp[5] & 0x40), lifetime, reach,
-                        retrans, tuple(prefixes), tuple(rdnss), rdnss_lft, mtu, _lladdr(opts, 1))
+    packet: Union[Packet, UdpPacket]
 
 
 def _decode_body(t: int, icmp: bytes) -> object:
@@ -211,6 +134,23 @@ def decode(frame: bytes) -> Optional[Packet]:
         return None
     return Packet(mac_str(frame[6:12]), mac_str(frame[0:6]), _addr(ip[8:24]), _addr(ip[24:40]),
                   ip[7], icmp[0], icmp[1], _decode_body(icmp[0], icmp))
+
+
+def decode_udp(frame: bytes) -> Optional[UdpPacket]:
+    """An Ethernet frame carrying IPv6 whose next header is UDP, decoded;
+    None for anything else."""
+    if len(frame) < 14 + 40 + 8 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IPV6:
+        return None
+    ip = frame[14:54]
+    if ip[0] >> 4 != 6 or ip[6] != 17:
+        return None
+    plen = struct.unpack("!H", ip[4:6])[0]
+    udp = frame[54:54 + plen]
+    if len(udp) < 8:
+        return None
+    sport, dport, ulen = struct.unpack("!HHH", udp[:6])
+    return UdpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]), _addr(ip[8:24]),
+                     _addr(ip[24:40]), ip[7], sport, dport, udp[8:max(8, min(ulen, len(udp)))])
 
 
 # ------------------------------------------------------------------ build
@@ -332,19 +272,23 @@ class Tap:
     In the switch namespace every frame is attributed to the node on its
     port; in a node's namespace (`Tap.node`) it is not attributed."""
 
-    def __init__(self, handle, owners: dict[str, str], types: Iterable[int] = ()) -> None:
+    def __init__(self, handle, owners: dict[str, str], types: Iterable[int] = (),
+                 udp_ports: Iterable[int] = ()) -> None:
         from .. import _core
-        self._tap = _core.WireTap(handle, list(types))
+        self._tap = _core.WireTap(handle, list(types), list(udp_ports))
         self._owners = owners
         self.seen: list[Seen] = []
 
     @classmethod
-    def switch(cls, lab: "Lab", types: Iterable[int] = ()) -> "Tap":
-        return cls(switch_handle(lab), port_owners(lab), types)
+    def switch(cls, lab: "Lab", types: Iterable[int] = (), udp_ports: Iterable[int] = ()) -> "Tap":
+        """udp_ports: also keep UDP frames from or to these ports (for
+        DHCPv6: 546, 547), decoded as UdpPacket."""
+        return cls(switch_handle(lab), port_owners(lab), types, udp_ports)
 
     @classmethod
-    def node(cls, lab: "Lab", node: str, types: Iterable[int] = ()) -> "Tap":
-        return cls(lab[node].handle, {}, types)
+    def node(cls, lab: "Lab", node: str, types: Iterable[int] = (),
+             udp_ports: Iterable[int] = ()) -> "Tap":
+        return cls(lab[node].handle, {}, types, udp_ports)
 
     def __enter__(self) -> "Tap":
         return self
@@ -360,7 +304,7 @@ class Tap:
         and appends it to `seen`."""
         new = []
         for f in self._tap.read(timeout):
-            p = decode(f.data)
+            p: Union[Packet, UdpPacket, None] = decode(f.data) or decode_udp(f.data)
             if p is None:
                 continue
             owner = self._owners.get(f.ifname, "")

@@ -1,0 +1,269 @@
+"""DHCPv6 checks in one line, on evidence a node cannot forge.
+
+`dhcp6_information_reply` asks the question itself: the grader sends an
+Information-Request from the client node's namespace (a socket from
+`Node.socket`, bound to the client's link-local address and port 546 on
+its interface) and decodes the Reply with v6lab.proto.dhcp6. Who answered
+is not taken from the Reply's addresses or SERVERID, which any node can
+forge, but from the switch port its frame came in on (grading/wire.py):
+a Reply from a trainee's fake server on another node fails.
+
+`dhcp6_seen_on_wire` only listens: what the nodes' own clients, servers and
+relays exchanged on a LAN within a window. `ra_flags_on_wire` checks the
+M and O flags that tell hosts to use DHCPv6 at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import select
+import socket
+import time
+from typing import TYPE_CHECKING, Optional, Sequence, Union
+
+from ..proto import ProtoError, dhcp6
+from ..proto.dhcp6 import DnsServers, DomainList, StatusCode
+from . import wire as w
+from .behaviour import router_advertises
+from .check import Check, CheckFailed, CheckPending
+
+if TYPE_CHECKING:
+    from ..lab import Lab
+
+DHCP6_PORTS = (dhcp6.CLIENT_PORT, dhcp6.SERVER_PORT)
+
+
+def _fmt(items) -> str:
+    return ", ".join(str(x) for x in items) or "none"
+
+
+def _domain(d: str) -> str:
+    return d.rstrip(".").lower() + "."
+
+
+def _client_ll(lab: "Lab", node: str, iface: str) -> str:
+    """The client's usable link-local address: the source a real client
+    uses, and the one a server answers to."""
+    lls = [a for a in lab[node].addresses(iface, 6) if a.scope == "link"]
+    ok = [a for a in lls if not a.tentative and not a.dadfailed]
+    if not ok:
+        # Still in DAD: worth waiting for; none or a duplicate: settled.
+        kind = CheckPending if any(a.tentative for a in lls) else CheckFailed
+        raise kind(f"{node}:{iface} has no usable link-local address "
+                          f"(link-local: {_fmt(a.cidr for a in lls)}), so it cannot ask DHCPv6")
+    return ok[0].address
+
+
+def _lan_ports(lab: "Lab", lan: str) -> dict[str, str]:
+    """Switch port -> node for LAN `lan` (a grader error if no such LAN)."""
+    lans = list(lab.spec.get("lans", {}))
+    if lan not in lans:
+        raise RuntimeError(f"no LAN {lan} in this lab (LANs: {_fmt(lans)})")
+    i = lans.index(lan)
+    return {p: m.partition(":")[0] for p, m in w.port_owners(lab).items() if p.startswith(f"l{i}p")}
+
+
+def _open_client(lab: "Lab", node: str, iface: str, ll: str) -> tuple[socket.socket, str]:
+    """A UDP socket in the client's namespace on [ll%iface]:546; port 546
+    may be taken by the node's own DHCPv6 client, then an ephemeral port
+    (servers answer the request's source port, RFC 8415 18.3)."""
+    from ..nodesock import SocketError
+    kw = dict(bind_iface=iface, bind_addr=ll, reuse_addr=True, multicast_hops=1, timeout=0)
+    try:
+        return lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=dhcp6.CLIENT_PORT,
+                                **kw), f"[{ll}%{iface}]:{dhcp6.CLIENT_PORT}"
+    except SocketError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+    s = lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=0, **kw)
+    return s, f"[{ll}%{iface}]:{s.getsockname()[1]} (546 is in use on {node})"
+
+
+def _exchange(lab: "Lab", node: str, iface: str, timeout: float,
+              ) -> tuple[list[tuple[dhcp6.Message, str]], list[str], str]:
+    """Sends one Information-Request and gathers the Replies to it for up
+    to timeout seconds. Returns ([(reply, node whose port it came in on)],
+    problems with other answers, what the grader bound to)."""
+    ll = _client_ll(lab, node, iface)
+    duid = dhcp6.DuidLl(1, lab[node].link(iface).mac)
+    req = dhcp6.information_request(duid)
+    where = w.lan_of(lab, node, iface)
+    client_port = w.port_of(lab, node, iface)
+    replies: list[tuple[dhcp6.Message, str]] = []
+    junk: list[str] = []
+    with contextlib.ExitStack() as stack:
+        tap = stack.enter_context(w.Tap.switch(lab, udp_ports=DHCP6_PORTS)) if where else None
+        s, bound = _open_client(lab, node, iface, ll)
+        with s:
+            s.sendto(dhcp6.encode(req), (dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
+                                         dhcp6.SERVER_PORT))
+            got = _gather(s, req.xid, timeout, junk)
+        if tap is not None:
+            # A frame the socket got has crossed the switch already.
+            tap.collect(0.1, until=lambda seen: _attribute(seen, got, client_port) is not None)
+            owners = _attribute(tap.seen, got, client_port) or {}
+        else:
+            owners = {}
+        for payload, msg in got:
+            replies.append((msg, owners.get(payload, "")))
+    return replies, junk, bound
+
+
+def _gather(s: socket.socket, xid: int, timeout: float,
+            junk: list[str]) -> list[tuple[bytes, dhcp6.Message]]:
+    out: list[tuple[bytes, dhcp6.Message]] = []
+    end = time.monotonic() + timeout
+    # After the first Reply, wait a little for others (a second server, or a
+    # rogue one), not the whole timeout.
+    while (left := end - time.monotonic()) > 0:
+        if not select.select([s], [], [], left)[0]:
+            break
+        data, src = s.recvfrom(65535)
+        try:
+            m = dhcp6.decode(data)
+        except ProtoError as e:
+            junk.append(f"a malformed answer from {src[0]}: {e}")
+            continue
+        if isinstance(m, dhcp6.Message) and m.xid == xid and m.type == dhcp6.REPLY:
+            out.append((data, m))
+            end = min(end, time.monotonic() + 0.3)
+    return out
+
+
+def _attribute(seen: list[w.Seen], got: list[tuple[bytes, dhcp6.Message]],
+               client_port: Optional[str]) -> Optional[dict[bytes, str]]:
+    """payload -> the node whose port the Reply frame came in on; None
+    until every received payload has been seen on the wire."""
+    owners: dict[bytes, str] = {}
+    for s in seen:
+        p = s.packet
+        if (isinstance(p, w.UdpPacket) and s.node and not s.outgoing and not s.injected
+                and p.sport == dhcp6.SERVER_PORT and s.ifname != client_port):
+            owners.setdefault(p.payload, s.node)
+    if all(payload in owners for payload, _ in got):
+        return owners
+    return None
+
+
+def _reply_problems(m: dhcp6.Message, dns_servers: Sequence[str],
+                    domains: Sequence[str]) -> list[str]:
+    problems = []
+    st = m.option(StatusCode)
+    if st is not None and st.status != 0:
+        problems.append(f"status {st.name}: {st.message!r}")
+    have = m.option(DnsServers)
+    have_dns = {str(ipaddress.ip_address(a)) for a in (have.addresses if have else ())}
+    for a in dns_servers:
+        if str(ipaddress.ip_address(a)) not in have_dns:
+            problems.append(f"no DNS server {a} (it gave: {_fmt(sorted(have_dns))})")
+    dl = m.option(DomainList)
+    have_dom = {_domain(d) for d in (dl.domains if dl else ())}
+    for d in domains:
+        if _domain(d) not in have_dom:
+            problems.append(f"no search domain {_domain(d)} (it gave: {_fmt(sorted(have_dom))})")
+    return problems
+
+
+def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optional[str] = None,
+                            dns_servers: Sequence[str] = (), domains: Sequence[str] = (),
+                            timeout: float = 2.0, within: float = 0.0) -> Check:
+    """A stateless DHCPv6 server answers client: the grader sends an
+    Information-Request from client:iface (source [link-local]:546, to
+    ff02::1:2 port 547) and a Reply comes back with these DNS servers and
+    search domains. With `server`, the Reply must have come in on server's
+    switch port (the client's LAN only); a Reply from any other node's
+    cable fails, whatever addresses it carries."""
+    want = [f"DNS {_fmt(dns_servers)}"] if dns_servers else []
+    want += [f"domains {_fmt(_domain(d) for d in domains)}"] if domains else []
+
+    def fn(lab: "Lab") -> str:
+        replies, junk, bound = _exchange(lab, client, iface, timeout)
+        if not replies:
+            raise CheckFailed(f"no DHCPv6 Reply to an Information-Request from {client}:{iface} "
+                              f"({bound}) within {timeout:g} s"
+                              + (f"; {junk[0]}" if junk else "")
+                              + " (is a DHCPv6 server running on this link, e.g. dnsmasq "
+                              "with --dhcp-range=...,ra-stateless or dhcp-range ::,constructor?)")
+        if server is not None:
+            mine = [(m, n) for m, n in replies if n == server]
+            if not mine:
+                who = _fmt(sorted({n or "an unknown port" for _, n in replies}))
+                raise CheckFailed(f"{client}:{iface} got a DHCPv6 Reply, but it came in on "
+                                  f"{who}'s cable, not from {server}")
+            replies = mine
+        problems: list[str] = []
+        for m, n in replies:
+            p = _reply_problems(m, dns_servers, domains)
+            if not p:
+                src = f" from {n}" if n else ""
+                dns = m.option(DnsServers)
+                return (f"Reply{src} to {client}:{iface}: DNS "
+                        f"{_fmt(dns.addresses if dns else ())}")
+            problems = p
+        raise CheckFailed(f"DHCPv6 Reply to {client}:{iface}"
+                          + (f" from {replies[0][1]}" if replies[0][1] else "") + ": "
+                          + "; ".join(problems))
+    return Check(f"DHCPv6 answers {client}:{iface}'s Information-Request"
+                 + (f" from {server}" if server else "")
+                 + (f" ({'; '.join(want)})" if want else ""), fn, within=within)
+
+
+def dhcp6_seen_on_wire(lan: str, kind: Union[str, int] = "Reply", *,
+                       from_node: Optional[str] = None, within: float = 5.0) -> Check:
+    """A DHCPv6 message of `kind` ("Solicit", "Reply", "Relay-Forw", ...)
+    comes in on a port of LAN `lan` within `within` seconds, from
+    from_node's cable if given. It only listens: the nodes' own clients,
+    servers and relays must be talking (e.g. a client renewing)."""
+    code = dhcp6.message_type(kind)
+    name = dhcp6.MESSAGE_NAMES.get(code, str(kind))
+
+    def fn(lab: "Lab") -> str:
+        ports = _lan_ports(lab, lan)
+
+        def match(s: w.Seen) -> Optional[dhcp6.AnyMessage]:
+            p = s.packet
+            if (not isinstance(p, w.UdpPacket) or s.outgoing or s.injected
+                    or s.ifname not in ports or not set(DHCP6_PORTS) & {p.sport, p.dport}):
+                return None
+            try:
+                return dhcp6.decode(p.payload)
+            except ProtoError:
+                return None
+
+        def found(seen: list[w.Seen]) -> bool:
+            return any((m := match(s)) is not None and m.type == code
+                       and (from_node is None or s.node == from_node) for s in seen)
+
+        with w.Tap.switch(lab, udp_ports=DHCP6_PORTS) as tap:
+            tap.collect(within, until=found)
+            seen = tap.seen
+        hits = [(s, m) for s in seen if (m := match(s)) is not None]
+        for s, m in hits:
+            if m.type == code and (from_node is None or s.node == from_node):
+                return f"{name} from {s.node or s.ifname} on {lan} ({s.packet.src})"
+        heard = _fmt(sorted({f"{m.name} from {s.node or s.ifname}" for s, m in hits}))
+        raise CheckFailed(f"no DHCPv6 {name}" + (f" from {from_node}" if from_node else "")
+                          + f" on {lan} within {within:g} s (heard: {heard})")
+    return Check(f"DHCPv6 {name}" + (f" from {from_node}" if from_node else "")
+                 + f" on {lan}", fn)
+
+
+def ra_flags_on_wire(lan: str, *, managed: Optional[bool] = None, other: Optional[bool] = None,
+                     from_node: str, window: float = 3.0) -> Check:
+    """from_node's RA on LAN `lan` (answering the grader's solicitation,
+    seen on its switch port) has these M and O flags: M=1 sends hosts to
+    DHCPv6 for addresses, O=1 for other configuration (DNS) only."""
+    def fn(lab: "Lab") -> str:
+        ports = _lan_ports(lab, lan)
+        owners = w.port_owners(lab)
+        ifaces = [owners[p].partition(":")[2] for p, n in ports.items() if n == from_node]
+        if not ifaces:
+            raise RuntimeError(f"{from_node} is not on LAN {lan}")
+        inner = router_advertises(from_node, ifaces[0], managed=managed, other=other,
+                                  autonomous=None, default_router=None, window=window)
+        return inner.fn(lab)
+    flags = [f"{k}={int(v)}" for k, v in (("M", managed), ("O", other)) if v is not None]
+    return Check(f"RA from {from_node} on {lan}" + (f" has {' '.join(flags)}" if flags else ""),
+                 fn)

@@ -1,0 +1,52 @@
+"""The one error every codec raises for malformed input, and the bounded
+reader that guarantees it (no slicing past the end goes unnoticed)."""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+
+
+class ProtoError(ValueError):
+    """Bytes that are not a valid message; says what, and at which offset.
+    A ValueError, so callers that already treat bad input as a value
+    problem keep working."""
+
+
+class Reader:
+    """Reads big-endian fields from a buffer, raising ProtoError (naming
+    `what` and the offset) instead of IndexError or struct.error."""
+
+    def __init__(self, data: bytes, what: str, base: int = 0) -> None:
+        self.data = bytes(data)
+        self.off = 0
+        self.what = what
+        self.base = base  # offset of data[0] in the whole message, for messages
+
+    def left(self) -> int:
+        return len(self.data) - self.off
+
+    def fail(self, why: str) -> "ProtoError":
+        return ProtoError(f"{self.what} at offset {self.base + self.off}: {why}")
+
+    def take(self, n: int, field: str) -> bytes:
+        if n < 0 or self.off + n > len(self.data):
+            raise self.fail(f"{field} needs {n} bytes, only {self.left()} left")
+        b = self.data[self.off:self.off + n]
+        self.off += n
+        return b
+
+    def u8(self, field: str) -> int:
+        return self.take(1, field)[0]
+
+    def u16(self, field: str) -> int:
+        return struct.unpack("!H", self.take(2, field))[0]
+
+    def u32(self, field: str) -> int:
+        return struct.unpack("!I", self.take(4, field))[0]
+
+    def ip6(self, field: str) -> str:
+        return str(ipaddress.IPv6Address(self.take(16, field)))
+
+    def rest(self) -> bytes:
+        return self.take(self.left(), "rest")
