@@ -42,9 +42,11 @@ def _wire_port(lab: "Lab", node: str, iface: str) -> tuple[int, str]:
 
 # ------------------------------------------------------- router advertises
 
-def _ra_problems(ra: w.RouterAdvert, want: Sequence[ipaddress.IPv6Network], *,
-                 managed: Optional[bool], other: Optional[bool], autonomous: Optional[bool],
-                 default_router: Optional[bool], rdnss: Sequence[str]) -> list[str]:
+def ra_problems(ra: w.RouterAdvert, want: Sequence[ipaddress.IPv6Network], *,
+                managed: Optional[bool], other: Optional[bool], autonomous: Optional[bool],
+                default_router: Optional[bool], rdnss: Sequence[str]) -> list[str]:
+    """What an RA (decoded from the wire, or by the core's probe: the same
+    fields) lacks of what a step asks, one phrase each."""
     problems = []
     if managed is not None and ra.managed != managed:
         problems.append(f"M flag is {int(ra.managed)}")
@@ -54,7 +56,7 @@ def _ra_problems(ra: w.RouterAdvert, want: Sequence[ipaddress.IPv6Network], *,
         problems.append("router lifetime 0 (not a default router)")
     if default_router is False and ra.router_lifetime != 0:
         problems.append(f"router lifetime {ra.router_lifetime} (should be 0)")
-    have = {ipaddress.ip_network(p.prefix): p for p in ra.prefixes}
+    have = {ipaddress.ip_network(p.prefix, strict=False): p for p in ra.prefixes}
     for net in want:
         p = have.get(net)
         if p is None:
@@ -162,7 +164,7 @@ def router_advertises(node: str, iface: str, *, prefixes: Sequence[str] = (),
                               "Solicitation (is radvd running, not stopped, with "
                               "AdvRASolicitedUnicast left on?)")
         ra = answered[-1]
-        problems = _ra_problems(ra.packet.body, want, managed=managed, other=other,
+        problems = ra_problems(ra.packet.body, want, managed=managed, other=other,
                                 autonomous=autonomous, default_router=default_router,
                                 rdnss=rdnss)
         if problems:

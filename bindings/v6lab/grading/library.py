@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from .._core import Error, NodeFileError
+from .behaviour import ra_problems
 from .behaviour import reaches_on_wire, router_advertises, slaac_autoconfigures  # noqa: F401 (re-exported as checks.*)
 from .check import Check, CheckFailed, CheckPending
 from .dhcp6 import dhcp6_information_reply, dhcp6_seen_on_wire, ra_flags_on_wire  # noqa: F401 (re-exported as checks.*)
@@ -437,27 +438,10 @@ def ra_on_link(node: str, iface: str, *, managed: Optional[bool] = None,
             raise CheckFailed(f"no Router Advertisement on {node}:{iface} within {duration:g} s "
                               "(is a router running radvd on this link, with AdvSendAdvert on?)")
         ra = ras[0]
-        problems = []
-        if ra.hop_limit != 255:
-            problems.append(f"hop limit {ra.hop_limit} (must be 255)")
-        if managed is not None and ra.managed != managed:
-            problems.append(f"M flag is {int(ra.managed)}")
-        if other is not None and ra.other != other:
-            problems.append(f"O flag is {int(ra.other)}")
-        if default_router is True and ra.router_lifetime == 0:
-            problems.append("router lifetime 0 (not a default router)")
-        if default_router is False and ra.router_lifetime != 0:
-            problems.append(f"router lifetime {ra.router_lifetime} (should be 0: not a default router)")
+        problems = [f"hop limit {ra.hop_limit} (must be 255)"] if ra.hop_limit != 255 else []
+        problems += ra_problems(ra, want, managed=managed, other=other, autonomous=autonomous,
+                                default_router=default_router, rdnss=rdnss)
         have = {ipaddress.ip_network(p.prefix, strict=False): p for p in ra.prefixes}
-        for w in want:
-            p = have.get(w)
-            if p is None:
-                problems.append(f"no prefix {w} (advertised: {_fmt(have)})")
-            elif autonomous is not None and p.autonomous != autonomous:
-                problems.append(f"prefix {w} has A={int(p.autonomous)}")
-        for s in rdnss:
-            if _norm(s) not in {_norm(x) for x in ra.rdnss}:
-                problems.append(f"no RDNSS {s} (advertised: {_fmt(ra.rdnss)})")
         if problems:
             raise CheckFailed(f"RA from {ra.source} on {node}:{iface}: " + "; ".join(problems))
         return (f"RA from {ra.source}: M={int(ra.managed)} O={int(ra.other)} "

@@ -166,8 +166,9 @@ class IaAddr(Option):
 
 
 @dataclass(frozen=True)
-class IaNa(Option):
-    code: ClassVar[int] = 3
+class _IdentityAssociation(Option):
+    """IA_NA and IA_PD share their layout: IAID, T1, T2, options."""
+
     iaid: int
     t1: int = 0
     t2: int = 0
@@ -175,6 +176,11 @@ class IaNa(Option):
 
     def payload(self) -> bytes:
         return struct.pack("!III", self.iaid, self.t1, self.t2) + encode_options(self.options)
+
+
+@dataclass(frozen=True)
+class IaNa(_IdentityAssociation):
+    code: ClassVar[int] = 3
 
 
 @dataclass(frozen=True)
@@ -192,15 +198,8 @@ class IaPrefix(Option):
 
 
 @dataclass(frozen=True)
-class IaPd(Option):
+class IaPd(_IdentityAssociation):
     code: ClassVar[int] = 25
-    iaid: int
-    t1: int = 0
-    t2: int = 0
-    options: tuple = ()
-
-    def payload(self) -> bytes:
-        return struct.pack("!III", self.iaid, self.t1, self.t2) + encode_options(self.options)
 
 
 @dataclass(frozen=True)
