@@ -11,6 +11,9 @@ class Lab(LabDefinition):
     level = "beginner"
     minutes = 25
     order = 10
+    # Defined once: lab.py reads self.vars, solution and mistakes lab.vars,
+    # the README and nodes/h1/root/question.txt.tmpl ${name}.
+    variables = {"answer_file": "/root/answer.txt"}
     summary = ("Every IPv6 interface has a fe80::/64 address. Turn IPv6 on, compare "
                "EUI-64 with stable-privacy identifiers, reach a neighbour by its "
                "link-local address and find its solicited-node multicast group.")
@@ -54,11 +57,12 @@ class Lab(LabDefinition):
                 "then look at ip -6 neigh: h2's MAC address is there.",
             ]),
             Step("solicited-node", "Name h2's solicited-node multicast group", points=2, checks=[
-                c.answer_matches("h1", "/root/answer.txt", c.solicited_node_group("h2", "eth0"),
+                c.answer_matches("h1", self.vars["answer_file"], c.solicited_node_group("h2", "eth0"),
                                  what="h2's solicited-node multicast group"),
             ], hints=[
                 "Neighbour Solicitations go to a solicited-node group: ff02::1:ff plus the last 24 bits "
                 "of the address. ip -6 maddr show dev eth0 on h2 lists the groups it joined.",
-                "Write the group to /root/answer.txt on h1, e.g.: echo ff02::1:ffXX:XXXX > /root/answer.txt",
+                "Write the group to ${answer_file} on h1, e.g.: echo ff02::1:ffXX:XXXX > ${answer_file} "
+                "(cat question.txt on h1 says what is asked)",
             ]),
         ]

@@ -2,6 +2,8 @@
 step; grading must then fail exactly that step, with its hint."""
 
 from v6lab.course import Mistake
+
+from .solution import answer
 from v6lab.grading.library import eui64_address
 
 from .solution import h2_link_local
@@ -19,11 +21,11 @@ def ping_old_address(lab):
 
 
 def unicast_as_answer(lab):
-    lab["h1"].cmd(f"echo {h2_link_local(lab)} > /root/answer.txt", check=True)
+    lab["h1"].cmd(f"echo {h2_link_local(lab)} > {answer(lab)}", check=True)
 
 
 def all_nodes_as_answer(lab):
-    lab["h1"].cmd("echo ff02::1 > /root/answer.txt", check=True)
+    lab["h1"].cmd(f"echo ff02::1 > {answer(lab)}", check=True)
 
 
 MISTAKES = [

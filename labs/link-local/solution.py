@@ -3,6 +3,12 @@
 from v6lab.grading.library import solicited_node_address
 
 
+def answer(lab) -> str:
+    """Where the trainee writes the answer (a lab variable)."""
+    from .lab import Lab
+    return (lab.vars or Lab.variables)["answer_file"]
+
+
 def ipv6_on(lab):
     lab["h1"].cmd("sysctl -w net.ipv6.conf.eth0.disable_ipv6=0", check=True)
     lab["h1"].wait_addresses_ready("eth0")
@@ -24,7 +30,7 @@ def neighbour(lab):
 
 def solicited_node(lab):
     group = solicited_node_address(h2_link_local(lab))
-    lab["h1"].cmd(f"echo {group} > /root/answer.txt", check=True)
+    lab["h1"].cmd(f"echo {group} > {answer(lab)}", check=True)
 
 
 SOLUTION = {

@@ -2,19 +2,21 @@
 
 from v6lab.course import Mistake
 
+from .solution import v
+
 
 def prefix_48(lab):
-    lab["h2"].cmd("ip -6 addr add 2001:db8:10::20/48 dev eth0", check=True)
+    lab["h2"].cmd(f"ip -6 addr add {v(lab)['h2']}/48 dev eth0", check=True)
 
 
 def keeps_the_duplicate(lab):
     # Adds the new address but leaves the dadfailed one behind.
-    lab["h1"].cmd("ip -6 addr add 2001:db8:10::11/64 dev eth0", check=True)
+    lab["h1"].cmd(f"ip -6 addr add {v(lab)['h1']}/64 dev eth0", check=True)
 
 
 def takes_h2s_address(lab):
-    lab["h1"].cmd("ip -6 addr del 2001:db8:10::10/64 dev eth0 && "
-                  "ip -6 addr add 2001:db8:10::20/64 dev eth0", check=True)
+    lab["h1"].cmd(f"ip -6 addr del {v(lab)['duplicate']}/64 dev eth0 && "
+                  f"ip -6 addr add {v(lab)['h2']}/64 dev eth0", check=True)
 
 
 MISTAKES = [
