@@ -1,3 +1,4 @@
+#include <pybind11/eval.h>
 #include <pybind11/stl.h>
 
 #include "register.hpp"
@@ -18,6 +19,7 @@ namespace {
 PyObject* g_error = nullptr;
 PyObject* g_spec_error = nullptr;
 PyObject* g_missing = nullptr;
+PyObject* g_kernel = nullptr;
 }  // namespace
 
 void register_errors(py::module_& m) {
@@ -36,6 +38,22 @@ void register_errors(py::module_& m) {
       "A program a node's image needs is not installed; the message names the "
       "Debian package.",
       g_error, nullptr);
+  // The kernel refused something: also an OSError, with the kernel's errno.
+  // Its str() is the message alone (no "[Errno N]" prefix): errors are one
+  // sentence that says what was done to what.
+  py::dict ns;
+  ns["Error"] = py::handle(g_error);
+  py::exec(R"(
+class KernelError(Error, OSError):
+    """The kernel refused an operation on a lab: an OSError whose errno is the
+    kernel's, and whose message says what was done to what."""
+    __module__ = "v6lab._core"
+
+    def __str__(self):
+        return self.strerror if self.strerror else OSError.__str__(self)
+)", ns);
+  g_kernel = py::object(ns["KernelError"]).release().ptr();
+  m.add_object("KernelError", py::handle(g_kernel));
   m.add_object("Error", py::handle(g_error));
   m.add_object("SpecError", py::handle(g_spec_error));
   m.add_object("MissingBinaryError", py::handle(g_missing));
@@ -50,6 +68,9 @@ void register_errors(py::module_& m) {
       PyErr_SetObject(g_spec_error, args.ptr());
     } catch (const MissingBinaryError& e) {
       PyErr_SetString(g_missing, e.what());
+    } catch (const KernelError& e) {
+      py::object args = py::make_tuple(e.err(), py::str(e.what()));
+      PyErr_SetObject(g_kernel, args.ptr());
     } catch (const Error& e) {
       PyErr_SetString(g_error, e.what());
     }

@@ -18,11 +18,13 @@ Everything that touches the kernel lives in the C++ core (``v6lab._core``);
 this package models topologies, runs commands and keeps lab records.
 """
 
-from ._core import Error, MissingBinaryError, SpecError
+from .errors import (Error, KernelError, MissingBinaryError, NeedsRootError, SocketError,
+                     SpecError, UsageError)
 from .lab import CmdResult, Lab, Node, NodeProcess, wait_until
 from .topo import Topo, load_topology
 
 __all__ = [
+    "KernelError", "NeedsRootError", "SocketError", "UsageError",
     "CmdResult",
     "Error",
     "Lab",

@@ -37,7 +37,8 @@ def main() -> int:
                 lab.stop()
                 raise
     except Exception as e:  # reported to the starter, who raises it again
-        known = type(e).__name__ in ("SpecError", "MissingBinaryError", "NeedsRootError", "Error")
+        from . import errors
+        known = type(e).__name__ in errors.__all__
         kind = type(e).__name__ if known else "Error"
         msg = str(e.args[0] if type(e).__name__ == "SpecError" else e) if known else \
             "".join(traceback.format_exception(e)).strip()

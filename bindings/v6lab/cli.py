@@ -29,11 +29,10 @@ from . import _core, detached, paths, registry
 from ._core import Error, MissingBinaryError, SpecError
 from .lab import Lab, NeedsRootError, Node, require_root
 from .topo_file import cut
-from .userns import UsernsUnavailableError
+from .errors import ProviderNodeError, exit_code, message
 
 
-class ProviderNodeError(Error):
-    """A trainee asked to enter a node the lab provides."""
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,17 +74,8 @@ def errors(fn: F) -> F:
                     click.echo(f"  … and {len(issues) - MAX_LISTED} more", err=True)
                 sys.exit(EXIT_SPEC)
             _fail(str(e.args[0]), EXIT_SPEC)
-        except NeedsRootError as e:
-            _fail(str(e), EXIT_ROOT)
-        except ProviderNodeError as e:
-            _fail(str(e), EXIT_USAGE)
-        except MissingBinaryError as e:
-            _fail(str(e), EXIT_MISSING)
-        except UsernsUnavailableError as e:
-            _fail(str(e), EXIT_HOST)
-        except Error as e:
-            from .course import UnsupportedKernelError
-            _fail(str(e), EXIT_KERNEL if isinstance(e, UnsupportedKernelError) else EXIT_FAILED)
+        except Error as e:  # each kind has its exit code (v6lab.errors)
+            _fail(message(e), exit_code(e))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except click.ClickException:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from . import paths
 from ._core import Error, SpecError
+from .errors import UnsupportedKernelError
 from .grading import Grader, Step
 from .topo import Topo
 
@@ -40,10 +41,6 @@ if TYPE_CHECKING:
     from .lab import Lab
 
 Action = Callable[["Lab"], None]
-
-
-class UnsupportedKernelError(Error):
-    """The lab needs a kernel feature this machine does not have."""
 
 
 class VarTemplate(string.Template):

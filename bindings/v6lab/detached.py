@@ -17,15 +17,15 @@ import subprocess
 import sys
 from typing import Any, Optional
 
-from . import paths, registry
+from . import errors, paths, registry
 from ._core import Error
-from ._core import MissingBinaryError, SpecError
-from .lab import Lab, NeedsRootError, TopoSource, require_root
+from .lab import Lab, TopoSource, require_root
 
 # Errors the supervisor reports by class name, raised here as themselves so
-# that the command's exit code stays right (5 for a missing program, ...).
-_ERRORS = {"Error": Error, "SpecError": SpecError, "MissingBinaryError": MissingBinaryError,
-           "NeedsRootError": NeedsRootError}
+# that the command's exit code stays right (5 for a missing program, 8 for
+# a host that refuses rootless mode, ...): every class of v6lab.errors.
+_ERRORS = {name: getattr(errors, name) for name in errors.__all__
+           if isinstance(getattr(errors, name), type)}
 
 
 def start(topo: TopoSource, *, name: Optional[str] = None, course: Optional[str] = None,

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
 from . import _core, paths, registry, userns
 from ._core import Error
+from .errors import NeedsRootError
 from .topo import RawSpec, Topo, load_topology
 
 T = TypeVar("T")
@@ -599,9 +600,6 @@ def _raw_spec(topo: TopoSource, source: Optional[str]) -> tuple[RawSpec, str]:
         return dict(topo), source or "topology dict"
     raise TypeError(f"Lab() takes a Topo, a topology file or a dict, not {type(topo).__name__}")
 
-
-class NeedsRootError(Error):
-    """Raised where an operation needs root and the caller is not."""
 
 
 def require_root() -> None:

@@ -28,14 +28,10 @@ from pathlib import Path
 from typing import Optional
 
 from ._core import Error
+from .errors import UsernsUnavailableError
 
 CLONE_NEWUSER = 0x10000000
 _CAP_SYS_ADMIN = 21
-
-
-class UsernsUnavailableError(Error):
-    """The host does not let this user create user namespaces (or map ids):
-    one sentence with the fix; `v6lab doctor` shows every prerequisite."""
 
 
 def _libc() -> ctypes.CDLL:
