@@ -135,6 +135,11 @@ void setup_node(NodeArgs* a) {
   const char* what = "";
   const char* obj = "";
   if (!v6lab_init::enter_node_root(a->name, &what, &obj)) fail(a, what, obj);
+  // Never let a trainee-reachable PID 1 be ptrace-able (see main()).
+  if (::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    errno = EPERM;
+    fail(a, "keep the node's init non-dumpable", "");
+  }
   if (g_nproc) {
     // Fork bombs stop at the node's limit; the kernel counts per user
     // namespace, so other nodes and the host are not affected.
@@ -259,6 +264,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::prctl(PR_SET_NAME, "v6lab-init", 0, 0, 0);
+  // The node inits share this memory (CLONE_VM) and are reachable from
+  // inside their nodes as PID 1. Non-dumpable, nobody but the host's root
+  // (CAP_SYS_PTRACE over the zygote's user namespace) may ptrace them or
+  // open /proc/1/mem: without it node root could write the zygote's memory
+  // and run code as the zygote. The flag belongs to the memory, so it
+  // holds for every init, whatever fs.suid_dumpable says and also rootless,
+  // where node root has the zygote's own uid.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::fprintf(stderr, "v6lab-init: cannot make the zygote non-dumpable\n");
+    return 1;
+  }
   ::syscall(SYS_close_range, 6, ~0U, 0);
   int devnull = ::open("/dev/null", O_RDWR);
   if (devnull >= 0) {

@@ -14,6 +14,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <grp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -53,6 +56,89 @@ unsigned long long starttime(pid_t pid) {
   for (int i = 3; i <= 22; ++i)
     if (!(rest >> f)) return 0;
   return std::strtoull(f.c_str(), nullptr, 10);
+}
+
+// At a terminal, the command gets a pseudo-terminal of the node's own
+// devpts, relayed from here, never the caller's terminal: a process in the
+// node whose controlling terminal were the caller's could push keystrokes
+// into it with TIOCSTI and run commands as the caller when the command
+// ends. Without a terminal the command runs in a session of its own.
+volatile sig_atomic_t g_winch = 1;
+
+void on_winch(int) { g_winch = 1; }
+
+// The master side of a new pty in the node's devpts (we are in its mount
+// namespace) and the path of its slave; -1 with why[] on failure.
+int open_node_pty(std::string* slave, std::string* why) {
+  int m = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int unlock = 0;
+  unsigned n = 0;
+  if (m < 0 || ::ioctl(m, TIOCSPTLCK, &unlock) != 0 || ::ioctl(m, TIOCGPTN, &n) != 0) {
+    *why = std::string("open a terminal in the node: ") + std::strerror(errno);
+    if (m >= 0) ::close(m);
+    return -1;
+  }
+  *slave = "/dev/pts/" + std::to_string(n);
+  return m;
+}
+
+// In the child: the slave becomes the controlling terminal and fds 0-2.
+void attach_slave(const std::string& slave) {
+  int s = ::open(slave.c_str(), O_RDWR);
+  if (s < 0 || ::ioctl(s, TIOCSCTTY, 0) != 0) ::_exit(125);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(s, fd);
+  if (s > 2) ::close(s);
+}
+
+bool write_all(int fd, const char* p, ssize_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, static_cast<std::size_t>(n));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= w;
+  }
+  return true;
+}
+
+// Copies the caller's terminal to the node's pty and back until the
+// command's side closes, with the caller's terminal in raw mode meanwhile
+// (so ^C and job control act inside the node).
+void relay_pty(int master) {
+  termios saved{}, raw{};
+  bool restore = ::tcgetattr(0, &saved) == 0;
+  if (restore) {
+    raw = saved;
+    ::cfmakeraw(&raw);
+    ::tcsetattr(0, TCSANOW, &raw);
+  }
+  struct sigaction sw {};
+  sw.sa_handler = on_winch;
+  ::sigaction(SIGWINCH, &sw, nullptr);
+  bool in_open = true;
+  char buf[8192];
+  for (;;) {
+    if (g_winch) {
+      g_winch = 0;
+      winsize ws{};
+      if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+    }
+    pollfd fds[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;  // EINTR (SIGWINCH, relayed signals)
+    if (fds[0].revents) {
+      ssize_t n = ::read(master, buf, sizeof buf);
+      if (n <= 0 && errno != EINTR) break;  // EIO: the command's side closed
+      if (n > 0 && !write_all(1, buf, n)) break;
+    }
+    if (in_open && fds[1].revents) {
+      ssize_t n = ::read(0, buf, sizeof buf);
+      if (n <= 0)
+        in_open = false;
+      else
+        write_all(master, buf, n);
+    }
+  }
+  if (restore) ::tcsetattr(0, TCSANOW, &saved);
 }
 
 // Whether pid lives in a user namespace other than ours (a node does; the
@@ -137,6 +223,13 @@ int main(int argc, char** argv) {
                  ::setresuid(0, 0, 0) != 0))
     die(std::string("become the node's root: ") + std::strerror(errno));
 
+  // Nothing in the node may ptrace this relay or read its memory.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  bool terminal = ::isatty(0) && ::isatty(1);
+  std::string slave;
+  int master = -1;
+  if (terminal && (master = open_node_pty(&slave, &why)) < 0) die(why);
+
   g_child = ::fork();
   if (g_child < 0) die(std::string("fork: ") + std::strerror(errno));
   if (g_child == 0) {
@@ -144,6 +237,10 @@ int main(int argc, char** argv) {
     // The relay is outside the node's PID namespace, so it shows as 0; if
     // it died before prctl, this process was adopted by the node's init.
     if (::getppid() != 0) ::_exit(125);
+    // A session of its own: the caller's terminal is never the command's
+    // controlling terminal (see open_node_pty).
+    if (::setsid() < 0) ::_exit(125);
+    if (master >= 0) attach_slave(slave);
     if (::chdir(cwd.c_str()) != 0 && ::chdir("/") != 0) {
     }
     ::execvp(cmd[0], cmd);
@@ -156,11 +253,13 @@ int main(int argc, char** argv) {
   sa.sa_handler = relay;
   ::sigemptyset(&sa.sa_mask);
   for (int s : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) ::sigaction(s, &sa, nullptr);
-  // At a terminal, SIGINT and SIGQUIT already reach the whole foreground
-  // group; relaying them would deliver them twice.
-  if (::isatty(0)) {
+  // At a terminal, ^C and ^\ reach the command through its own pty (the
+  // caller's terminal is raw meanwhile); otherwise they are relayed.
+  if (master >= 0) {
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGQUIT, SIG_IGN);
+    relay_pty(master);
+    ::close(master);
   } else {
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGQUIT, &sa, nullptr);

@@ -187,6 +187,69 @@ def test_editing_etc_changes_only_the_node(world: World) -> None:
     assert world.tag not in world.a["h2"].cmd("cat /etc/hosts").stdout
 
 
+def test_init_memory_is_out_of_reach(world: World) -> None:
+    # PID 1 of a node shares the zygote's memory: neither ptrace nor
+    # /proc/1/mem may reach it (the zygote is non-dumpable), also where the
+    # host allows dumps of setuid programs (fs.suid_dumpable=1).
+    probe = ("import ctypes; l = ctypes.CDLL(None, use_errno=True)\n"
+             "r = []\n"
+             "for f in ('/proc/1/mem', '/proc/1/maps', '/proc/1/environ'):\n"
+             "    try: open(f, 'rb').read(1); r.append('open ' + f)\n"
+             "    except OSError: pass\n"
+             "if l.ptrace(16, 1, 0, 0) == 0: r.append('attached')\n"
+             "print(r)")
+    dumpable = Path("/proc/sys/fs/suid_dumpable")
+    before = dumpable.read_text() if os.access(dumpable, os.W_OK) else None
+    try:
+        for setting in ("0", "1") if before is not None else ("",):
+            if setting:
+                dumpable.write_text(setting)
+            r = world.h1(f"python3 -c \"{probe}\"")
+            assert r.stdout.strip() == "[]", (setting, out(r))
+    finally:
+        if before is not None:
+            dumpable.write_text(before)
+
+
+def test_a_node_cannot_type_into_the_callers_terminal(world: World, tmp_path: Path) -> None:
+    # TIOCSTI pushes characters into a terminal's input: were the caller's
+    # terminal the node command's, the caller's shell would run them after
+    # `v6lab exec` returns. The command gets a pty of the node's own.
+    import pty
+    import select
+    marker = tmp_path / "typed-by-the-node"
+    inject = ("import fcntl, os, termios\n"
+              f"line = b'touch {marker}\\n'\n"
+              "for fd in [0, 1, 2] + [os.open(p, os.O_RDWR) for p in ('/dev/tty',) "
+              "if os.path.exists(p)]:\n"
+              "    try:\n"
+              "        for c in line: fcntl.ioctl(fd, termios.TIOCSTI, bytes([c]))\n"
+              "    except OSError: pass\n")
+    script = tmp_path / "inject.py"
+    script.write_text(inject)
+    argv = world.a["h1"].exec_argv(["python3", "-c", inject])
+    cmdline = " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the caller's shell, on a terminal
+        os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"],
+                   {**world.a["h1"].env(), "PS1": "$ "})
+    try:
+        os.write(fd, (cmdline + "; sleep 1; echo done-$((40+2))\n").encode())
+        seen, deadline = b"", time.time() + 20
+        while b"done-42" not in seen and time.time() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+        time.sleep(0.5)
+        os.write(fd, b"exit\n")
+    finally:
+        os.waitpid(pid, 0)
+    assert b"done-42" in seen, seen[-400:]
+    assert not marker.exists(), "the node typed a command into the caller's terminal"
+
+
 # -- the host's namespaces and another lab's -----------------------------------
 
 def test_nsenter_host_network_namespace_fails(world: World) -> None:
