@@ -51,6 +51,7 @@ void register_lab(py::module_& m) {
       .def("stop", &Lab::stop, rel())
       .def_property_readonly("running", &Lab::running)
       .def_property_readonly("limits", &Lab::limits)
+      .def_property_readonly("id_base", &Lab::id_base)
       .def_property_readonly("spec", &Lab::spec, py::return_value_policy::reference_internal)
       .def("node", &Lab::node, py::arg("name"), py::return_value_policy::reference_internal)
       .def("node_names", &Lab::node_names)

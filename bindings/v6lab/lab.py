@@ -413,8 +413,14 @@ class Lab:
     @property
     def id_base(self) -> int:
         """The id node root has as seen from this process: an unprivileged
-        host id for a lab root started (docs/architecture.md), 0 in the user
-        namespace of a lab started without root."""
+        host id of the lab's own range for a lab root started
+        (docs/architecture.md), 0 in the user namespace of a lab started
+        without root. Read from a node's uid_map, so attached labs know it."""
+        for node in self._nodes.values():
+            try:
+                return int(Path(f"/proc/{node.pid}/uid_map").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
         return _core.default_id_range()[0]
 
     @property

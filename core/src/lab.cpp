@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -272,16 +274,16 @@ IdRange default_id_range() {
     if (inside == 0 && outside == 0 && count == 4294967295UL) initial = true;
     if (inside == next) next += count;
   }
-  if (!initial && next > 0) return {0, std::min<unsigned long>(next, 65536)};
+  if (!initial && next > 0) return {0, std::min<unsigned long>(next, 65536), 1};
   SubRanges u = subordinate_ranges("/etc/subuid"), g = subordinate_ranges("/etc/subgid");
   // Node ids must reach the daemons' users (dnsmasq, _kea, ...): 65536 ids.
   if (u.root.count >= 65536 && u.root.base == g.root.base && g.root.count >= 65536 && u.root.base)
-    return {u.root.base, 65536};
+    return {u.root.base, 65536, std::min<unsigned long>(std::min(u.root.count, g.root.count) / 65536, 1024)};
   // Otherwise a range no user can be given: above every range handed out
   // and above what useradd may hand out later. A user whose subordinate ids
   // included a root lab's node ids could signal its processes.
   unsigned long floor = std::max({u.highest, g.highest, login_defs_max() + 1});
-  return {(floor + 65535) / 65536 * 65536, 65536};
+  return {(floor + 65535) / 65536 * 65536, 65536, 1024};
 }
 
 std::string missing_binaries(const Spec& spec) {
@@ -304,12 +306,41 @@ std::string missing_binaries(const Spec& spec) {
   return msg;
 }
 
+namespace {
+
+// Root mode: each lab gets 65536 ids of its own, slot k of the range above
+// the base, held by an flock on /run/v6lab/ids/K for as long as this
+// process holds the fd (its owner dies: the slot is free again). Nodes of
+// two labs then never share a host uid, nor the kernel's per-uid keyrings
+// and quotas. A range with one slot only (root's /etc/subuid entry of
+// exactly 65536 ids) is shared, as before.
+UniqueFd claim_id_slot(IdRange& ids, std::size_t slots) {
+  if (slots < 2 || ::geteuid() != 0) return UniqueFd();
+  ::mkdir("/run/v6lab", 0755);
+  ::mkdir("/run/v6lab/ids", 0700);
+  for (std::size_t k = 0; k < slots; ++k) {
+    std::string path = "/run/v6lab/ids/" + std::to_string(k);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      ids.base += k * 65536;
+      return UniqueFd(fd);
+    }
+    ::close(fd);
+  }
+  throw Error("start a lab: every one of the " + std::to_string(slots) +
+              " id ranges for labs is in use (/run/v6lab/ids)");
+}
+
+}  // namespace
+
 Lab::Lab(Spec spec, LabOptions opts)
     : spec_(std::move(spec)), opts_(std::move(opts)) {
   std::string miss = missing_binaries(spec_);
   if (!miss.empty()) throw MissingBinaryError(miss);
   if (::access(opts_.init_path.c_str(), X_OK) != 0)
     throw_errno("find the node init helper " + opts_.init_path, errno);
+  id_slot_ = claim_id_slot(opts_.ids, opts_.id_slots);
   try {
     build();
   } catch (...) {

@@ -472,6 +472,17 @@ def test_node_root_is_unprivileged_on_the_host(world: World) -> None:
         p.wait()
 
 
+def test_labs_do_not_share_host_ids(world: World) -> None:
+    # Each root lab has its own range: no shared uid, so no shared keyrings
+    # or per-uid quotas between labs (rootless: the user's own labs share
+    # the user's range).
+    if not userns.in_initial_userns():
+        pytest.skip("rootless labs use their user's own id range")
+    a, b = world.a.id_base, world.b.id_base
+    assert a != b and abs(a - b) >= 65536, (a, b)
+    assert Path(f"/proc/{world.b['x1'].pid}/status").read_text().count(f"\t{b}\t") >= 1
+
+
 def test_daemons_that_switch_users_work(world: World) -> None:
     # dnsmasq drops to its own user: the node's id range must map it.
     r = world.h1("dnsmasq --test && dnsmasq -k -u dnsmasq --port=5353 --no-resolv "

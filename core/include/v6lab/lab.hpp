@@ -74,12 +74,16 @@ class NodeHandle {
 // or 100000:65536 (the range LXC and podman give root by default).
 struct IdRange {
   unsigned long base = 0, count = 0;
+  unsigned long slots = 1;  // ranges of `count` ids from base, one per lab
 };
 IdRange default_id_range();
 
 struct LabOptions {
   std::string init_path;   // the v6lab-init helper binary
   IdRange ids = default_id_range();
+  // How many per-lab ranges of ids.count ids lie above ids.base (root mode
+  // gives each lab its own; see claim_id_slot in lab.cpp).
+  std::size_t id_slots = default_id_range().slots;
   // At most this many processes of node root per node (0: no limit).
   unsigned long nproc = 1024;
   // Per-node cgroup limits, where the host lets us create cgroups (0: none).
@@ -103,6 +107,8 @@ class Lab {
   const Spec& spec() const { return spec_; }
   // Which resource limits are in force, in one sentence (from the zygote).
   const std::string& limits() const { return limits_; }
+  // The host id node root has (this lab's own range).
+  unsigned long id_base() const { return opts_.ids.base; }
   NodeHandle& node(const std::string& name);
   std::vector<std::string> node_names() const;
   // The hidden namespace with the LAN bridges (nullptr if no LANs).
@@ -125,6 +131,7 @@ class Lab {
   LabOptions opts_;
   bool running_ = false;
   UniqueFd lifeline_w_;
+  UniqueFd id_slot_;  // held for the lab's life: its range of ids
   std::vector<std::unique_ptr<NodeHandle>> nodes_;
   std::unique_ptr<NodeHandle> switch_;
   pid_t zygote_ = -1;  // our child; the node inits are its children
