@@ -162,6 +162,18 @@ void limits_init(const char* lab, const Limits& l, char* how, std::size_t how_le
                   g_kind == Kind::v2 ? "v2" : "v1", l.pids, l.memory >> 20, half_of_memory() >> 20);
 }
 
+bool limits_allow_unprivileged_create() { return g_kind != Kind::v2; }
+
+void limits_delegate(unsigned long uid) {
+  // The inits join as the lab's id, not as root: the lab's cgroups are
+  // theirs to make children in (cgroup v1 lets a task move itself into a
+  // cgroup it may write).
+  if (g_kind == Kind::v1)
+    for (int i = 0; i < g_nlab; ++i)
+      if (::chown(g_lab[i], static_cast<uid_t>(uid), static_cast<gid_t>(uid)) != 0) {
+      }
+}
+
 void limits_track(const char* node, pid_t pid) {
   if (g_kind == Kind::none) return;
   for (auto& s : g_slots)

@@ -39,6 +39,13 @@ bool limits_join(const char* node);
 // remove when it is reaped. Allocation-free.
 void limits_track(const char* node, pid_t pid);
 
+// Whether node inits may be created with the lab's unprivileged id (true
+// for cgroup v1 and none; cgroup v2's migration rule needs write access to
+// a common ancestor the lab does not own), and hands the lab's cgroups to
+// that id.
+bool limits_allow_unprivileged_create();
+void limits_delegate(unsigned long uid);
+
 // Removes a node's cgroup once its init has been reaped; allocation-free.
 void limits_remove(pid_t pid);
 

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include <linux/futex.h>
+#include <linux/securebits.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -79,6 +80,7 @@ v6lab_init::IdMap g_map;
 rlim_t g_nproc = 0;
 v6lab_init::Limits g_limits;
 const char* g_lab = "lab";
+bool g_create_as_lab = false;
 
 // -- allocation-free helpers (run in the inits) --------------------------
 
@@ -210,7 +212,21 @@ void spawn(bool full, const char* name) {
   // node gets a user namespace of its own.
   int flags = CLONE_VM | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWPID |
               CLONE_NEWIPC | SIGCHLD | (full ? CLONE_NEWUSER : 0);
+  // A node's user namespace is made by the lab's own unprivileged id, not
+  // by root: the kernel charges per-user counts inside it (inotify
+  // instances, namespaces, ...) to the namespace's creator, and a node must
+  // not use up root's. The zygote keeps its capabilities meanwhile
+  // (SECBIT_NO_SETUID_FIXUP, set in main) and its saved uid 0 to return.
+  bool as_lab = full && g_create_as_lab;
+  if (as_lab && ::setresuid(static_cast<uid_t>(g_map.base), static_cast<uid_t>(g_map.base), 0) != 0) {
+    l.add("error ").add(name).add(" take the lab's id: ").add(std::strerror(errno)).send();
+    ::munmap(mem, kStack);
+    return;
+  }
   pid_t pid = ::clone(node_main, static_cast<char*>(mem) + kStack, flags, a);
+  int clone_errno = errno;
+  if (as_lab && ::setresuid(0, 0, 0) != 0) ::_exit(1);  // cannot happen: saved uid 0
+  errno = clone_errno;
   if (pid < 0) {
     l.add("error ").add(name).add(" create namespaces: ").add(std::strerror(errno)).send();
     ::munmap(mem, kStack);
@@ -294,6 +310,13 @@ int main(int argc, char** argv) {
   {
     Line l;
     l.add("limits ").add(why).send();
+  }
+  // Root mode: nodes' user namespaces are created by the lab's id (see
+  // spawn); rootless the zygote is that user already.
+  if (::geteuid() == 0 && v6lab_init::limits_allow_unprivileged_create() &&
+      ::prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP, 0, 0, 0) == 0) {
+    g_create_as_lab = true;
+    v6lab_init::limits_delegate(g_map.base);
   }
   if (!v6lab_init::prepare_template(g_map, why, sizeof why)) {
     v6lab_init::limits_cleanup();

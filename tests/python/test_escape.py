@@ -427,6 +427,32 @@ def test_memory_hog_stops_at_the_node_limit(world: World) -> None:
     assert world.a["h2"].cmd("true").ok and world.b["x1"].cmd("true").ok
 
 
+def test_per_user_kernel_counts_stay_the_labs(world: World) -> None:
+    # The kernel charges per-user counts (inotify instances, ...) to the
+    # creator of a user namespace: a node using up its own must leave the
+    # host's root and the other lab theirs.
+    if not userns.in_initial_userns():
+        pytest.skip("rootless, a user's labs share that user's counts")
+    import ctypes
+    import subprocess as sp
+    hog = world.a["h1"].popen(["python3", "-c",
+                               "import ctypes, time\nl = ctypes.CDLL(None)\nn = 0\n"
+                               "while l.inotify_init1(0) >= 0 and n < 100000: n += 1\n"
+                               "print(n, flush=True)\ntime.sleep(30)"],
+                              log=False, stdout=sp.PIPE, text=True)
+    try:
+        assert int(hog.stdout.readline() or 0) > 0
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.inotify_init1(0)
+        assert fd >= 0, "the host's inotify instances were used up by a node"
+        os.close(fd)
+        r = world.b["x1"].cmd(["python3", "-c", "import ctypes; print(ctypes.CDLL(None).inotify_init1(0))"])
+        assert int(r.stdout.strip()) >= 0, "the other lab's inotify instances were used up"
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def test_tmp_and_shm_are_bounded(world: World) -> None:
     r = world.h1("dd if=/dev/zero of=/dev/shm/fill bs=1M count=200 2>&1; ls -l /dev/shm/fill; "
                  "rm -f /dev/shm/fill", timeout=60)
