@@ -133,7 +133,9 @@ def test_doctor_names_each_prerequisite_and_its_fix() -> None:
     try:
         r = as_user("nobody", [PY, "-m", "v6lab", "doctor", "--format", "json"], timeout=60)
     finally:
-        shutil.rmtree(f"/tmp/v6lab-home-{pwd.getpwnam('nobody').pw_uid}", ignore_errors=True)
+        nobody = pwd.getpwnam("nobody").pw_uid
+        for d in (f"/tmp/v6lab-home-{nobody}", f"/tmp/v6lab-{nobody}"):
+            shutil.rmtree(d, ignore_errors=True)
     assert r.returncode == 0, r.stderr
     found = {f["name"]: f for f in json.loads(r.stdout)}
     assert "rootless" in found["mode"]["found"] and "self-assessment" in found["mode"]["found"]
