@@ -276,9 +276,11 @@ int NlSocket::ifindex(const std::string& name) {
   throw Error("find interface " + where_ + ":" + name + ": No such device");
 }
 
-void NlSocket::add_address(const std::string& ifname, const IpAddr& a) {
+// RTM_NEWADDR or RTM_DELADDR for address a on ifname: the same message.
+void NlSocket::address_request(int type, int flags, const std::string& ifname, const IpAddr& a,
+                               const char* verb) {
   int idx = ifindex(ifname);
-  nl_msg* m = nlmsg_alloc_simple(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  nl_msg* m = nlmsg_alloc_simple(type, flags);
   ifaddrmsg ifa{};
   ifa.ifa_family = static_cast<unsigned char>(a.family);
   ifa.ifa_prefixlen = static_cast<unsigned char>(a.prefix_len);
@@ -287,21 +289,15 @@ void NlSocket::add_address(const std::string& ifname, const IpAddr& a) {
   int len = a.family == AF_INET6 ? 16 : 4;
   nla_put(m, IFA_LOCAL, len, a.bytes.data());
   nla_put(m, IFA_ADDRESS, len, a.bytes.data());
-  request(m, "add address " + a.cidr() + " on " + where_ + ":" + ifname);
+  request(m, std::string(verb) + " address " + a.cidr() + " on " + where_ + ":" + ifname);
+}
+
+void NlSocket::add_address(const std::string& ifname, const IpAddr& a) {
+  address_request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifname, a, "add");
 }
 
 void NlSocket::del_address(const std::string& ifname, const IpAddr& a) {
-  int idx = ifindex(ifname);
-  nl_msg* m = nlmsg_alloc_simple(RTM_DELADDR, 0);
-  ifaddrmsg ifa{};
-  ifa.ifa_family = static_cast<unsigned char>(a.family);
-  ifa.ifa_prefixlen = static_cast<unsigned char>(a.prefix_len);
-  ifa.ifa_index = static_cast<unsigned>(idx);
-  nlmsg_append(m, &ifa, sizeof ifa, NLMSG_ALIGNTO);
-  int len = a.family == AF_INET6 ? 16 : 4;
-  nla_put(m, IFA_LOCAL, len, a.bytes.data());
-  nla_put(m, IFA_ADDRESS, len, a.bytes.data());
-  request(m, "delete address " + a.cidr() + " on " + where_ + ":" + ifname);
+  address_request(RTM_DELADDR, 0, ifname, a, "delete");
 }
 
 void NlSocket::add_route(const RouteSpec& r) {

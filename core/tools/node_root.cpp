@@ -43,7 +43,7 @@ void must(int rc, const std::string& what) {
 
 // Whether the zygote runs in the host's user namespace (root mode) or in
 // one an unprivileged user entered (rootless: bindings/v6lab/userns.py).
-bool initial_userns() {
+bool read_initial_userns() {
   char buf[128] = {0};
   int fd = ::open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return true;
@@ -52,6 +52,13 @@ bool initial_userns() {
   unsigned long a = 1, b = 1, c = 0;
   return n > 0 && std::sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
          c == 4294967295UL;
+}
+
+// Read once: the zygote's user namespace does not change, and the rootless
+// copy of /etc asks for every file.
+bool initial_userns() {
+  static const bool initial = read_initial_userns();
+  return initial;
 }
 
 // An id the node can have: ids beyond the node's range (and, rootless, the
@@ -316,15 +323,13 @@ void mask_var(const IdMap& m) {
   mirror_dir("/var/lib", mk + "/lib", m);
   for (const char* dir : {"private", "systemd", "sudo", "dhcp"})
     mask_dir(std::string("/var/lib/") + dir, mk + "/lib/" + dir, m);
-  if (DIR* d = ::opendir("/var/log")) {
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') mirror_dir(std::string("/var/log/") + e->d_name, mk + "/log/" + e->d_name, m);
-    ::closedir(d);
-  }
-  if (DIR* d = ::opendir("/var/spool")) {  // cron, mail queues: empty
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') mirror_dir(std::string("/var/spool/") + e->d_name, mk + "/spool/" + e->d_name, m);
-    ::closedir(d);
+  for (const char* dir : {"log", "spool"}) {  // kea's log directory, cron's: empty
+    std::string host = std::string("/var/") + dir;
+    if (DIR* d = ::opendir(host.c_str())) {
+      while (dirent* e = ::readdir(d))
+        if (e->d_name[0] != '.') mirror_dir(host + "/" + e->d_name, mk + "/" + dir + "/" + e->d_name, m);
+      ::closedir(d);
+    }
   }
 }
 

@@ -63,6 +63,8 @@ class NlSocket {
   std::vector<NeighbourInfo> neighbours(int family = 0);
 
  private:
+  void address_request(int type, int flags, const std::string& ifname, const IpAddr& a,
+                       const char* verb);
   void request(nl_msg* msg, const std::string& what);
   void dump(int type, int family, const std::string& what,
             void (*parse)(void* out, ::nlmsghdr* h), void* out);
