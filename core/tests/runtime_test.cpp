@@ -378,13 +378,18 @@ TEST_F(Runtime, LanBeyondTheBridgePortLimitIsOneSegment) {
   int bridges = 0;
   for (const auto& l : lab->switch_ns()->links()) bridges += l.kind == "bridge";
   EXPECT_EQ(bridges, 2);
+  auto& first = lab->node("n0");
   auto& last = lab->node("n1029");
   // Every member's DAD and MLD multicast is flooded to every other member,
-  // so on two cores DAD takes several seconds here: wait for the address.
-  ASSERT_TRUE(eventually([&] {
-    for (const auto& a : last.addresses(AF_INET6))
-      if (a.address == "2001:db8:b::2") return !a.tentative();
+  // so on two cores (slower still under the sanitizers) DAD takes several
+  // seconds here: wait for both ends' addresses.
+  auto settled = [](NodeHandle& n, const char* addr) {
+    for (const auto& a : n.addresses(AF_INET6))
+      if (a.address == addr) return !a.tentative();
     return false;
+  };
+  ASSERT_TRUE(eventually([&] {
+    return settled(last, "2001:db8:b::2") && settled(first, "2001:db8:b::1");
   }, 60));
   EXPECT_EQ(run_in(last, {"ping", "-6", "-c1", "-W3", "2001:db8:b::1"}), 0);
 }
