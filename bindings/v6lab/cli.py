@@ -115,9 +115,8 @@ _NO_RECORDS = {None, "validate", "images", "labs", "progress", "graph"}
 def _fd_preflight(lab: Lab) -> Optional[str]:
     """One sentence if building lab would run out of file descriptors (the
     core raises the soft limit to the hard one, so the hard one counts).
-    The resolved Spec object is Lab's own: lab.py is not changed for this."""
-    spec_obj = getattr(lab, "_spec_obj", None)
-    return spec_obj.fd_limit_problem() if spec_obj is not None else None
+    The resolved Spec is Lab's own (lab.spec)."""
+    return lab.spec.fd_limit_problem() or None
 
 
 def require_fds(lab: Lab) -> None:
@@ -236,7 +235,7 @@ def up(topology: str, name: Optional[str]) -> None:
     require_fds(Lab(topology, name=name))  # validates, and fits? before any process starts
     rec = detached.start(topology, name=name)
     click.echo(f"lab {rec.name} is up (id {rec.id}, nodes: {', '.join(rec.nodes)})")
-    first = next((n for n in rec.nodes if not rec.spec.get("nodes", {}).get(n, {}).get("provider")),
+    first = next((n for n in rec.nodes if not rec.spec.node(n).provider),
                  next(iter(rec.nodes)))
     click.echo(f"open a shell with: v6lab shell {first}")
 
@@ -299,18 +298,17 @@ def _inspect_data(lab: Lab) -> dict[str, Any]:
         for link in sorted(node.links(), key=lambda l: l.name):
             if link.kind == "loopback":
                 continue
-            spec_if = lab.spec["nodes"][node.name]["interfaces"].get(link.name, {})
+            spec_if = node.spec.iface(link.name)
             ifaces[link.name] = {
                 "state": link.operstate, "mtu": link.mtu, "mac": link.mac,
-                "connects": spec_if.get("lan") or spec_if.get("peer", ""),
+                "connects": (spec_if.lan or spec_if.peer) if spec_if else "",
                 "addresses": [{"address": a.cidr, "scope": a.scope,
                                "flags": a.flag_names}
                               for a in addrs if a.ifname == link.name],
             }
-        spec = lab.spec["nodes"][node.name]
         out["nodes"][node.name] = {"image": node.image, "pid": node.pid,
-                                   "roles": spec.get("roles", []),
-                                   "provider": bool(spec.get("provider")),
+                                   "roles": node.roles,
+                                   "provider": node.provider,
                                    "interfaces": ifaces}
     return out
 
@@ -413,12 +411,12 @@ def validate(topology: str, resolved: bool) -> None:
     if problem:
         _fail(f"{topology}: valid, but it cannot be built here: {problem}", EXIT_FAILED)
     if resolved:
-        click.echo(json.dumps(lab.spec, indent=2))
+        click.echo(json.dumps(lab.spec.to_dict(), indent=2))
     else:
-        members = sum(len(lan["members"]) for lan in lab.spec["lans"].values())
-        click.echo(f"{topology}: valid ({len(lab.spec['nodes'])} nodes, "
-                   f"{len(lab.spec['lans'])} LANs with {members} members, "
-                   f"{len(lab.spec['links'])} point-to-point links)")
+        members = sum(len(lan.members) for lan in lab.spec.lans)
+        click.echo(f"{topology}: valid ({len(lab.spec.nodes)} nodes, "
+                   f"{len(lab.spec.lans)} LANs with {members} members, "
+                   f"{len(lab.spec.links)} point-to-point links)")
 
 
 @main.command()
