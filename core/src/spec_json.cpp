@@ -2,9 +2,12 @@
 // `v6lab validate --resolved` and for a lab's record); spec_from_json reads
 // it back, so that a process which finds a running lab through its record
 // holds the same typed model as the process that built the lab. A record
-// is a file and a file can be wrong (or forged), so reading checks every
-// field as parse_spec would, and the references between nodes, LANs and
-// links, and refuses what to_json could not have written.
+// is a file and a file can be wrong, so reading checks every field as
+// parse_spec would, and the references between nodes, LANs and links, and
+// refuses what to_json could not have written. It does not prove who wrote
+// the record: the records directory's permissions do (only root, or the
+// rootless owner, writes there), and registry.verify ties its processes to
+// the lab.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -180,13 +183,13 @@ class ResolvedReader {
   }
 
   // obj[key] if present and of kind k; otherwise a problem and nullptr.
+  // Field names are built only for problems: a record is read on every
+  // command, and most fields are fine.
   const json* need(const json& obj, const char* key, const std::string& f, Kind k) {
     const json* v = member(obj, key);
-    if (!v) {
-      bad(join_key(f, key), "missing");
-      return nullptr;
-    }
-    return typed(*v, join_key(f, key), k);
+    if (v && is(*v, k)) return v;
+    bad(join_key(f, key), v ? std::string("must be ") + kind_name(k) : "missing");
+    return nullptr;
   }
 
   const json* typed(const json& v, const std::string& f, Kind k) {
@@ -210,9 +213,12 @@ class ResolvedReader {
     std::vector<std::string> out;
     const json* l = need(obj, key, f, Kind::List);
     if (!l) return out;
-    for (std::size_t i = 0; i < l->size(); ++i)
-      if (typed((*l)[i], join_key(f, key) + "[" + std::to_string(i) + "]", Kind::String))
+    for (std::size_t i = 0; i < l->size(); ++i) {
+      if ((*l)[i].is_string())
         out.push_back((*l)[i].get<std::string>());
+      else
+        bad(join_key(f, key) + "[" + std::to_string(i) + "]", "must be a string");
+    }
     return out;
   }
 
@@ -459,8 +465,8 @@ void ResolvedReader::read_links() {
 }
 
 // Every interface is on exactly one LAN or link, and says so itself: the
-// builder and the graders (switch ports are LAN members by position) rely
-// on it, so a record that contradicts itself is refused, not half-used.
+// graders (switch port k is LAN member k) and the CLI rely on it, so a
+// record that contradicts itself is refused, not half-used.
 void ResolvedReader::check_references() {
   std::unordered_map<std::string, const IfaceSpec*> ifaces;
   for (const auto& n : spec_.nodes)

@@ -1,6 +1,6 @@
 // Tests of spec_from_json: a resolved spec read back from its JSON (a lab's
-// record) is the model its owner built, and a record that was damaged or
-// forged is refused with the field named, never half-read.
+// record) is the model its owner built, and a record that was damaged is
+// refused with the field named, never half-read.
 #include "issue_matchers.hpp"
 #include "v6lab/spec.hpp"
 
