@@ -176,7 +176,8 @@ class ResolvedReader {
   }
 
   void keys(const json& obj, const std::string& f, std::initializer_list<const char*> allowed) {
-    for (const auto& [k, v] : obj.items()) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      const std::string& k = it.key();  // not a structured binding: clang cannot capture one
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
         bad(join_key(f, k), "unknown key in a resolved spec");
     }

@@ -47,7 +47,8 @@ def test_the_resolved_spec_is_typed():
     assert ("dnsmasq", "dnsmasq") in [(b.name, b.package) for b in r1.binaries]
 
     eth0, wan = r1.interfaces
-    assert (eth0.name, eth0.kind, eth0.lan, eth0.peer, eth0.mtu) == ("eth0", "lan", "lan1", "", 1400)
+    assert (eth0.name, eth0.kind, eth0.lan, eth0.peer, eth0.mtu) == \
+        ("eth0", "lan", "lan1", "", 1400)
     assert [a.cidr for a in eth0.addresses] == ["2001:db8:1::1/64"]
     addr = eth0.addresses[0]
     assert (addr.family, addr.address, addr.prefix_len, str(addr)) == \
@@ -192,8 +193,9 @@ def state_dir(v6lab_available, tmp_path, monkeypatch):
 
 def test_a_record_whose_spec_contradicts_itself_is_refused(state_dir, lab_factory):
     """A copy of a live lab's record (its processes pass registry.verify)
-    whose LAN says h1:eth0 is the router's port: graders would attribute
-    the router's frames to h1. The spec reader refuses it, naming the field."""
+    whose LAN puts h3:eth0, an interface on a point-to-point link, on the
+    router's port: graders would attribute the router's frames to h3. The
+    spec reader refuses it, naming the field."""
     lab = lab_factory(Small())
     good = json.loads((state_dir / "labs" / lab.id / "lab.json").read_text())
     bad = {**good, "id": "moved-000001"}
