@@ -52,7 +52,8 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(_core, "Lab", _refuse("v6lab._core.Lab()"))
     monkeypatch.setattr(_core, "WireTap", _refuse("v6lab._core.WireTap()"))
     monkeypatch.setattr(userns, "enter", _refuse("v6lab.userns.enter()"))
-    monkeypatch.setattr(lab_module, "_run", _refuse("Node.cmd()"))
+    monkeypatch.setattr(lab_module.Node, "cmd", _refuse("Node.cmd()"))
+    monkeypatch.setattr(lab_module.Node, "popen", _refuse("Node.popen()"))
     yield
 
 
