@@ -170,6 +170,35 @@ def first_node(rec: registry.LabRecord) -> str:
                 next(iter(rec.nodes), "h1"))
 
 
+def running_named(name: str) -> list[registry.LabRecord]:
+    """The running labs called name (oldest first)."""
+    return [r for r in registry.running() if r.name == name]
+
+
+def free_name(base: str) -> str:
+    """base-2, base-3, ...: the first name no running lab has."""
+    taken = {r.name for r in registry.running()}
+    k = 2
+    while f"{base}-{k}" in taken:
+        k += 1
+    return f"{base}-{k}"
+
+
+def already_running(rec: registry.LabRecord, again: str) -> Error:
+    """The one sentence `start` and `up` say instead of building a second
+    lab of a running lab's name: two labs of one name make every later verb
+    that names it ask which one. again is the command that would start
+    another one (with --new appended). The commands it offers name the lab
+    by its name, which is short and (unless --new made two) unique."""
+    pick = rec.name if len(running_named(rec.name)) == 1 else rec.id
+    ways = [f"carry on in it ('v6lab shell --lab {pick} {first_node(rec)}')"]
+    if rec.meta.get("course"):  # reset rebuilds curriculum labs only
+        ways.append(f"start it over ('v6lab reset --lab {pick}')")
+    ways.append(f"stop it ('v6lab stop --lab {pick}')")
+    return Error(f"lab {rec.name} is already running (id {rec.id}): {', '.join(ways)}, "
+                 f"or start another one ('{again} --new')")
+
+
 def console() -> Any:
     """A rich console, imported when a verb prints a table (rich is slow to
     import, and `v6lab exec` should start fast)."""

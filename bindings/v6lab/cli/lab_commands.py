@@ -11,18 +11,31 @@ import click
 
 from .. import detached, registry
 from ..lab import Lab, require_root
-from ._common import (EXIT_FAILED, _fail, _fd_preflight, console, errors, first_node,
-                      lab_option, pick_lab, require_fds)
+from ._common import (EXIT_FAILED, _fail, _fd_preflight, already_running, console, errors,
+                      first_node, free_name, lab_option, pick_lab, require_fds, running_named)
 
 
 @click.command()
 @click.argument("topology")
 @click.option("--name", help="Lab name (default: the topology's name).")
+@click.option("--new", "new", is_flag=True,
+              help="Start another lab even if one of that name is running "
+                   "(it is given a free name unless --name says one).")
 @errors
-def up(topology: str, name: Optional[str]) -> None:
-    """Start a lab from a topology file; it runs until 'v6lab down'."""
-    require_fds(Lab(topology, name=name))  # validates, and fits? before any process starts
-    rec = detached.start(topology, name=name)
+def up(topology: str, name: Optional[str], new: bool) -> None:
+    """Start a lab from a topology file; it runs until 'v6lab down'.
+
+    If a lab of that name is already running, say so instead of starting a
+    second one (--new starts it anyway)."""
+    lab = Lab(topology, name=name)  # validates; builds nothing
+    require_fds(lab)  # fits? before any process starts
+    wanted = lab.name
+    same = running_named(wanted)
+    if same and not new:
+        raise already_running(same[0], f"v6lab up {topology}")
+    if same and name is None:
+        wanted = free_name(wanted)
+    rec = detached.start(topology, name=wanted)
     click.echo(f"lab {rec.name} is up (id {rec.id}, nodes: {', '.join(rec.nodes)})")
     click.echo(f"open a shell with: v6lab shell {first_node(rec)}")
 

@@ -14,7 +14,8 @@ import click
 from .. import detached, paths, registry
 from .._core import Error
 from ..lab import Lab, require_root
-from ._common import EXIT_FAILED, EXIT_GRADER, attach, console, errors, lab_option, require_fds
+from ._common import (EXIT_FAILED, EXIT_GRADER, already_running, attach, console, errors,
+                      first_node, free_name, lab_option, require_fds, running_named)
 from ._views import _print_inspect
 
 if TYPE_CHECKING:
@@ -103,22 +104,21 @@ def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
 def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     """Start a lab of the curriculum (LAB, default: the first) and show how to begin.
 
-    If that lab is already running, say so (with its id) instead of starting a
-    second one: two labs of one name make every later verb ask which one."""
+    If a lab of that name is already running, say so (with its id) instead of
+    starting a second one: two labs of one name make every later verb that
+    names it ask which one. --new starts another anyway."""
     require_root()
     defs = load_labs()
     if not defs:
         raise Error("no lab found (the labs/ folder is missing)")
     d = defs[lab_id] if lab_id in defs else (next(iter(defs.values())) if lab_id is None
                                              else find_lab(lab_id))
-    running = registry.running()
     wanted = name or d.id
-    same = [r for r in running if r.name == wanted]
+    same = running_named(wanted)
     if same and not new:
-        _already_running(d, same[0])
-        return
+        raise already_running(same[0], f"v6lab start {d.id}")
     if same and name is None:
-        wanted = _free_name(d.id, {r.name for r in running})
+        wanted = free_name(d.id)
     d.require_kernel()
     topo = d.topology()
     require_fds(Lab(topo, name=wanted))  # before any process starts
@@ -147,8 +147,8 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     except OSError:
         pass
     con.print(f"\nThe whole guide: {guide}")
-    first = next(iter(rec.nodes))
-    others = [r for r in running if r.id != rec.id]
+    first = first_node(rec)
+    others = [r for r in registry.running() if r.id != rec.id]
     lab_arg = f" --lab {rec.id}" if others else ""
     con.print()
     for what, verb in (("Open a shell:", f"shell{lab_arg} {first}"), ("Check your work:", f"check{lab_arg}"),
@@ -181,24 +181,6 @@ def _wait_dad(lab: Lab, timeout: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
-
-
-def _free_name(base: str, taken: set[str]) -> str:
-    """base-2, base-3, ...: the first name no running lab has."""
-    k = 2
-    while f"{base}-{k}" in taken:
-        k += 1
-    return f"{base}-{k}"
-
-
-def _already_running(d: "LabDefinition", rec: registry.LabRecord) -> None:
-    """What `start` says instead of building a second lab of the same name."""
-    con = console()
-    first = next(iter(rec.nodes), "h1")
-    con.print(f"Lab [bold]{rec.name}[/] ({d.title}) is already running [dim](id {rec.id})[/].")
-    con.print(f"  Carry on:                 [bold]v6lab shell --lab {rec.id} {first}[/]")
-    con.print(f"  Back to its initial state: [bold]v6lab reset --lab {rec.id}[/]")
-    con.print(f"  Start a second one:        [bold]v6lab start {d.id} --new[/]")
 
 
 @click.command()
