@@ -130,7 +130,8 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     con.print(f"[bold green]Lab {rec.name} is up[/] in {(time.monotonic() - t0) * 1000:.0f} ms "
               f"[dim](id {rec.id})[/]\n")
     lab = Lab.attach(rec.id)
-    settled = _wait_dad(lab, START_DAD_WAIT)
+    with con.status("Waiting for duplicate address detection…"):
+        settled = _wait_dad(lab, START_DAD_WAIT)
     _print_inspect(con, lab, mark_tentative=False)
     if not settled:
         con.print("[dim]Some addresses are still settling (duplicate address detection "
@@ -160,9 +161,11 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
 
 
 # How long `start` waits for duplicate address detection before it shows
-# the addresses: long enough for the kernel's one-second DAD in most labs,
-# short enough that the trainee does not wait for a table.
-START_DAD_WAIT = 1.5
+# the addresses. The kernel delays each DAD by up to a second, then probes
+# for a second: measured after `up`, link-local settles in 1.4-1.7 s,
+# slaac in 2.1 s, static-gua in 0.6-1.0 s. 2.5 s covers them all, so the
+# first table a trainee reads is final; a busier lab says it is settling.
+START_DAD_WAIT = 2.5
 
 
 def _wait_dad(lab: Lab, timeout: float) -> bool:
