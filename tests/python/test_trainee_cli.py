@@ -1,5 +1,5 @@
 """What a trainee tripped over in labs 1 to 3, through the real command:
-starting a lab twice, "several labs are running", the README and address
+starting a lab (or a topology) twice, "several labs are running", the README and address
 table after start, ids cut at 80 columns, graph's file names, progress and
 status wording, and scripts/setup hiding a failed build.
 
@@ -45,6 +45,8 @@ def v6(tmp_path: Path, v6lab_available: None) -> Iterator[Run]:
             assert r.returncode == 0, (args, r.stdout, r.stderr)
         if args and args[0] == "start":
             started.extend(m for m in re.findall(r"is up in \d+ ms \(id (\S+)\)", r.stdout))
+        if args and args[0] == "up":
+            started.extend(m for m in re.findall(r"is up \(id ([^,\s]+),", r.stdout))
         return r
     yield run
     for lab_id in started:
@@ -56,7 +58,7 @@ def unique(prefix: str) -> str:
 
 
 def lab_id(out: str) -> str:
-    m = re.search(r"\(id (\S+)\)", out)
+    m = re.search(r"\(id ([^,\s)]+)", out)
     assert m, out
     return m.group(1)
 
@@ -70,25 +72,72 @@ def test_start_twice_says_running_and_ambiguity_is_a_usage_error(v6):
     # No address is marked one by one: at most one sentence about settling.
     assert "(tentative)" not in out
 
-    again = v6("start", "link-local", "--name", name)
-    assert "already running" in again.stdout and first in again.stdout
-    assert f"v6lab reset --lab {first}" in again.stdout and "--new" in again.stdout
+    # Started again: refused in one sentence that names the running lab and
+    # the ways on; nothing is started.
+    again = v6("start", "link-local", "--name", name, check=False)
+    assert again.returncode == 1 and again.stdout == "", again
+    assert again.stderr.startswith(f"v6lab: lab {name} is already running (id {first})")
+    assert len(again.stderr.splitlines()) == 1, again.stderr
+    for way in (f"'v6lab shell --lab {name} h1'", f"'v6lab reset --lab {name}'",
+                f"'v6lab stop --lab {name}'", "'v6lab start link-local --new'"):
+        assert way in again.stderr, (way, again.stderr)
     mine = [r for r in json.loads(v6("status", "--format", "json").stdout) if r["name"] == name]
     assert [r["id"] for r in mine] == [first]
     assert mine[0]["source"] == "link-local"  # the lab's id, not "Topo Topo"
 
+    # --new starts another one of the same name; then the name is ambiguous.
     second = lab_id(v6("start", "link-local", "--name", name, "--new").stdout)
     assert second != first
-    for verb in (["check"], ["exec", "h1", "--", "true"], ["stop"]):
-        r = v6(verb[0], "--lab", name, *verb[1:], check=False)
-        assert r.returncode == 2, (verb, r.stderr)
-        assert first in r.stderr and second in r.stderr and "--lab" in r.stderr
-    # With no --lab and (at least) these two running: a usage error too.
-    r = v6("check", check=False)
-    assert r.returncode == 2 and "several labs are running" in r.stderr
-    assert first in r.stderr and second in r.stderr and "--lab ID" in r.stderr
+    assert_ambiguous(v6, name, first, second)
+    # Once the name is shared, the refusal's commands use the id instead.
+    again = v6("start", "link-local", "--name", name, check=False)
+    assert again.returncode == 1 and f"'v6lab reset --lab {first}'" in again.stderr
     # The id still picks one.
     assert v6("check", "--lab", first, "--format", "json", check=False).returncode == 1
+
+
+def assert_ambiguous(v6: Run, name: str, first: str, second: str) -> None:
+    """Two running labs called name: every verb that picks a lab says so as
+    a usage error (exit 2) that lists both ids and how to pick one, whether
+    given the shared name or (with these two running) no --lab at all."""
+    for verb in (["check"], ["exec", "h1", "--", "true"], ["shell", "h1"], ["stop"]):
+        r = v6(verb[0], "--lab", name, *verb[1:], check=False)
+        assert r.returncode == 2, (verb, r.stderr)
+        assert f"several labs are called '{name}'" in r.stderr, (verb, r.stderr)
+        assert first in r.stderr and second in r.stderr and "--lab ID" in r.stderr
+        r = v6(*verb, check=False)
+        assert r.returncode == 2 and "several labs are running" in r.stderr, (verb, r.stderr)
+        assert first in r.stderr and second in r.stderr and "--lab ID" in r.stderr
+    assert len(json.loads(v6("status", "--format", "json").stdout)) >= 2  # nothing stopped
+
+
+def test_up_twice_says_running_and_new_starts_another(v6, tmp_path):
+    """`up` of a topology whose lab is running refuses as `start` does (no
+    reset: a topology's lab is not a curriculum lab); --new starts another,
+    under a free name unless --name says one."""
+    name = unique("t-up")
+    topo = tmp_path / "twice.yaml"
+    topo.write_text(f"name: {name}\nnodes:\n  isp: {{image: router, provider: true}}\n"
+                    "  h1: {}\nlinks:\n  - endpoints: [isp, h1]\n")
+    first = lab_id(v6("up", str(topo)).stdout)
+    again = v6("up", str(topo), check=False)
+    assert again.returncode == 1 and again.stdout == "", again
+    assert again.stderr.startswith(f"v6lab: lab {name} is already running (id {first})")
+    assert len(again.stderr.splitlines()) == 1, again.stderr
+    for way in (f"'v6lab shell --lab {name} h1'", f"'v6lab stop --lab {name}'",
+                f"'v6lab up {topo} --new'"):
+        assert way in again.stderr, (way, again.stderr)
+    assert "reset" not in again.stderr
+    # --name of a running lab is refused too, whatever the topology.
+    again = v6("up", str(ROOT / "examples" / "small.yaml"), "--name", name, check=False)
+    assert again.returncode == 1 and f"(id {first})" in again.stderr
+    # --new without --name: a free name, so nothing becomes ambiguous.
+    out = v6("up", str(topo), "--new").stdout
+    assert f"lab {name}-2 is up" in out, out
+    # --new with the running lab's name: two labs of one name.
+    second = lab_id(v6("up", str(topo), "--name", name, "--new").stdout)
+    assert second != first
+    assert_ambiguous(v6, name, first, second)
 
 
 def test_graph_writes_exactly_the_file_named_with_live_addresses(v6, tmp_path):

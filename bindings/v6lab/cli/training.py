@@ -1,10 +1,9 @@
 """The training verbs of the v6lab command: labs, start, check, hint, solve,
-reset, progress, graph, capture. Registered on the group in cli.py."""
+reset, progress."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,37 +11,33 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
-from . import _core, detached, paths, registry
-from ._core import Error, MissingBinaryError
-from .cli import (EXIT_FAILED, EXIT_GRADER, _print_inspect, attach, errors, lab_option, main,
-                  require_fds)
-from .lab import Lab, require_root
+from .. import detached, paths, registry
+from .._core import Error
+from ..lab import Lab, require_root
+from ._common import (EXIT_FAILED, EXIT_GRADER, already_running, attach, console, errors,
+                      first_node, free_name, lab_option, require_fds, running_named)
+from ._views import _print_inspect
 
 if TYPE_CHECKING:
-    from .course import LabDefinition
+    from ..course import LabDefinition
 
 # The curriculum, grading and progress modules are imported by the verbs
 # that use them, so that `v6lab shell` and `v6lab exec` start fast.
 
 
 def find_lab(lab_id: str) -> "LabDefinition":
-    from .course import find_lab as find
+    from ..course import find_lab as find
     return find(lab_id)
 
 
 def load_labs() -> dict[str, "LabDefinition"]:
-    from .course import load_labs as load
+    from ..course import load_labs as load
     return load()
 
 
 def Progress() -> Any:  # noqa: N802 - reads like the class it returns
-    from .progress import Progress as P
+    from ..progress import Progress as P
     return P()
-
-
-def _console() -> Any:
-    from rich.console import Console
-    return Console()
 
 
 def _course_lab(lab_name: Optional[str]) -> tuple[Lab, "LabDefinition"]:
@@ -56,12 +51,12 @@ def _course_lab(lab_name: Optional[str]) -> tuple[Lab, "LabDefinition"]:
     return lab, find_lab(course)
 
 
-@main.command()
+@click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
 def labs(fmt: str) -> None:
     """The curriculum, with your status and score in each lab."""
-    from .course import scan_labs
+    from ..course import scan_labs
     prog = Progress()
     defs, broken = scan_labs()
     if fmt == "json":
@@ -71,7 +66,7 @@ def labs(fmt: str) -> None:
                                for d in defs.values()]
                               + [{"broken": line} for line in broken], indent=2))
         return
-    _console().print(_labs_table(defs, prog))
+    console().print(_labs_table(defs, prog))
     # A broken lab is reported and breaks no other.
     for line in broken:
         click.echo(f"broken lab (not loaded): {line}", err=True)
@@ -99,7 +94,7 @@ def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
     return t
 
 
-@main.command()
+@click.command()
 @click.argument("lab_id", required=False, metavar="[LAB]")
 @click.option("--name", help="Name of the running lab (default: the lab's id).")
 @click.option("--new", "new", is_flag=True,
@@ -109,26 +104,25 @@ def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
 def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     """Start a lab of the curriculum (LAB, default: the first) and show how to begin.
 
-    If that lab is already running, say so (with its id) instead of starting a
-    second one: two labs of one name make every later verb ask which one."""
+    If a lab of that name is already running, say so (with its id) instead of
+    starting a second one: two labs of one name make every later verb that
+    names it ask which one. --new starts another anyway."""
     require_root()
     defs = load_labs()
     if not defs:
         raise Error("no lab found (the labs/ folder is missing)")
     d = defs[lab_id] if lab_id in defs else (next(iter(defs.values())) if lab_id is None
                                              else find_lab(lab_id))
-    running = registry.running()
     wanted = name or d.id
-    same = [r for r in running if r.name == wanted]
+    same = running_named(wanted)
     if same and not new:
-        _already_running(d, same[0])
-        return
+        raise already_running(same[0], f"v6lab start {d.id}")
     if same and name is None:
-        wanted = _free_name(d.id, {r.name for r in running})
+        wanted = free_name(d.id)
     d.require_kernel()
     topo = d.topology()
     require_fds(Lab(topo, name=wanted))  # before any process starts
-    con = _console()
+    con = console()
     t0 = time.monotonic()
     with con.status(f"Starting lab {d.id}: {d.title}…"):
         rec = detached.start(topo, name=wanted, course=d.id)
@@ -136,7 +130,8 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     con.print(f"[bold green]Lab {rec.name} is up[/] in {(time.monotonic() - t0) * 1000:.0f} ms "
               f"[dim](id {rec.id})[/]\n")
     lab = Lab.attach(rec.id)
-    settled = _wait_dad(lab, START_DAD_WAIT)
+    with con.status("Waiting for duplicate address detection…"):
+        settled = _wait_dad(lab, START_DAD_WAIT)
     _print_inspect(con, lab, mark_tentative=False)
     if not settled:
         con.print("[dim]Some addresses are still settling (duplicate address detection "
@@ -153,8 +148,8 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     except OSError:
         pass
     con.print(f"\nThe whole guide: {guide}")
-    first = next(iter(rec.nodes))
-    others = [r for r in running if r.id != rec.id]
+    first = first_node(rec)
+    others = [r for r in registry.running() if r.id != rec.id]
     lab_arg = f" --lab {rec.id}" if others else ""
     con.print()
     for what, verb in (("Open a shell:", f"shell{lab_arg} {first}"), ("Check your work:", f"check{lab_arg}"),
@@ -166,9 +161,11 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
 
 
 # How long `start` waits for duplicate address detection before it shows
-# the addresses: long enough for the kernel's one-second DAD in most labs,
-# short enough that the trainee does not wait for a table.
-START_DAD_WAIT = 1.5
+# the addresses. The kernel delays each DAD by up to a second, then probes
+# for a second: measured after `up`, link-local settles in 1.4-1.7 s,
+# slaac in 2.1 s, static-gua in 0.6-1.0 s. 2.5 s covers them all, so the
+# first table a trainee reads is final; a busier lab says it is settling.
+START_DAD_WAIT = 2.5
 
 
 def _wait_dad(lab: Lab, timeout: float) -> bool:
@@ -189,25 +186,7 @@ def _wait_dad(lab: Lab, timeout: float) -> bool:
         time.sleep(0.1)
 
 
-def _free_name(base: str, taken: set[str]) -> str:
-    """base-2, base-3, ...: the first name no running lab has."""
-    k = 2
-    while f"{base}-{k}" in taken:
-        k += 1
-    return f"{base}-{k}"
-
-
-def _already_running(d: "LabDefinition", rec: registry.LabRecord) -> None:
-    """What `start` says instead of building a second lab of the same name."""
-    con = _console()
-    first = next(iter(rec.nodes), "h1")
-    con.print(f"Lab [bold]{rec.name}[/] ({d.title}) is already running [dim](id {rec.id})[/].")
-    con.print(f"  Carry on:                 [bold]v6lab shell --lab {rec.id} {first}[/]")
-    con.print(f"  Back to its initial state: [bold]v6lab reset --lab {rec.id}[/]")
-    con.print(f"  Start a second one:        [bold]v6lab start {d.id} --new[/]")
-
-
-@main.command()
+@click.command()
 @lab_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "tap"]), default="text")
 @click.option("--verbose", "-v", is_flag=True, help="List every check, passed or not.")
@@ -226,7 +205,7 @@ def check(lab_name: Optional[str], fmt: str, verbose: bool) -> None:
     elif fmt == "tap":
         click.echo(report.to_tap(), nl=False)
     else:
-        con = _console()
+        con = console()
         con.print(f"[bold]{d.title}[/] [dim]({lab.name})[/]")
         report.render(con, verbose=verbose)
         if report.passed:
@@ -236,7 +215,7 @@ def check(lab_name: Optional[str], fmt: str, verbose: bool) -> None:
     sys.exit(0 if report.passed else EXIT_FAILED)
 
 
-@main.command()
+@click.command()
 @lab_option
 @click.argument("step", required=False)
 @errors
@@ -260,7 +239,7 @@ def hint(lab_name: Optional[str], step: Optional[str]) -> None:
     click.echo(f"{s.title} — hint {k + 1} of {len(s.hints)}:\n{s.hints[k]}")
 
 
-@main.command()
+@click.command()
 @lab_option
 @click.argument("step", required=False)
 @errors
@@ -275,7 +254,7 @@ def solve(lab_name: Optional[str], step: Optional[str]) -> None:
     click.echo(f"solved: {', '.join(done)} (run 'v6lab check' to see the result)")
 
 
-@main.command()
+@click.command()
 @lab_option
 @errors
 def reset(lab_name: Optional[str]) -> None:
@@ -287,7 +266,7 @@ def reset(lab_name: Optional[str]) -> None:
     click.echo(f"lab {new.name} is back in its initial state (id {new.id})")
 
 
-@main.command()
+@click.command()
 @click.option("--export", "export", type=click.Path(dir_okay=False), help="Write everything as JSON to this file.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
@@ -309,142 +288,9 @@ def progress(export: Optional[str], fmt: str) -> None:
         t.add_row(d.id, s["status"], str(s["attempts"]),
                   "" if s["best"] is None else f"{s['best']:g} %",
                   "" if s["last"] is None else f"{s['last']:g} %", str(s["hints"]), str(s["solves"]))
-    _console().print(t)
+    console().print(t)
     click.echo(f"(stored in {prog.path})")
 
 
-def _dot(spec: _core.Spec, live: Optional[dict[str, list[str]]] = None) -> str:
-    """Graphviz source for a lab. live maps node names to the addresses read
-    from the running lab; without it (a topology file) the topology's own
-    addresses are drawn, which miss every SLAAC and link-local address."""
-    lines = [f'graph "{spec.name}" {{', "  layout=neato; overlap=false; splines=true;",
-             '  node [fontname="Helvetica"];']
-    for n in spec.nodes:
-        name = n.name
-        shape = "box" if n.image in ("router", "cpe", "ra-router") else "ellipse"
-        if live is not None:
-            addrs = live.get(name, [])
-        else:
-            addrs = [a.cidr for i in n.interfaces for a in i.addresses]
-        shown = addrs[:GRAPH_ADDRESSES] + (
-            [f"(+{len(addrs) - GRAPH_ADDRESSES} more)"] if len(addrs) > GRAPH_ADDRESSES else [])
-        label = "\\n".join([name, f"({n.image})"] + shown)
-        lines.append(f'  "{name}" [shape={shape}, label="{label}"];')
-    for lan_spec in spec.lans:
-        lan = lan_spec.name
-        lines.append(f'  "lan:{lan}" [shape=plaintext, label="{lan}", fontcolor=blue];')
-        for node, iface in lan_spec.members:
-            lines.append(f'  "{node}" -- "lan:{lan}" [taillabel="{iface}", fontsize=9];')
-    for link in spec.links:
-        (a, ai), (b, bi) = link.endpoints
-        lines.append(f'  "{a}" -- "{b}" [taillabel="{ai}", headlabel="{bi}", fontsize=9];')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-# Addresses drawn per node: more make the boxes unreadable.
-GRAPH_ADDRESSES = 4
-# Output formats by file suffix; "dot" is the Graphviz source itself.
-GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
-
-
-def _live_addresses(lab: Lab) -> dict[str, list[str]]:
-    """Each node's addresses as they are now (interface-qualified, global
-    before link-local), loopback left out."""
-    out: dict[str, list[str]] = {}
-    for node in lab:
-        addrs = [a for a in node.addresses() if a.ifname != "lo" and a.scope != "host"]
-        addrs.sort(key=lambda a: (a.scope != "global", a.ifname))
-        out[node.name] = [f"{a.ifname} {a.cidr}" for a in addrs]
-    return out
-
-
-def _graph_format(output: Optional[str], fmt: Optional[str]) -> str:
-    """--format wins; else the suffix of -o; else SVG."""
-    if fmt:
-        return fmt
-    if output:
-        suffix = Path(output).suffix.lower()
-        if suffix in GRAPH_FORMATS:
-            return GRAPH_FORMATS[suffix]
-        if suffix:
-            raise click.UsageError(f"cannot tell the format from '{suffix}' in {output}: "
-                                   f"use {', '.join(GRAPH_FORMATS)} or --format")
-    return "svg"
-
-
-@main.command()
-@lab_option
-@click.option("--topology", help="Draw a topology file instead of a running lab.")
-@click.option("--output", "-o", default=None, metavar="FILE",
-              help="The file to write, exactly (default: NAME.svg here); its suffix "
-                   "(.svg, .dot, .png, .pdf) sets the format.")
-@click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
-              default=None, help="Output format (default: from FILE's suffix, else svg).")
-@errors
-def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str],
-          fmt: Optional[str]) -> None:
-    """Draw the lab (nodes, links and, for a running lab, its live addresses)."""
-    kind = _graph_format(output, fmt)
-    if topology:
-        spec, live = Lab(topology).spec, None
-    else:
-        require_root()
-        lab = attach(lab_name)
-        spec, live = lab.spec, _live_addresses(lab)
-    target = Path(output) if output else Path(f"{spec.name}.{kind}")
-    dot = _dot(spec, live)
-    if kind == "dot":
-        target.write_text(dot)
-    else:
-        dot_bin = _core.find_program("dot")
-        if not dot_bin:
-            raise MissingBinaryError(f"drawing {kind.upper()} needs Graphviz: install the Debian "
-                                     "package graphviz, or write the source with -o FILE.dot")
-        r = subprocess.run([dot_bin, f"-T{kind}", "-o", str(target)], input=dot.encode(),
-                           capture_output=True)
-        if r.returncode != 0:
-            err = r.stderr.decode(errors="replace").strip().splitlines()
-            raise Error(f"graphviz could not draw {target}: {err[-1] if err else r.returncode}")
-    click.echo(f"wrote {target.resolve()}")
-
-
-@main.command()
-@lab_option
-@click.argument("node")
-@click.argument("iface")
-@click.option("--write", "-w", "out", default="-", help="pcap file to write ('-': stdout, for wireshark -k -i -).")
-@click.option("--count", "-c", type=click.IntRange(min=0), default=0, help="Stop after this many packets.")
-@click.option("--filter", "-f", "bpf", default="", help="A tcpdump filter, e.g. 'icmp6'.")
-@errors
-def capture(lab_name: Optional[str], node: str, iface: str, out: str, count: int, bpf: str) -> None:
-    """Capture packets on NODE's IFACE as pcap (to a file or stdout)."""
-    require_root()
-    n = attach(lab_name)[node]
-    if iface not in [link.name for link in n.links()]:
-        raise Error(f"{node} has no interface '{iface}'")
-    if not _core.find_program("tcpdump"):
-        raise MissingBinaryError("capturing needs tcpdump: install the Debian package tcpdump")
-    args = ["tcpdump", "-i", iface, "-U", "-w", "-", "-s", "0"]
-    if count:
-        args += ["-c", str(count)]
-    if bpf:
-        args += bpf.split()
-    if out == "-" and sys.stdout.isatty():
-        raise Error("refusing to write pcap to a terminal: use -w FILE, or pipe into wireshark -k -i -")
-    sink = sys.stdout.buffer if out == "-" else open(out, "wb")
-    try:
-        p = subprocess.Popen(n.exec_argv(args), stdout=sink, stderr=subprocess.PIPE, env=n.env())
-        try:
-            _, err = p.communicate()
-        except KeyboardInterrupt:
-            p.terminate()
-            _, err = p.communicate()
-    finally:
-        if sink is not sys.stdout.buffer:
-            sink.close()
-    msg = err.decode(errors="replace").strip().splitlines()
-    if p.returncode not in (0, 130, 143, -15) and msg:
-        raise Error(f"capture on {node}:{iface}: {msg[-1]}")
-    if out != "-":
-        click.echo(msg[-1] if msg else f"wrote {out}", err=True)
+COMMANDS = {"labs": labs, "start": start, "check": check, "hint": hint, "solve": solve,
+            "reset": reset, "progress": progress}

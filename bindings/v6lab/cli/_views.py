@@ -1,0 +1,52 @@
+"""The view of a running lab that several verbs print: its nodes,
+interfaces and addresses, read live (`inspect`, and the table `demo` and
+`start` show once the lab is up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..lab import Lab
+
+
+def _inspect_data(lab: Lab) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": lab.name, "id": lab.id, "nodes": {}}
+    for node in lab:
+        ifaces = {}
+        addrs = node.addresses()
+        for link in sorted(node.links(), key=lambda l: l.name):
+            if link.kind == "loopback":
+                continue
+            spec_if = node.spec.iface(link.name)
+            ifaces[link.name] = {
+                "state": link.operstate, "mtu": link.mtu, "mac": link.mac,
+                "connects": (spec_if.lan or spec_if.peer) if spec_if else "",
+                "addresses": [{"address": a.cidr, "scope": a.scope,
+                               "flags": a.flag_names}
+                              for a in addrs if a.ifname == link.name],
+            }
+        out["nodes"][node.name] = {"image": node.image, "pid": node.pid,
+                                   "roles": node.roles,
+                                   "provider": node.provider,
+                                   "interfaces": ifaces}
+    return out
+
+
+def _print_inspect(con: Any, lab: Lab, mark_tentative: bool = True) -> None:
+    """The address table. `start` passes mark_tentative=False: right after a
+    build every address is tentative for a second, and a column of
+    "(tentative)" reads as a fault; it says once that addresses settle."""
+    from rich.table import Table
+
+    t = Table("node", "image", "iface", "to", "state", "addresses")
+    for name, n in _inspect_data(lab)["nodes"].items():
+        first = True
+        for ifn, i in n["interfaces"].items():
+            addrs = " ".join(a["address"] + (" (tentative)" if mark_tentative
+                                             and "tentative" in a["flags"] else "")
+                             for a in i["addresses"])
+            image = n["image"] + (" (provided)" if n["provider"] else "")
+            t.add_row(name if first else "", image if first else "", ifn,
+                      i["connects"], i["state"], addrs)
+            first = False
+    con.print(t)

@@ -1,0 +1,194 @@
+"""The verbs that show rather than manage: demo, doctor, images, graph."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from .. import _core, paths
+from .._core import Error, MissingBinaryError
+from ..lab import Lab, require_root
+from ._common import EXIT_FAILED, EXIT_HOST, attach, console, errors, lab_option, require_fds
+from ._views import _print_inspect
+
+DEFAULT_TOPOLOGY = paths.PACKAGE_DIR.parent.parent / "examples" / "small.yaml"
+
+
+@click.command()
+@click.argument("topology", required=False)
+@errors
+def demo(topology: Optional[str]) -> None:
+    """Build the default lab, show it, prove it forwards IPv6, tear it down."""
+    con = console()
+    path = topology or str(DEFAULT_TOPOLOGY)
+    t0 = time.monotonic()
+    built = Lab(path)
+    require_fds(built)
+    with built as lab:
+        con.print(f"[bold]Lab {lab.name}[/] from {path} is up in "
+                  f"{(time.monotonic() - t0) * 1000:.0f} ms")
+        for node in lab:
+            node.wait_addresses_ready()
+        _print_inspect(con, lab)
+        con.print("\n[bold]Reachability[/] (pings sent from inside the nodes)")
+        ok = True
+        for src, dst, addr in _demo_pings(lab):
+            r = lab[src].cmd(["ping", "-c", "1", "-W", "2", addr], timeout=10)
+            ok &= r.ok
+            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+            con.print(f"  {src} -> {dst} ({addr}): {mark}")
+    con.print(f"\nThe lab is gone again. Keep one running with: "
+              f"[bold]v6lab up {path}[/], then [bold]v6lab shell h1[/].")
+    sys.exit(0 if ok else EXIT_FAILED)
+
+
+def _demo_pings(lab: Lab) -> list[tuple[str, str, str]]:
+    """Pairs (src, dst, first global IPv6 address of dst): from the first
+    host that has a global address to every other node that has one."""
+    addrs = {}
+    for node in sorted(lab, key=lambda n: n.image != "host"):
+        g = [a.address for a in node.addresses(family=6) if a.scope == "global"]
+        if g:
+            addrs[node.name] = g[0]
+    names = list(addrs)
+    if not names:
+        return []
+    src = names[0]
+    return [(src, d, addrs[d]) for d in names[1:]]
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@errors
+def doctor(fmt: str) -> None:
+    """What this host lets v6lab do (root or rootless), with the fix for each gap."""
+    from dataclasses import asdict
+
+    from .. import doctor as doc
+    items = doc.findings()
+    if fmt == "json":
+        click.echo(json.dumps([asdict(f) for f in items], indent=2))
+    else:
+        from rich.table import Table
+        t = Table("check", "status", "found", "fix", "needed for")
+        style = {"ok": "green", "limited": "yellow", "missing": "red"}
+        for f in items:
+            t.add_row(f.name, f"[{style[f.status]}]{f.status}[/]", f.found, f.fix, f.needed_for)
+        console().print(t)
+    sys.exit(0 if doc.ready(items) else EXIT_HOST)
+
+
+@click.command()
+@errors
+def images() -> None:
+    """List node images."""
+    reg = _core.ImageRegistry.load_path([str(p) for p in paths.images_path()])
+    for name in reg.names():
+        d = reg.describe(name)
+        ext = f", extends {d['extends']}" if d["extends"] else ""
+        click.echo(f"{name} ({d['role']}{ext}): {d['description']}")
+
+
+def _dot(spec: _core.Spec, live: Optional[dict[str, list[str]]] = None) -> str:
+    """Graphviz source for a lab. live maps node names to the addresses read
+    from the running lab; without it (a topology file) the topology's own
+    addresses are drawn, which miss every SLAAC and link-local address."""
+    lines = [f'graph "{spec.name}" {{', "  layout=neato; overlap=false; splines=true;",
+             '  node [fontname="Helvetica"];']
+    for n in spec.nodes:
+        name = n.name
+        shape = "box" if n.image in ("router", "cpe", "ra-router") else "ellipse"
+        if live is not None:
+            addrs = live.get(name, [])
+        else:
+            addrs = [a.cidr for i in n.interfaces for a in i.addresses]
+        shown = addrs[:GRAPH_ADDRESSES] + (
+            [f"(+{len(addrs) - GRAPH_ADDRESSES} more)"] if len(addrs) > GRAPH_ADDRESSES else [])
+        label = "\\n".join([name, f"({n.image})"] + shown)
+        lines.append(f'  "{name}" [shape={shape}, label="{label}"];')
+    for lan_spec in spec.lans:
+        lan = lan_spec.name
+        lines.append(f'  "lan:{lan}" [shape=plaintext, label="{lan}", fontcolor=blue];')
+        for node, iface in lan_spec.members:
+            lines.append(f'  "{node}" -- "lan:{lan}" [taillabel="{iface}", fontsize=9];')
+    for link in spec.links:
+        (a, ai), (b, bi) = link.endpoints
+        lines.append(f'  "{a}" -- "{b}" [taillabel="{ai}", headlabel="{bi}", fontsize=9];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# Addresses drawn per node: more make the boxes unreadable.
+GRAPH_ADDRESSES = 4
+# Output formats by file suffix; "dot" is the Graphviz source itself.
+GRAPH_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+
+def _live_addresses(lab: Lab) -> dict[str, list[str]]:
+    """Each node's addresses as they are now (interface-qualified, global
+    before link-local), loopback left out."""
+    out: dict[str, list[str]] = {}
+    for node in lab:
+        addrs = [a for a in node.addresses() if a.ifname != "lo" and a.scope != "host"]
+        addrs.sort(key=lambda a: (a.scope != "global", a.ifname))
+        out[node.name] = [f"{a.ifname} {a.cidr}" for a in addrs]
+    return out
+
+
+def _graph_format(output: Optional[str], fmt: Optional[str]) -> str:
+    """--format wins; else the suffix of -o; else SVG."""
+    if fmt:
+        return fmt
+    if output:
+        suffix = Path(output).suffix.lower()
+        if suffix in GRAPH_FORMATS:
+            return GRAPH_FORMATS[suffix]
+        if suffix:
+            raise click.UsageError(f"cannot tell the format from '{suffix}' in {output}: "
+                                   f"use {', '.join(GRAPH_FORMATS)} or --format")
+    return "svg"
+
+
+@click.command()
+@lab_option
+@click.option("--topology", help="Draw a topology file instead of a running lab.")
+@click.option("--output", "-o", default=None, metavar="FILE",
+              help="The file to write, exactly (default: NAME.svg here); its suffix "
+                   "(.svg, .dot, .png, .pdf) sets the format.")
+@click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
+              default=None, help="Output format (default: from FILE's suffix, else svg).")
+@errors
+def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str],
+          fmt: Optional[str]) -> None:
+    """Draw the lab (nodes, links and, for a running lab, its live addresses)."""
+    kind = _graph_format(output, fmt)
+    if topology:
+        spec, live = Lab(topology).spec, None
+    else:
+        require_root()
+        lab = attach(lab_name)
+        spec, live = lab.spec, _live_addresses(lab)
+    target = Path(output) if output else Path(f"{spec.name}.{kind}")
+    dot = _dot(spec, live)
+    if kind == "dot":
+        target.write_text(dot)
+    else:
+        dot_bin = _core.find_program("dot")
+        if not dot_bin:
+            raise MissingBinaryError(f"drawing {kind.upper()} needs Graphviz: install the Debian "
+                                     "package graphviz, or write the source with -o FILE.dot")
+        r = subprocess.run([dot_bin, f"-T{kind}", "-o", str(target)], input=dot.encode(),
+                           capture_output=True)
+        if r.returncode != 0:
+            err = r.stderr.decode(errors="replace").strip().splitlines()
+            raise Error(f"graphviz could not draw {target}: {err[-1] if err else r.returncode}")
+    click.echo(f"wrote {target.resolve()}")
+
+
+COMMANDS = {"demo": demo, "doctor": doctor, "images": images, "graph": graph}
