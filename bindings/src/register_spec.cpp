@@ -77,7 +77,132 @@ class KernelError(Error, OSError):
   });
 }
 
+namespace {
+
+constexpr auto kInternal = py::return_value_policy::reference_internal;
+
+std::string opt_mtu(const std::optional<int>& mtu) {
+  return mtu ? " mtu " + std::to_string(*mtu) : "";
+}
+
+std::string joined(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+// The resolved model, read-only: nothing here can be constructed or
+// changed from Python. Lists are built on each access; their items refer
+// into the Spec, which they keep alive.
+void register_addresses(py::module_& m) {
+  py::class_<IpAddr>(m, "IpAddr", "An address of a resolved spec, with its prefix length if it has one.")
+      .def_readonly("family", &IpAddr::family, "socket.AF_INET6 or socket.AF_INET.")
+      .def_property_readonly("address", &IpAddr::str, "The address alone.")
+      .def_property_readonly(
+          "prefix_len",
+          [](const IpAddr& a) -> std::optional<int> {
+            return a.prefix_len < 0 ? std::nullopt : std::optional<int>(a.prefix_len);
+          })
+      .def_property_readonly("cidr", &IpAddr::cidr, "address/length (the address if it has no length).")
+      .def_property_readonly("is_link_local", &IpAddr::is_link_local)
+      .def("__str__", &IpAddr::cidr)
+      .def("__repr__", [](const IpAddr& a) { return "<IpAddr " + a.cidr() + ">"; })
+      .def("__eq__", [](const IpAddr& a, const IpAddr& b) { return a == b; }, py::is_operator())
+      .def("__hash__", [](const IpAddr& a) { return py::hash(py::str(a.cidr())); });
+
+  py::class_<RouteSpec>(m, "RouteSpec", "A static route of a node's initial state.")
+      .def_readonly("dst", &RouteSpec::dst, "The prefix (default is ::/0 or 0.0.0.0/0).")
+      .def_readonly("via", &RouteSpec::via, "The gateway, or None.")
+      .def_readonly("dev", &RouteSpec::dev, "The output interface, or ''.")
+      .def_readonly("metric", &RouteSpec::metric)
+      .def("__repr__", [](const RouteSpec& r) {
+        return "<RouteSpec " + r.dst.cidr() + (r.via ? " via " + r.via->str() : "") +
+               (r.dev.empty() ? "" : " dev " + r.dev) +
+               (r.metric ? " metric " + std::to_string(*r.metric) : "") + ">";
+      });
+
+  py::class_<BinaryReq>(m, "BinaryReq", "A program a node needs, and the Debian package with it.")
+      .def_readonly("name", &BinaryReq::name)
+      .def_readonly("package", &BinaryReq::package)
+      .def("__repr__", [](const BinaryReq& b) {
+        return "<BinaryReq " + b.name + " (" + b.package + ")>";
+      });
+}
+
+void register_model(py::module_& m) {
+  register_addresses(m);
+  py::class_<IfaceSpec>(m, "IfaceSpec",
+                        "An interface of a node: on a LAN (kind 'lan') or one end of a "
+                        "point-to-point link (kind 'link', to peer_node:peer_iface).")
+      .def_readonly("name", &IfaceSpec::name)
+      .def_readonly("kind", &IfaceSpec::kind)
+      .def_readonly("lan", &IfaceSpec::lan, "The LAN's name, or '' on a link.")
+      .def_readonly("peer_node", &IfaceSpec::peer_node)
+      .def_readonly("peer_iface", &IfaceSpec::peer_iface)
+      .def_property_readonly(
+          "peer",
+          [](const IfaceSpec& i) {
+            return i.kind == "link" ? i.peer_node + ":" + i.peer_iface : std::string();
+          },
+          "'node:iface' at the other end of a link, or '' on a LAN.")
+      .def_readonly("mtu", &IfaceSpec::mtu)
+      .def_readonly("mac", &IfaceSpec::mac)
+      .def_readonly("addresses", &IfaceSpec::addresses)
+      .def("__repr__", [](const IfaceSpec& i) {
+        std::string to = i.kind == "lan" ? "lan " + i.lan : "link to " + i.peer_node + ":" + i.peer_iface;
+        return "<IfaceSpec " + i.name + " on " + to + opt_mtu(i.mtu) + ", " +
+               std::to_string(i.addresses.size()) + " addresses>";
+      });
+
+  py::class_<NodeSpec>(m, "NodeSpec", "A node with its images applied.")
+      .def_readonly("name", &NodeSpec::name)
+      .def_readonly("image", &NodeSpec::image, "The images joined by '+'.")
+      .def_readonly("images", &NodeSpec::images)
+      .def_readonly("roles", &NodeSpec::roles, "Each image's role: host, router, server, provider.")
+      .def_readonly("provider", &NodeSpec::provider,
+                    "Provided by the lab (the ISP): trainees do not log into it.")
+      .def_readonly("sysctls", &NodeSpec::sysctls, "(key, value) in the order they are applied.")
+      .def_readonly("binaries", &NodeSpec::binaries)
+      .def_readonly("interfaces", &NodeSpec::ifaces)
+      .def_readonly("routes", &NodeSpec::routes)
+      .def("iface", &NodeSpec::iface, py::arg("name"), kInternal, "The interface, or None.")
+      .def("__repr__", [](const NodeSpec& n) {
+        return "<NodeSpec " + n.name + " (" + n.image + ") roles " + joined(n.roles, ",") +
+               (n.provider ? ", provider" : "") + ", " + std::to_string(n.ifaces.size()) +
+               " interfaces>";
+      });
+
+  py::class_<LanSpec>(m, "LanSpec", "A LAN: one L2 segment (a bridge in the switch namespace).")
+      .def_readonly("name", &LanSpec::name)
+      .def_readonly("mtu", &LanSpec::mtu)
+      .def_readonly("members", &LanSpec::members,
+                    "(node, iface) in the order links were declared: member k is switch port k.")
+      .def("__repr__", [](const LanSpec& l) {
+        return "<LanSpec " + l.name + opt_mtu(l.mtu) + ", " + std::to_string(l.members.size()) +
+               " members>";
+      });
+
+  py::class_<LinkSpec>(m, "LinkSpec", "A point-to-point link (a veth pair).")
+      .def_readonly("node_a", &LinkSpec::node_a)
+      .def_readonly("iface_a", &LinkSpec::iface_a)
+      .def_readonly("node_b", &LinkSpec::node_b)
+      .def_readonly("iface_b", &LinkSpec::iface_b)
+      .def_readonly("mtu", &LinkSpec::mtu)
+      .def_property_readonly("endpoints",
+                             [](const LinkSpec& l) {
+                               return std::vector<std::pair<std::string, std::string>>{
+                                   {l.node_a, l.iface_a}, {l.node_b, l.iface_b}};
+                             })
+      .def("__repr__", [](const LinkSpec& l) {
+        return "<LinkSpec " + l.node_a + ":" + l.iface_a + " -- " + l.node_b + ":" + l.iface_b +
+               opt_mtu(l.mtu) + ">";
+      });
+}
+
+}  // namespace
+
 void register_spec(py::module_& m) {
+  register_model(m);
   py::class_<ImageRegistry>(m, "ImageRegistry",
                             "Node images loaded from a directory of JSON files.")
       .def_static("load_dir", &ImageRegistry::load_dir, py::arg("directory"))
@@ -116,9 +241,35 @@ void register_spec(py::module_& m) {
             return parse_spec(parse_json_text(json_text, source), source, images);
           },
           py::arg("json_text"), py::arg("source"), py::arg("images"))
+      .def_static(
+          "from_json",
+          [](const std::string& json_text, const std::string& origin) {
+            // What to_json wrote (a lab's record); errors name origin and the field.
+            return spec_from_json(parse_json_text(json_text, origin), origin);
+          },
+          py::arg("json_text"), py::arg("origin"))
       .def_readonly("name", &Spec::name)
       .def_readonly("source", &Spec::source)
+      .def_readonly("nodes", &Spec::nodes)
+      .def_readonly("lans", &Spec::lans)
+      .def_readonly("links", &Spec::links)
+      .def("node", &Spec::node, py::arg("name"), kInternal, "The node, or None.")
+      .def("lan", &Spec::lan, py::arg("name"), kInternal, "The LAN, or None.")
       .def("to_json", [](const Spec& s) { return s.to_json().dump(); })
+      .def(
+          "to_dict",
+          [](const Spec& s) {
+            return py::module_::import("json").attr("loads")(s.to_json().dump());
+          },
+          "The resolved spec as plain data (what --json prints and records keep).")
+      .def("__eq__", [](const Spec& a, const Spec& b) { return a.to_json() == b.to_json(); },
+           py::is_operator())
+      .def("__repr__",
+           [](const Spec& s) {
+             return "<Spec " + s.name + " from " + s.source + ": " + std::to_string(s.nodes.size()) +
+                    " nodes, " + std::to_string(s.lans.size()) + " LANs, " +
+                    std::to_string(s.links.size()) + " links>";
+           })
       .def("node_names",
            [](const Spec& s) {
              std::vector<std::string> v;

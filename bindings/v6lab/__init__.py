@@ -18,19 +18,21 @@ Everything that touches the kernel lives in the C++ core (``v6lab._core``);
 this package models topologies, runs commands and keeps lab records.
 """
 
-from .errors import (Error, KernelError, MissingBinaryError, NeedsRootError, SocketError,
-                     SpecError, UsageError)
-from .lab import CmdResult, Lab, Node, NodeProcess, wait_until
+from .errors import (Error, KernelError, MissingBinaryError, NeedsRootError, NotOwnerError,
+                     SocketError, SpecError, UsageError)
+from .lab import CmdResult, Lab, LabView, Node, NodeProcess, RunningLab, wait_until
 from .topo import Topo, load_topology
 
 __all__ = [
-    "KernelError", "NeedsRootError", "SocketError", "UsageError",
+    "KernelError", "NeedsRootError", "NotOwnerError", "SocketError", "UsageError",
     "CmdResult",
     "Error",
     "Lab",
+    "LabView",
     "MissingBinaryError",
     "Node",
     "NodeProcess",
+    "RunningLab",
     "SpecError",
     "Topo",
     "load_topology",

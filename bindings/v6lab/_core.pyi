@@ -19,12 +19,82 @@ class ImageRegistry:
     def names(self) -> list[str]: ...
     def describe(self, name: str) -> Optional[dict]: ...
 
+# The resolved spec: read-only (no constructor, no setters). Lists are built
+# on each access; their items refer into the Spec and keep it alive.
+
+class IpAddr:
+    family: int  # socket.AF_INET6 or socket.AF_INET
+    address: str
+    prefix_len: Optional[int]
+    cidr: str
+    is_link_local: bool
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class RouteSpec:
+    dst: IpAddr
+    via: Optional[IpAddr]
+    dev: str
+    metric: Optional[int]
+
+class BinaryReq:
+    name: str
+    package: str
+
+class IfaceSpec:
+    name: str
+    kind: str  # "lan" or "link"
+    lan: str
+    peer_node: str
+    peer_iface: str
+    peer: str  # "node:iface" on a link, "" on a LAN
+    mtu: Optional[int]
+    mac: Optional[str]
+    addresses: list[IpAddr]
+
+class NodeSpec:
+    name: str
+    image: str
+    images: list[str]
+    roles: list[str]
+    provider: bool
+    sysctls: list[tuple[str, str]]
+    binaries: list[BinaryReq]
+    interfaces: list[IfaceSpec]
+    routes: list[RouteSpec]
+    def iface(self, name: str) -> Optional[IfaceSpec]: ...
+
+class LanSpec:
+    name: str
+    mtu: Optional[int]
+    members: list[tuple[str, str]]  # (node, iface); member k is switch port k
+
+class LinkSpec:
+    node_a: str
+    iface_a: str
+    node_b: str
+    iface_b: str
+    mtu: Optional[int]
+    endpoints: list[tuple[str, str]]
+
 class Spec:
     name: str
     source: str
+    nodes: list[NodeSpec]
+    lans: list[LanSpec]
+    links: list[LinkSpec]
     @staticmethod
     def parse(json_text: str, source: str, images: ImageRegistry) -> Spec: ...
+    @staticmethod
+    def from_json(json_text: str, origin: str) -> Spec:
+        """What to_json wrote (a lab's record), checked; SpecError names
+        origin and the field."""
+        ...
+    def node(self, name: str) -> Optional[NodeSpec]: ...
+    def lan(self, name: str) -> Optional[LanSpec]: ...
     def to_json(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
     def node_names(self) -> list[str]: ...
     def missing_binaries(self) -> str: ...
     def fds_needed(self) -> int: ...

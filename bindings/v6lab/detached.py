@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from . import errors, paths, registry
 from ._core import Error
-from .lab import Lab, TopoSource, require_root
+from .lab import Lab, TopoSource, raw_spec, require_root
 
 # Errors the supervisor reports by class name, raised here as themselves so
 # that the command's exit code stays right (5 for a missing program, 8 for
@@ -33,14 +33,16 @@ def start(topo: TopoSource, *, name: Optional[str] = None, course: Optional[str]
     """Starts a lab in a supervisor process and returns its record once it
     is up (and, for a graded lab of the curriculum, in its initial state).
     The spec is validated here first, so a bad file fails before any process
-    is started."""
-    lab = Lab(topo, name=name)  # validates; builds nothing
+    is started; the supervisor gets the raw spec read here, so the file is
+    read once."""
+    raw, source = raw_spec(topo, name=name)
+    lab = Lab(raw, source=source)  # validates; builds nothing
     require_root()
     r, w = os.pipe()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(paths.PACKAGE_DIR.parent)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    request = json.dumps({"spec": lab.spec_raw(), "source": lab.source, "id": lab.id,
+    request = json.dumps({"spec": raw, "source": source, "id": lab.id,
                           "course": course})
     try:
         proc = subprocess.Popen(

@@ -11,6 +11,7 @@ OSErrors with the kernel's errno.
       NodeFileError            1  a node's file could not be read from outside
       UsageError               2  the command asked for something ambiguous
         ProviderNodeError      2  a trainee asked to enter a provided node
+        NotOwnerError          2  only the lab's owner process can do that
       NeedsRootError           4  this host allows no user namespaces
       UnsupportedKernelError   7  the lab needs a kernel feature missing here
       UsernsUnavailableError   8  the host refuses what rootless mode needs
@@ -21,7 +22,7 @@ from __future__ import annotations
 from ._core import Error, KernelError, MissingBinaryError, NodeFileError, SocketError, SpecError
 
 __all__ = ["Error", "SpecError", "MissingBinaryError", "KernelError", "SocketError",
-           "NodeFileError", "UsageError", "ProviderNodeError", "NeedsRootError",
+           "NodeFileError", "UsageError", "ProviderNodeError", "NotOwnerError", "NeedsRootError",
            "UnsupportedKernelError", "UsernsUnavailableError", "exit_code", "message"]
 
 
@@ -34,6 +35,12 @@ class UsageError(Error):
 
 class ProviderNodeError(UsageError):
     """A trainee asked to enter a node the lab provides (the ISP)."""
+
+
+class NotOwnerError(UsageError):
+    """Something only the process that built a lab can do (start it, time
+    its bring-up, read its resource limits), asked of a lab found through
+    its record (a RunningLab)."""
 
 
 class NeedsRootError(Error):

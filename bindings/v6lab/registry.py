@@ -50,8 +50,10 @@ class RecordError(Error):
 class LabRecord:
     """What another process needs to reach a running lab, and the kernel
     identities that prove the processes it names are that lab's: per node
-    init its network and PID namespaces ((dev, ino) of /proc/PID/ns/*), and
-    the zygote, parent of every init and child of the owner."""
+    init (and the switch namespace's) its network and PID namespaces
+    ((dev, ino) of /proc/PID/ns/*), and the zygote, parent of every init and
+    child of the owner. spec is the owner's resolved spec, typed; in the
+    file it is Spec.to_json's form, read back by the core's parser."""
 
     id: str
     name: str
@@ -60,8 +62,9 @@ class LabRecord:
     created: float
     detached: bool
     source: str
+    spec: _core.Spec
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    spec: dict[str, Any] = field(default_factory=dict)
+    switch: Optional[dict[str, Any]] = None  # the switch namespace's init, if the lab has LANs
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. {"course": "slaac"}
     zygote: dict[str, int] = field(default_factory=dict)  # {"pid", "starttime"}
 
@@ -77,7 +80,8 @@ class LabRecord:
             "id": self.id, "name": self.name, "owner_pid": self.owner_pid,
             "owner_starttime": self.owner_starttime, "created": self.created,
             "detached": self.detached, "source": self.source,
-            "nodes": self.nodes, "spec": self.spec, "meta": self.meta,
+            "nodes": self.nodes, "switch": self.switch, "spec": self.spec.to_dict(),
+            "meta": self.meta,
             "zygote": self.zygote,
         }
 
@@ -144,6 +148,23 @@ def _process(d: Any, where: str) -> dict[str, Any]:
     return out
 
 
+def _spec(d: dict[str, Any], rec_id: str) -> _core.Spec:
+    """The owner's resolved spec, read back by the core, which checks every
+    field and that nodes, LANs and links agree with each other (graders
+    find switch ports by LAN member position). That a record is the
+    owner's rests on who can write the records directory, and verify()."""
+    try:
+        return _core.Spec.from_json(json.dumps(d), f"record {rec_id}")
+    except _core.SpecError as e:
+        issues = e.args[1] if len(e.args) > 1 else []
+        if not issues:
+            raise _bad("spec", str(e)) from None
+        _, where, why = issues[0]
+        n = len(issues) - 1
+        more = f" (and {n} more problem{'s' if n > 1 else ''})" if n else ""
+        raise _bad(f"spec.{where}" if where else "spec", why + more) from None
+
+
 def _validate(d: Any) -> LabRecord:
     d = _obj(d, "")
     rec_id = _str(d, "id")
@@ -162,21 +183,24 @@ def _validate(d: Any) -> LabRecord:
         if not _ID.fullmatch(n):
             raise _bad(f"nodes.{n[:40]}", "not a node name")
         checked[n] = _process(v, f"nodes.{n}")
-    spec = _obj(_get(d, "spec", ""), "spec")
-    spec_nodes = _obj(_get(spec, "nodes", "spec"), "spec.nodes")
-    for n in checked:
-        _obj(_get(_obj(_get(spec_nodes, n, "spec.nodes"), f"spec.nodes.{n}"),
-                  "interfaces", f"spec.nodes.{n}"), f"spec.nodes.{n}.interfaces")
-    if spec.get("switch") is not None:
-        spec = {**spec, "switch": _process(spec["switch"], "spec.switch")}
+    name = _str(d, "name")
+    spec = _spec(_obj(_get(d, "spec", ""), "spec"), rec_id)
+    if spec.name != name:
+        raise _bad("spec.name", f"{spec.name!r} is not the record's name {name!r}")
+    if sorted(spec.node_names()) != sorted(checked):
+        raise _bad("nodes", "not the nodes of spec.nodes")
+    switch = d.get("switch")
+    if switch is not None:
+        switch = _process(switch, "switch")
     meta = _obj(d.get("meta") or {}, "meta")
     if "course" in meta and meta["course"] is not None and not isinstance(meta["course"], str):
         raise _bad("meta.course", "expected a string")
     zygote = _obj(_get(d, "zygote", ""), "zygote")
     return LabRecord(
-        id=rec_id, name=_str(d, "name"), owner_pid=_int(d, "owner_pid", hi=_PID_MAX),
+        id=rec_id, name=name, owner_pid=_int(d, "owner_pid", hi=_PID_MAX),
         owner_starttime=_int(d, "owner_starttime"), created=float(created),
-        detached=detached, source=_str(d, "source"), nodes=checked, spec=spec, meta=meta,
+        detached=detached, source=_str(d, "source"), spec=spec, nodes=checked, switch=switch,
+        meta=meta,
         zygote={"pid": _int(zygote, "pid", "zygote", hi=_PID_MAX),
                 "starttime": _int(zygote, "starttime", "zygote")})
 
@@ -289,8 +313,8 @@ def verify(rec: LabRecord) -> None:
     try:
         zygote = _core.process_identity(rec.zygote["pid"], rec.zygote["starttime"])
         inits = list(rec.nodes.values())
-        if rec.spec.get("switch") is not None:
-            inits.append(rec.spec["switch"])
+        if rec.switch is not None:
+            inits.append(rec.switch)
         if zygote.ppid != rec.owner_pid:
             raise refused
         for n in inits:

@@ -238,84 +238,10 @@ const NodeSpec* Spec::node(const std::string& n) const {
   return nullptr;
 }
 
-namespace {
-
-// Appends a key the caller knows is new: ordered_json's operator[] searches
-// the object linearly, which made to_json quadratic in the node count.
-void append(json& obj, const std::string& key, json value) {
-  obj.get_ptr<json::object_t*>()->emplace_back(key, std::move(value));
-}
-
-json node_json(const NodeSpec& n) {
-  json nj = json::object();
-  append(nj, "image", n.image);
-  append(nj, "images", n.images);
-  append(nj, "roles", n.roles);
-  append(nj, "provider", n.provider);
-  json sc = json::object();
-  for (const auto& [k, v] : n.sysctls) append(sc, k, v);
-  append(nj, "sysctls", std::move(sc));
-  json bins = json::array();
-  for (const auto& b : n.binaries)
-    bins.push_back({{"name", b.name}, {"package", b.package}});
-  append(nj, "binaries", std::move(bins));
-  json ifs = json::object();
-  for (const auto& i : n.ifaces) {
-    json ij = json::object();
-    append(ij, "kind", i.kind);
-    if (i.kind == "lan")
-      append(ij, "lan", i.lan);
-    else
-      append(ij, "peer", i.peer_node + ":" + i.peer_iface);
-    if (i.mtu) append(ij, "mtu", *i.mtu);
-    if (i.mac) append(ij, "mac", *i.mac);
-    json addrs = json::array();
-    for (const auto& a : i.addresses) addrs.push_back(a.cidr());
-    append(ij, "addresses", std::move(addrs));
-    append(ifs, i.name, std::move(ij));
-  }
-  append(nj, "interfaces", std::move(ifs));
-  json routes = json::array();
-  for (const auto& r : n.routes) {
-    json rj = json::object();
-    append(rj, "dst", r.dst.cidr());
-    if (r.via) append(rj, "via", r.via->str());
-    if (!r.dev.empty()) append(rj, "dev", r.dev);
-    if (r.metric) append(rj, "metric", *r.metric);
-    routes.push_back(std::move(rj));
-  }
-  append(nj, "routes", std::move(routes));
-  return nj;
-}
-
-}  // namespace
-
-json Spec::to_json() const {
-  json j = json::object();
-  append(j, "name", name);
-  append(j, "source", source);
-  json nj = json::object();
-  for (const auto& n : nodes) append(nj, n.name, node_json(n));
-  append(j, "nodes", std::move(nj));
-  json lj = json::object();
-  for (const auto& l : lans) {
-    json one = json::object();
-    if (l.mtu) append(one, "mtu", *l.mtu);
-    json members = json::array();
-    for (const auto& [n, i] : l.members) members.push_back(n + ":" + i);
-    append(one, "members", std::move(members));
-    append(lj, l.name, std::move(one));
-  }
-  append(j, "lans", std::move(lj));
-  json links_j = json::array();
-  for (const auto& l : links) {
-    json one = json::object();
-    append(one, "endpoints", json::array({l.node_a + ":" + l.iface_a, l.node_b + ":" + l.iface_b}));
-    if (l.mtu) append(one, "mtu", *l.mtu);
-    links_j.push_back(std::move(one));
-  }
-  append(j, "links", std::move(links_j));
-  return j;
+const LanSpec* Spec::lan(const std::string& n) const {
+  for (const auto& x : lans)
+    if (x.name == n) return &x;
+  return nullptr;
 }
 
 }  // namespace v6lab

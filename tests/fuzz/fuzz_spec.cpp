@@ -1,8 +1,11 @@
 // libFuzzer harness: a topology as JSON text, through the same path as
-// Spec.parse (parse_json_text, parse_spec, to_json). Any exception but
-// SpecError, and any crash or sanitizer report, is a bug.
+// Spec.parse (parse_json_text, parse_spec, to_json), and read back as a
+// lab's record is (spec_from_json), which must give the same JSON again.
+// The text is also read as a record itself. Any exception but SpecError, a
+// round trip that differs, and any crash or sanitizer report, is a bug.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "v6lab/error.hpp"
@@ -24,9 +27,25 @@ const v6lab::ImageRegistry& Images() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
+  nlohmann::ordered_json j;
   try {
-    v6lab::Spec s = v6lab::parse_spec(v6lab::parse_json_text(text, "fuzz"), "fuzz", Images());
-    (void)s.to_json().dump();
+    j = v6lab::parse_json_text(text, "fuzz");
+  } catch (const v6lab::SpecError&) {
+    return 0;
+  }
+  std::optional<v6lab::Spec> s;
+  try {
+    s = v6lab::parse_spec(j, "fuzz", Images());
+  } catch (const v6lab::SpecError&) {
+  }
+  if (s) {
+    // Outside the try: a valid spec whose JSON is refused is a bug too.
+    nlohmann::ordered_json resolved = s->to_json();
+    (void)resolved.dump();
+    if (v6lab::spec_from_json(resolved, "record").to_json() != resolved) __builtin_trap();
+  }
+  try {
+    (void)v6lab::spec_from_json(j, "record").to_json().dump();
   } catch (const v6lab::SpecError&) {
   }
   return 0;

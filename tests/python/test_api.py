@@ -185,8 +185,8 @@ links:
   - endpoints: [h2, lan1]
   - endpoints: [r1, h3]
 """)
-    from_file = Lab(yaml_file).spec
-    from_topo = Lab(Small()).spec
+    from_file = Lab(yaml_file).spec.to_dict()
+    from_topo = Lab(Small()).spec.to_dict()
     for s in (from_file, from_topo):
         s.pop("source")
     assert from_file == from_topo

@@ -174,5 +174,5 @@ def test_records_carry_namespace_identities(state_dir, lab_factory):
     st = os.stat(f"/proc/{h1.pid}/ns/net")
     assert rec["nodes"]["h1"]["netns"] == [st.st_dev, st.st_ino]
     assert rec["nodes"]["h1"]["pidns"][1] == os.stat(f"/proc/{h1.pid}/ns/pid").st_ino
-    assert rec["zygote"]["pid"] > 0 and rec["spec"]["switch"]["netns"][1] > 0
+    assert rec["zygote"]["pid"] > 0 and rec["switch"]["netns"][1] > 0
     registry.verify(registry.find(lab.id))  # a genuine record passes

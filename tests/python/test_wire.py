@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
+from v6lab import Lab, Topo
 from v6lab.grading import wire as w
 
 R1_MAC, R1_LL = "12:e1:e2:4d:0c:c3", "fe80::10e1:e2ff:fe4d:cc3"
@@ -107,10 +108,15 @@ def test_random_prefix_is_a_fresh_ula_64():
 
 
 def test_ports_follow_the_spec_member_order():
-    class Resolved:  # port_of reads nothing but the resolved spec's lans, in order
-        spec = {"lans": {"lan1": {"members": ["r1:eth0", "h1:eth0", "h2:eth0"]},
-                         "lan2": {"members": ["r1:eth1", "srv:eth0"]}}}
-    assert w.port_of(Resolved, "h2", "eth0") == "l0p2"
-    assert w.port_of(Resolved, "srv", "eth0") == "l1p1"
-    assert w.port_of(Resolved, "h1", "eth9") is None
-    assert w.port_owners(Resolved)["l1p0"] == "r1:eth1"
+    # port_of reads nothing but the resolved spec's LANs, in order: no lab is built.
+    topo = Topo("ports")
+    lan1, lan2 = topo.add_lan("lan1"), topo.add_lan("lan2")
+    for n in ("r1", "h1", "h2", "srv"):
+        topo.add_node(n)
+    for a, b in (("r1", lan1), ("h1", lan1), ("h2", lan1), ("r1", lan2), ("srv", lan2)):
+        topo.add_link(a, b)
+    resolved = Lab(topo)
+    assert w.port_of(resolved, "h2", "eth0") == "l0p2"
+    assert w.port_of(resolved, "srv", "eth0") == "l1p1"
+    assert w.port_of(resolved, "h1", "eth9") is None
+    assert w.port_owners(resolved)["l1p0"] == "r1:eth1"

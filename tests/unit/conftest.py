@@ -49,6 +49,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     (where it would otherwise work and hide that the test needs root)."""
     monkeypatch.setattr(lab_module.Lab, "start", _refuse("Lab.start()"))
     monkeypatch.setattr(lab_module.Lab, "attach", classmethod(_refuse("Lab.attach()")))
+    monkeypatch.setattr(lab_module.RunningLab, "find", classmethod(_refuse("RunningLab.find()")))
     monkeypatch.setattr(_core, "Lab", _refuse("v6lab._core.Lab()"))
     monkeypatch.setattr(_core, "WireTap", _refuse("v6lab._core.WireTap()"))
     monkeypatch.setattr(userns, "enter", _refuse("v6lab.userns.enter()"))

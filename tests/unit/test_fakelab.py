@@ -142,7 +142,7 @@ def test_from_topology_is_the_state_a_lab_starts_in():
     t.add_route("h1", "default", via="2001:db8:1::1")
     lab = FakeLab.from_topology(t)
     r1, h1 = lab["r1"], lab["h1"]
-    assert lab.name == "start" and lab.spec["lans"]["lan1"]["members"] == ["r1:eth0", "h1:eth0"]
+    assert lab.name == "start" and lab.spec.lan("lan1").members == [("r1", "eth0"), ("h1", "eth0")]
     assert [a.cidr for a in r1.addresses("eth0")] == ["fe80::ff:fe00:1/64", "2001:db8:1::1/64"]
     assert r1.sysctl("net.ipv6.conf.all.forwarding") == "1"
     assert h1.sysctl("net.ipv6.conf.all.forwarding") == "0"
@@ -222,7 +222,7 @@ def test_what_needs_a_kernel_is_a_fakelab_error_and_grades_as_error():
     lab = FakeLab()
     n = lab.add_node("h1")
     for call in (lambda: n.cmd("ip -6 addr"), lambda: n.popen("radvd"), lambda: n.handle,
-                 lambda: n.socket(), lambda: lab._core):
+                 lambda: n.socket(), lab.switch_handle):
         with pytest.raises(FakeLabError):
             call()
     assert not isinstance(FakeLabError("x"), _core.Error)   # no check mistakes it for a failure

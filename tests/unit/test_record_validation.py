@@ -11,10 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from v6lab import _core, registry
+from v6lab import _core, paths, registry
 from v6lab.registry import LabRecord, RecordError
 
 DELETE = object()
+
+
+def _resolved() -> dict:
+    """A one-node lab's resolved spec, in the form a record keeps it."""
+    images = _core.ImageRegistry.load_path([str(p) for p in paths.images_path()])
+    raw = json.dumps({"name": "small", "nodes": {"h1": {}}})
+    return _core.Spec.parse(raw, "examples/small.yaml", images).to_dict()
+
+
+RESOLVED = _resolved()
 
 
 def good() -> dict:
@@ -24,8 +34,7 @@ def good() -> dict:
             "created": 1.7e9, "detached": False, "source": "examples/small.yaml",
             "nodes": {"h1": {"pid": 2000, "starttime": 99, "netns": [4, 4026532000],
                              "pidns": [4, 4026532001], "image": "host"}},
-            "spec": {"name": "small", "nodes": {"h1": {"interfaces": {"eth0": {}}}},
-                     "switch": None},
+            "spec": json.loads(json.dumps(RESOLVED)), "switch": None,
             "meta": {"course": "slaac"}, "zygote": {"pid": 1999, "starttime": 98}}
 
 
@@ -79,10 +88,13 @@ BAD = [
     ("nodes/h1/image", 3, "field nodes.h1.image: expected a string"),
     ("spec", "x", "field spec: expected an object"),
     ("spec/nodes", DELETE, "field spec.nodes: missing"),
-    ("spec/nodes/h1", DELETE, "field spec.nodes.h1: missing"),
+    ("spec/nodes/h1", DELETE, "field spec.nodes: must be a non-empty object"),
     ("spec/nodes/h1/interfaces", DELETE, "field spec.nodes.h1.interfaces: missing"),
-    ("spec/nodes/h1/interfaces", [], "field spec.nodes.h1.interfaces: expected an object"),
-    ("spec/switch", {"pid": "1"}, "field spec.switch.pid: expected an integer"),
+    ("spec/nodes/h1/interfaces", [], "field spec.nodes.h1.interfaces: must be an object"),
+    ("spec/nodes/h1/provider", "yes", "field spec.nodes.h1.provider: must be true or false"),
+    ("spec/name", "other", "field spec.name: 'other' is not the record's name 'small'"),
+    ("spec/switch", {}, "field spec.switch: unknown key in a resolved spec"),
+    ("switch", {"pid": "1"}, "field switch.pid: expected an integer"),
     ("meta", [1], "field meta: expected an object"),
     ("meta/course", 5, "field meta.course: expected a string"),
     ("zygote", DELETE, "field zygote: missing"),
@@ -109,7 +121,7 @@ def test_a_record_that_is_not_an_object_is_refused(value):
 
 def test_optional_fields_may_be_absent():
     d = good()
-    del d["meta"], d["nodes"]["h1"]["image"], d["spec"]["switch"]
+    del d["meta"], d["nodes"]["h1"]["image"], d["switch"]
     rec = LabRecord.from_json(d)
     assert rec.meta == {} and "image" not in rec.nodes["h1"]
 

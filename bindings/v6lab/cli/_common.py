@@ -115,9 +115,8 @@ _NO_RECORDS = {None, "validate", "images", "labs", "progress", "graph"}
 def _fd_preflight(lab: Lab) -> Optional[str]:
     """One sentence if building lab would run out of file descriptors (the
     core raises the soft limit to the hard one, so the hard one counts).
-    The resolved Spec object is Lab's own: lab.py is not changed for this."""
-    spec_obj = getattr(lab, "_spec_obj", None)
-    return spec_obj.fd_limit_problem() if spec_obj is not None else None
+    The resolved Spec is Lab's own (lab.spec)."""
+    return lab.spec.fd_limit_problem() or None
 
 
 def require_fds(lab: Lab) -> None:
@@ -165,8 +164,7 @@ def attach(lab_name: Optional[str]) -> Lab:
 def first_node(rec: registry.LabRecord) -> str:
     """The node a trainee would open a shell on: the first one the lab does
     not provide (a provided node, the ISP, refuses trainees)."""
-    nodes = rec.spec.get("nodes", {})
-    return next((n for n in rec.nodes if not nodes.get(n, {}).get("provider")),
+    return next((n for n in rec.nodes if not rec.spec.node(n).provider),
                 next(iter(rec.nodes), "h1"))
 
 

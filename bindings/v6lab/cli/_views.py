@@ -17,18 +17,17 @@ def _inspect_data(lab: Lab) -> dict[str, Any]:
         for link in sorted(node.links(), key=lambda l: l.name):
             if link.kind == "loopback":
                 continue
-            spec_if = lab.spec["nodes"][node.name]["interfaces"].get(link.name, {})
+            spec_if = node.spec.iface(link.name)
             ifaces[link.name] = {
                 "state": link.operstate, "mtu": link.mtu, "mac": link.mac,
-                "connects": spec_if.get("lan") or spec_if.get("peer", ""),
+                "connects": (spec_if.lan or spec_if.peer) if spec_if else "",
                 "addresses": [{"address": a.cidr, "scope": a.scope,
                                "flags": a.flag_names}
                               for a in addrs if a.ifname == link.name],
             }
-        spec = lab.spec["nodes"][node.name]
         out["nodes"][node.name] = {"image": node.image, "pid": node.pid,
-                                   "roles": spec.get("roles", []),
-                                   "provider": bool(spec.get("provider")),
+                                   "roles": node.roles,
+                                   "provider": node.provider,
                                    "interfaces": ifaces}
     return out
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import click
 
@@ -95,29 +95,30 @@ def images() -> None:
         click.echo(f"{name} ({d['role']}{ext}): {d['description']}")
 
 
-def _dot(spec: dict[str, Any], live: Optional[dict[str, list[str]]] = None) -> str:
+def _dot(spec: _core.Spec, live: Optional[dict[str, list[str]]] = None) -> str:
     """Graphviz source for a lab. live maps node names to the addresses read
     from the running lab; without it (a topology file) the topology's own
     addresses are drawn, which miss every SLAAC and link-local address."""
-    lines = [f'graph "{spec["name"]}" {{', "  layout=neato; overlap=false; splines=true;",
+    lines = [f'graph "{spec.name}" {{', "  layout=neato; overlap=false; splines=true;",
              '  node [fontname="Helvetica"];']
-    for name, n in spec["nodes"].items():
-        shape = "box" if n["image"] in ("router", "cpe", "ra-router") else "ellipse"
+    for n in spec.nodes:
+        name = n.name
+        shape = "box" if n.image in ("router", "cpe", "ra-router") else "ellipse"
         if live is not None:
             addrs = live.get(name, [])
         else:
-            addrs = [a for i in n["interfaces"].values() for a in i["addresses"]]
+            addrs = [a.cidr for i in n.interfaces for a in i.addresses]
         shown = addrs[:GRAPH_ADDRESSES] + (
             [f"(+{len(addrs) - GRAPH_ADDRESSES} more)"] if len(addrs) > GRAPH_ADDRESSES else [])
-        label = "\\n".join([name, f"({n['image']})"] + shown)
+        label = "\\n".join([name, f"({n.image})"] + shown)
         lines.append(f'  "{name}" [shape={shape}, label="{label}"];')
-    for lan, l in spec["lans"].items():
+    for lan_spec in spec.lans:
+        lan = lan_spec.name
         lines.append(f'  "lan:{lan}" [shape=plaintext, label="{lan}", fontcolor=blue];')
-        for m in l["members"]:
-            node, iface = m.split(":")
+        for node, iface in lan_spec.members:
             lines.append(f'  "{node}" -- "lan:{lan}" [taillabel="{iface}", fontsize=9];')
-    for link in spec["links"]:
-        (a, ai), (b, bi) = (e.split(":") for e in link["endpoints"])
+    for link in spec.links:
+        (a, ai), (b, bi) = link.endpoints
         lines.append(f'  "{a}" -- "{b}" [taillabel="{ai}", headlabel="{bi}", fontsize=9];')
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -173,7 +174,7 @@ def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str
         require_root()
         lab = attach(lab_name)
         spec, live = lab.spec, _live_addresses(lab)
-    target = Path(output) if output else Path(f"{spec['name']}.{kind}")
+    target = Path(output) if output else Path(f"{spec.name}.{kind}")
     dot = _dot(spec, live)
     if kind == "dot":
         target.write_text(dot)

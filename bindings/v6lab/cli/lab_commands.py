@@ -104,12 +104,12 @@ def validate(topology: str, resolved: bool) -> None:
     if problem:
         _fail(f"{topology}: valid, but it cannot be built here: {problem}", EXIT_FAILED)
     if resolved:
-        click.echo(json.dumps(lab.spec, indent=2))
+        click.echo(json.dumps(lab.spec.to_dict(), indent=2))
     else:
-        members = sum(len(lan["members"]) for lan in lab.spec["lans"].values())
-        click.echo(f"{topology}: valid ({len(lab.spec['nodes'])} nodes, "
-                   f"{len(lab.spec['lans'])} LANs with {members} members, "
-                   f"{len(lab.spec['links'])} point-to-point links)")
+        members = sum(len(lan.members) for lan in lab.spec.lans)
+        click.echo(f"{topology}: valid ({len(lab.spec.nodes)} nodes, "
+                   f"{len(lab.spec.lans)} LANs with {members} members, "
+                   f"{len(lab.spec.links)} point-to-point links)")
 
 
 # Name -> command, for the group in __init__ (stop and ls are aliases).

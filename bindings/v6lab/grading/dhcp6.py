@@ -58,7 +58,7 @@ def _client_ll(lab: "Lab", node: str, iface: str) -> str:
 
 def _lan_ports(lab: "Lab", lan: str) -> dict[str, str]:
     """Switch port -> node for LAN `lan` (a grader error if no such LAN)."""
-    lans = list(lab.spec.get("lans", {}))
+    lans = [lan.name for lan in lab.spec.lans]
     if lan not in lans:
         raise RuntimeError(f"no LAN {lan} in this lab (LANs: {_fmt(lans)})")
     i = lans.index(lan)

@@ -30,7 +30,7 @@ from ..proto.ndp import (NA, NS, RA, RS, NeighbourAdvert, NeighbourSolicit,  # n
 from ..proto.ndp import _addr, lladdr as _lladdr, options as _options  # noqa: F401
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..lab import Lab, LabView
 
 ETH_P_IPV6 = 0x86DD
 ICMP6 = 58
@@ -217,49 +217,42 @@ def random_prefix() -> str:
 
 # ------------------------------------------------------------- the network
 
-def lan_of(lab: "Lab", node: str, iface: str) -> Optional[tuple[int, str, int]]:
+def lan_of(lab: "LabView", node: str, iface: str) -> Optional[tuple[int, str, int]]:
     """(lan index, lan name, member index) of node:iface, from the spec;
     None if the interface is on a point-to-point link (or unknown)."""
-    for i, (name, lan) in enumerate(lab.spec.get("lans", {}).items()):
-        for k, member in enumerate(lan.get("members", [])):
-            if member == f"{node}:{iface}":
-                return i, name, k
+    for i, lan in enumerate(lab.spec.lans):
+        for k, member in enumerate(lan.members):
+            if member == (node, iface):
+                return i, lan.name, k
     return None
 
 
-def port_of(lab: "Lab", node: str, iface: str) -> Optional[str]:
+def port_of(lab: "LabView", node: str, iface: str) -> Optional[str]:
     """The switch port that is node:iface's cable (lab.cpp names it so)."""
     where = lan_of(lab, node, iface)
     return f"l{where[0]}p{where[2]}" if where else None
 
 
-def port_owners(lab: "Lab") -> dict[str, str]:
+def port_owners(lab: "LabView") -> dict[str, str]:
     """Port name -> "node:iface" for every LAN member."""
     out = {}
-    for i, lan in enumerate(lab.spec.get("lans", {}).values()):
-        for k, member in enumerate(lan.get("members", [])):
-            out[f"l{i}p{k}"] = member
+    for i, lan in enumerate(lab.spec.lans):
+        for k, (node, iface) in enumerate(lan.members):
+            out[f"l{i}p{k}"] = f"{node}:{iface}"
     return out
 
 
-def bridge_of(lab: "Lab", lan_index: int) -> str:
+def bridge_of(lab: "LabView", lan_index: int) -> str:
     return f"br{lan_index}"
 
 
-def switch_handle(lab: "Lab"):
+def switch_handle(lab: "LabView"):
     """The switch namespace's handle, from the owning process or, for an
     attached lab, from its record (pid and start time, verified by attach)."""
-    from .. import _core
-    core = getattr(lab, "_core", None)
-    if core is not None:
-        h = core.switch_ns()
-        if h is None:
-            raise RuntimeError(f"lab {lab.name} has no LANs, so no switch to listen on")
-        return h
-    sw = lab._record.spec.get("switch") if getattr(lab, "_record", None) else None
-    if not sw:
-        raise RuntimeError(f"lab {lab.name} has no switch namespace in its record")
-    return _core.NodeHandle.attach("switch", sw["pid"], sw["starttime"])
+    h = lab.switch_handle()
+    if h is None:
+        raise RuntimeError(f"lab {lab.name} has no LANs, so no switch to listen on")
+    return h
 
 
 class Tap:

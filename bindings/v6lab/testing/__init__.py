@@ -39,6 +39,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 
+from .. import _core
 from .._core import Error
 from .node import FakeNode
 from .shapes import (Address, ConnectResult, DnsRecord, DnsResult, FakeLabError, IcmpError, Link,
@@ -57,18 +58,42 @@ __all__ = ["Address", "ConnectResult", "DnsRecord", "DnsResult", "FakeLab", "Fak
            "without_waiting"]
 
 
+class _NoTopology:
+    """The spec of a FakeLab built by hand: no topology, so no node, LAN
+    or link in it (a real Spec has at least one node). It answers what
+    checks ask of lab.spec as an empty _core.Spec would."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.source = "FakeLab"
+        self.nodes: list[Any] = []
+        self.lans: list[Any] = []
+        self.links: list[Any] = []
+
+    def node(self, name: str) -> None:
+        return None
+
+    def lan(self, name: str) -> None:
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "nodes": {}, "lans": {}, "links": []}
+
+
 class FakeLab:
     """A lab of FakeNodes; grade it as a real one: grader.grade(FakeLab(...)).
 
-    name, id, vars, meta, spec and self_graded are what a real Lab has;
-    writes lists what checks changed ((node, "sysctl", key, value))."""
+    name, id, vars, meta, spec and self_graded are what a real Lab has (spec
+    is the topology's resolved _core.Spec with from_topology, an empty one
+    otherwise); writes lists what checks changed ((node, "sysctl", key,
+    value))."""
 
     def __init__(self, name: str = "fakelab", *, vars: Optional[dict[str, str]] = None,
-                 self_graded: bool = False, spec: Optional[dict[str, Any]] = None) -> None:
+                 self_graded: bool = False, spec: Optional[_core.Spec] = None) -> None:
         self.name = name
         self.id = f"{name}-fake"
         self.meta: dict[str, Any] = {"vars": dict(vars or {})}
-        self.spec: dict[str, Any] = spec if spec is not None else {"name": name, "nodes": {}}
+        self.spec: Union[_core.Spec, _NoTopology] = spec if spec is not None else _NoTopology(name)
         self.self_graded = self_graded
         self.detached = False
         self.source = "FakeLab"
@@ -134,9 +159,8 @@ class FakeLab:
     def nodes(self) -> dict[str, FakeNode]:
         return dict(self._nodes)
 
-    @property
-    def _core(self) -> Any:
-        # grading.wire reaches the switch through lab._core: say why not.
+    def switch_handle(self) -> Any:
+        # grading.wire reaches the switch through lab.switch_handle(): say why not.
         raise FakeLabError(f"{self.name} is a FakeLab: it has no switch to tap (checks that "
                            "watch the wire need a real Lab)")
 
@@ -149,26 +173,26 @@ class FakeLab:
         addresses, routes and sysctls (with the images' defaults), and the
         resolved spec (so checks that look up LAN members find them). The
         spec is validated by the core exactly as Lab() does."""
-        from .. import _core, paths
+        from .. import paths
         from ..topo import Topo
         raw = topo.to_spec() if isinstance(topo, Topo) else dict(topo)
         if name:
             raw["name"] = name
         source = topo.source if isinstance(topo, Topo) else "topology dict"
         images = _core.ImageRegistry.load_path([str(p) for p in paths.images_path()])
-        spec = json.loads(_core.Spec.parse(json.dumps(raw), source, images).to_json())
-        lab = cls(spec["name"], vars=vars, spec=spec)
-        for node_name, n in spec["nodes"].items():
-            node = lab.add_node(node_name, n.get("image", "host"))
-            node.sysctls.update({k: str(v) for k, v in n.get("sysctls", {}).items()})
-            for ifname, ifc in n.get("interfaces", {}).items():
-                kw = {"mac": ifc["mac"]} if ifc.get("mac") else {}
-                node.add_link(ifname, mtu=int(ifc.get("mtu") or 1500), **kw)
-                for cidr in ifc.get("addresses", []):
-                    node.add_address(ifname, cidr)
-            for r in n.get("routes", []):
-                node.add_route(r["dst"], via=r.get("via"), dev=r.get("dev"),
-                               metric=int(r.get("metric", 1024)))
+        spec = _core.Spec.parse(json.dumps(raw), source, images)
+        lab = cls(spec.name, vars=vars, spec=spec)
+        for n in spec.nodes:
+            node = lab.add_node(n.name, n.image)
+            node.sysctls.update(dict(n.sysctls))
+            for ifc in n.interfaces:
+                kw = {"mac": ifc.mac} if ifc.mac else {}
+                node.add_link(ifc.name, mtu=ifc.mtu or 1500, **kw)
+                for a in ifc.addresses:
+                    node.add_address(ifc.name, a.cidr)
+            for r in n.routes:
+                node.add_route(r.dst.cidr, via=r.via.address if r.via else None,
+                               dev=r.dev or None, metric=1024 if r.metric is None else r.metric)
         return lab
 
     @classmethod

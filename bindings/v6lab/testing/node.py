@@ -7,6 +7,7 @@ import ipaddress
 import os
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
+from .. import _core
 from .._core import Error, NodeFileError, find_program
 from .shapes import (FLAG_BITS, Address, ConnectResult, DnsRecord, DnsResult, FakeLabError,
                      IcmpError, Link, MulticastGroup, NeighbourEntry, NextHop, PingReply,
@@ -59,7 +60,7 @@ class FakeNode:
         self.name = name
         self.pid = pid
         self.starttime = 1
-        self.image = image
+        self._image = image
         self.sysctls: dict[str, str] = {}
         self.files: dict[str, Union[bytes, str]] = {}
         self.symlinks: dict[str, str] = {}   # path -> target inside the node
@@ -86,12 +87,21 @@ class FakeNode:
         return f"<FakeNode {self.name} of {self.lab.name}>"
 
     @property
+    def image(self) -> str:
+        return self._image
+
+    @property
+    def spec(self) -> Optional[_core.NodeSpec]:
+        """The node in the lab's spec (None in a FakeLab built by hand)."""
+        return self.lab.spec.node(self.name)
+
+    @property
     def provider(self) -> bool:
-        return bool(self.lab.spec.get("nodes", {}).get(self.name, {}).get("provider"))
+        return bool(self.spec and self.spec.provider)
 
     @property
     def roles(self) -> list[str]:
-        return list(self.lab.spec.get("nodes", {}).get(self.name, {}).get("roles", []))
+        return list(self.spec.roles) if self.spec else []
 
     # -- building the state ------------------------------------------------
     def add_link(self, name: str, *, mac: Optional[str] = None, mtu: int = 1500,

@@ -107,7 +107,9 @@ struct Spec {
   std::vector<LinkSpec> links;
 
   const NodeSpec* node(const std::string& n) const;
-  // The resolved spec as JSON (every interface named, images applied).
+  const LanSpec* lan(const std::string& n) const;
+  // The resolved spec as JSON (every interface named, images applied);
+  // spec_from_json reads it back.
   nlohmann::ordered_json to_json() const;
 };
 
@@ -115,6 +117,13 @@ struct Spec {
 // each naming `source` and the field.
 Spec parse_spec(const nlohmann::ordered_json& raw, const std::string& source,
                 const ImageRegistry& images);
+
+// Reads back what Spec::to_json wrote (a lab's record keeps it), so that a
+// process that finds a running lab holds the model its owner built from.
+// Checks every field and the references between nodes, LANs and links, as
+// a record is a file and files can be wrong. Throws SpecError listing the
+// problems, each naming `origin` (the record) and the field.
+Spec spec_from_json(const nlohmann::ordered_json& resolved, const std::string& origin);
 
 // Sysctls a node may set: only the per-network-namespace "net." tree; any
 // other key would change the host.
