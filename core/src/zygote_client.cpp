@@ -45,10 +45,13 @@ int zygote_child(void* p) {
       ::syscall(SYS_rt_sigaction, s, &sa, nullptr, sizeof(sigset_t));
     }
   }
-  // Moved above 9 first: a pipe end may already sit on 3, 4 or 5.
+  // Moved above 9 first: a pipe end may already sit on 3, 4 or 5. The
+  // copies up there are close-on-exec: a program other than v6lab-init
+  // (which closes everything above 5 itself) must not keep the reports'
+  // write end open, or the owner would never see EOF on it.
   int high[3];
   for (int i = 0; i < 3; ++i)
-    if ((high[i] = ::fcntl(a->fds[i], F_DUPFD, 10)) < 0) ::_exit(126);
+    if ((high[i] = ::fcntl(a->fds[i], F_DUPFD_CLOEXEC, 10)) < 0) ::_exit(126);
   for (int i = 0; i < 3; ++i)
     if (::dup2(high[i], 3 + i) < 0) ::_exit(126);
   sigset_t none;
