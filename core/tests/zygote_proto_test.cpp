@@ -2,6 +2,7 @@
 // survives a round trip through its formatter and parser byte for byte,
 // and every kind of malformed line is refused with a reason.
 #include <algorithm>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,6 +139,9 @@ struct Malformed {
   const char* reason;  // the start of ParseError::what
   std::string field;   // ParseError::field
 };
+
+// Test names show the label, not the bytes.
+void PrintTo(const Malformed& m, std::ostream* os) { *os << m.label; }
 
 class ZygoteCommandMalformed : public testing::TestWithParam<Malformed> {};
 class ZygoteReportMalformed : public testing::TestWithParam<Malformed> {};

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,9 @@ struct BadReport {
   std::string reports;
   std::string error;  // what the lab's constructor must say
 };
+
+// Test names show the label, not the bytes.
+void PrintTo(const BadReport& b, std::ostream* os) { *os << b.label; }
 
 class ZygoteReports : public testing::TestWithParam<BadReport> {};
 
