@@ -50,7 +50,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-
 #include <string_view>
 
 #include "node_limits.hpp"
@@ -299,6 +298,31 @@ bool take_commands() {
   }
 }
 
+// Stays the parent of the inits: reaps them as they exit, and once the
+// lifeline is closed, exits after the last one. The owner waits for this
+// process, so when it is gone every node init is gone too.
+int reap_inits(int sfd, bool lifeline) {
+  for (;;) {
+    pid_t p;
+    while ((p = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) v6lab_init::limits_remove(p);
+    if (p < 0 && !lifeline) {  // no child left (the zygote's own errno)
+      v6lab_init::limits_cleanup();
+      return 0;
+    }
+    pollfd w[2] = {{sfd, POLLIN, 0}, {lifeline ? kLifeline : -1, POLLIN, 0}};
+    if (::poll(w, 2, lifeline ? -1 : 100) < 0) continue;
+    if (w[0].revents) {
+      signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == sizeof si) {
+      }
+    }
+    if (lifeline && w[1].revents) {
+      char c;
+      if (::read(kLifeline, &c, 1) == 0) lifeline = false;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -365,26 +389,5 @@ int main(int argc, char** argv) {
   bool lifeline = take_commands();
   ::close(kCommands);
   ::close(kReports);
-  // Stay the parent of the inits: reap them as they exit, and once the
-  // lifeline is closed, exit after the last one. The owner waits for this
-  // process, so when it is gone every node init is gone too.
-  for (;;) {
-    pid_t p;
-    while ((p = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) v6lab_init::limits_remove(p);
-    if (p < 0 && !lifeline) {  // no child left (the zygote's own errno)
-      v6lab_init::limits_cleanup();
-      return 0;
-    }
-    pollfd w[2] = {{sfd, POLLIN, 0}, {lifeline ? kLifeline : -1, POLLIN, 0}};
-    if (::poll(w, 2, lifeline ? -1 : 100) < 0) continue;
-    if (w[0].revents) {
-      signalfd_siginfo si;
-      while (::read(sfd, &si, sizeof si) == sizeof si) {
-      }
-    }
-    if (lifeline && w[1].revents) {
-      char c;
-      if (::read(kLifeline, &c, 1) == 0) lifeline = false;
-    }
-  }
+  return reap_inits(sfd, lifeline);
 }
