@@ -1,31 +1,25 @@
 #include "v6lab/lab.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
+#include <functional>
 #include <map>
-#include <condition_variable>
-#include <deque>
-#include <iterator>
-#include <set>
-#include <thread>
 #include <sstream>
-#include <poll.h>
+#include <thread>
 
 #include "v6lab/error.hpp"
 #include "v6lab/nsutil.hpp"
-
-extern char** environ;
+#include "preparer.hpp"
+#include "zygote_client.hpp"
 
 namespace v6lab {
 
@@ -48,70 +42,6 @@ std::string bridge_name(std::size_t lan, std::size_t k) {
   return "br" + std::to_string(lan) + (k ? "x" + std::to_string(k) : std::string());
 }
 
-struct CloneArgs {
-  const char* path;
-  char* const* argv;
-  int fds[3];  // become 3 (lifeline), 4 (commands), 5 (reports)
-};
-
-// Runs in the child of clone(CLONE_VM|CLONE_VFORK): it shares the parent's
-// memory while the parent thread waits, so it may only make system calls.
-int zygote_child(void* p) {
-  auto* a = static_cast<CloneArgs*>(p);
-  // Handlers installed by the parent (Python's) must not run here.
-  for (int s = 1; s < NSIG; ++s) {
-    struct sigaction sa;
-    if (::syscall(SYS_rt_sigaction, s, nullptr, &sa, sizeof(sigset_t)) == 0 &&
-        sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL) {
-      std::memset(&sa, 0, sizeof sa);
-      sa.sa_handler = SIG_DFL;
-      ::syscall(SYS_rt_sigaction, s, &sa, nullptr, sizeof(sigset_t));
-    }
-  }
-  int high[3];
-  for (int i = 0; i < 3; ++i)
-    if ((high[i] = ::fcntl(a->fds[i], F_DUPFD, 10)) < 0) ::_exit(126);
-  for (int i = 0; i < 3; ++i)
-    if (::dup2(high[i], 3 + i) < 0) ::_exit(126);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execve(a->path, a->argv, environ);
-  ::_exit(127);
-}
-
-// Lifeline write ends of every lab of this process. A child made by fork()
-// without exec (Python's multiprocessing, say) would otherwise keep them
-// open and the labs alive after the owner dies: pthread_atfork closes them
-// in the child.
-std::mutex g_lifelines_mu;
-std::set<int> g_lifelines;
-int g_lifelines_copy[4096];
-std::size_t g_lifelines_count = 0;
-
-void close_lifelines_in_child() {
-  for (std::size_t i = 0; i < g_lifelines_count; ++i) ::close(g_lifelines_copy[i]);
-}
-
-void refresh_lifeline_copy() {  // with g_lifelines_mu held
-  g_lifelines_count = 0;
-  for (int fd : g_lifelines)
-    if (g_lifelines_count < std::size(g_lifelines_copy)) g_lifelines_copy[g_lifelines_count++] = fd;
-}
-
-void register_lifeline(int fd) {
-  static std::once_flag once;
-  std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, close_lifelines_in_child); });
-  std::lock_guard<std::mutex> g(g_lifelines_mu);
-  g_lifelines.insert(fd);
-  refresh_lifeline_copy();
-}
-
-void unregister_lifeline(int fd) {
-  std::lock_guard<std::mutex> g(g_lifelines_mu);
-  g_lifelines.erase(fd);
-  refresh_lifeline_copy();
-}
 
 }  // namespace
 
@@ -369,237 +299,86 @@ std::string Lab::lan_bridge(const std::string& lan) const {
   throw Error("lab " + spec_.name + " has no LAN '" + lan + "'");
 }
 
+// Starts the lab's zygote, has it create every node's init (and the
+// switch's), and prepares each namespace as soon as its init is ready.
 void Lab::spawn_inits() {
   double t0 = now();
-  // Enough descriptors for big labs: a pidfd, a namespace fd and a socket
-  // per node.
-  rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-  int lp[2], cp[2], rp[2];
-  if (::pipe2(lp, O_CLOEXEC) != 0 || ::pipe2(cp, O_CLOEXEC) != 0 ||
-      ::pipe2(rp, O_CLOEXEC) != 0)
-    throw_errno("create pipes for the lab's zygote", errno);
-  UniqueFd lifeline_r(lp[0]), cmd_r(cp[0]), cmd_w(cp[1]), rep_r(rp[0]), rep_w(rp[1]);
-  lifeline_w_.reset(lp[1]);
-  register_lifeline(lp[1]);
-
-  // One exec per lab: the zygote clones every node init from itself.
-  std::string idmap = std::to_string(opts_.ids.base) + ":" + std::to_string(opts_.ids.count);
-  std::vector<std::string> args = {"v6lab-init", "zygote", "--idmap", idmap,
-                                   "--nproc", std::to_string(opts_.nproc),
-                                   "--lab", spec_.name,
-                                   "--pids", std::to_string(opts_.pids),
-                                   "--memory", std::to_string(opts_.memory)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  CloneArgs cargs{opts_.init_path.c_str(), argv.data(), {lifeline_r.get(), cmd_r.get(), rep_w.get()}};
-  constexpr std::size_t kStack = 64 * 1024;
-  std::vector<char> stack(kStack);
-  // Block every signal around clone so no handler runs in the child before
-  // it resets them; restore afterwards.
-  sigset_t all, old;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_BLOCK, &all, &old);
-  pid_t zpid = ::clone(zygote_child, stack.data() + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &cargs);
-  int err = errno;
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (zpid < 0) throw_errno("start the node init helper " + opts_.init_path, err);
-  zygote_ = zpid;
-  lifeline_r.reset();
-  cmd_r.reset();
-  rep_w.reset();
-
-  // A node is prepared (socket, sysctls, lo) on a helper thread as soon as
-  // its init reports ready, while the zygote goes on creating the others:
-  // on two cores the two phases overlap.
-  std::map<std::string, std::size_t> index;
-  for (std::size_t i = 0; i < spec_.nodes.size(); ++i) index[spec_.nodes[i].name] = i;
+  detail::raise_fd_limit();
+  detail::SpawnSession session(opts_.init_path, init_requests());
+  detail::ZygoteProcess z = detail::start_zygote(opts_.init_path, zygote_options());
+  zygote_ = z.pid;
+  lifeline_w_ = std::move(z.lifeline);
   nodes_.clear();
   nodes_.resize(spec_.nodes.size());
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::pair<NodeHandle*, const NodeSpec*>> queue;
-  bool closed = false;
-  std::exception_ptr prep_error;
-  std::thread preparer([&] {
-    for (;;) {
-      std::pair<NodeHandle*, const NodeSpec*> job;
-      {
-        std::unique_lock<std::mutex> g(mu);
-        cv.wait(g, [&] { return closed || !queue.empty(); });
-        if (queue.empty()) return;
-        job = queue.front();
-        queue.pop_front();
-      }
-      try {
-        if (::setns(job.first->netns_fd(), CLONE_NEWNET) != 0)
-          throw_errno("enter the namespace of " + job.first->name(), errno);
-        prepare(job.first, job.second);
-      } catch (...) {
-        std::lock_guard<std::mutex> g(mu);
-        prep_error = std::current_exception();
-        closed = true;
-        queue.clear();
-        return;
-      }
-    }
-  });
-  auto finish = [&] {
-    {
-      std::lock_guard<std::mutex> g(mu);
-      closed = true;
-    }
-    cv.notify_all();
-    preparer.join();
-  };
-
-  // Ask for every node (and the switch), reading reports as they come so
-  // that neither side blocks on a full pipe.
-  std::string commands;
-  for (const auto& n : spec_.nodes) commands += "node " + n.name + "\n";
-  // The switch's name cannot be a node's (those start with a letter).
-  if (!spec_.lans.empty()) commands += "switch .switch\n";
-  std::size_t expected = spec_.nodes.size() + (spec_.lans.empty() ? 0 : 1);
-  ::fcntl(cmd_w.get(), F_SETFL, O_NONBLOCK);
-  std::map<std::string, pid_t> pids;
-  std::set<std::string> ok, ready, failed;
-  std::string reports, first_error;
-  std::size_t written = 0;
-  // Inits that were created but never got a handle (not ready yet when
-  // something failed) get one now, so that stop() kills them too.
-  auto adopt_leftovers = [&] {
-    for (const auto& [name, p] : pids) {
-      if (ready.count(name) || failed.count(name)) continue;
-      try {
-        auto h = std::make_unique<NodeHandle>(name, p, pidfd_open(p), open_ns(p, "net"));
-        if (name == ".switch")
-          switch_ = std::move(h);
-        else
-          nodes_[index.at(name)] = std::move(h);
-      } catch (const Error&) {
-      }
-    }
-  };
-  auto node_ready = [&](const std::string& name) {
-    // Both "pid" (from the zygote) and "ok" (from the init) have arrived,
-    // in either order.
-    if (!pids.count(name) || !ok.count(name) || !ready.insert(name).second) return;
-    pid_t p = pids[name];
-    auto h = std::make_unique<NodeHandle>(name, p, pidfd_open(p), open_ns(p, "net"));
-    std::pair<NodeHandle*, const NodeSpec*> job{h.get(), nullptr};
-    if (name == ".switch") {
-      switch_ = std::move(h);
-    } else {
-      job.second = &spec_.nodes[index.at(name)];
-      nodes_[index.at(name)] = std::move(h);
-    }
-    {
-      std::lock_guard<std::mutex> g(mu);
-      queue.push_back(job);
-    }
-    cv.notify_one();
-  };
-  // A zygote that died makes writes to its pipe raise SIGPIPE, which would
-  // kill a C++ owner: block it here and discard it afterwards.
-  sigset_t pipe_set, saved;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &saved);
-  struct PipeGuard {
-    sigset_t set, saved;
-    ~PipeGuard() {
-      timespec zero{0, 0};
-      while (::sigtimedwait(&set, nullptr, &zero) > 0) {
-      }
-      ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-    }
-  } pipe_guard{pipe_set, saved};
+  detail::Preparer prep([this](NodeHandle* h, const NodeSpec* n) { prepare(h, n); });
+  std::string error;
   try {
-    while (ready.size() < expected && first_error.empty()) {
-      {
-        std::lock_guard<std::mutex> g(mu);
-        if (prep_error) break;
-      }
-      pollfd fds[2] = {{rep_r.get(), POLLIN, 0}, {cmd_w.get(), POLLOUT, 0}};
-      int nfds = cmd_w ? 2 : 1;
-      int rc = ::poll(fds, static_cast<nfds_t>(nfds), 30000);
-      if (rc < 0 && errno == EINTR) continue;
-      if (rc <= 0) {
-        first_error = "the node init helper did not answer within 30 s";
-        break;
-      }
-      if (nfds == 2 && fds[1].revents) {
-        ssize_t n = ::write(cmd_w.get(), commands.data() + written, commands.size() - written);
-        if (n > 0) written += static_cast<std::size_t>(n);
-        if (written == commands.size() || (n < 0 && errno != EAGAIN)) cmd_w.reset();
-      }
-      if (!fds[0].revents) continue;
-      char buf[8192];
-      ssize_t n = ::read(rep_r.get(), buf, sizeof buf);
-      if (n <= 0) {
-        int st = 0;
-        first_error = "the node init helper exited before every node was ready";
-        if (::waitpid(zygote_, &st, WNOHANG) == zygote_) {
-          zygote_ = -1;
-          if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-            first_error = "could not run the node init helper " + opts_.init_path;
-          else if (WIFSIGNALED(st))
-            first_error += " (it was killed by signal " + std::to_string(WTERMSIG(st)) + ")";
-        }
-        break;
-      }
-      reports.append(buf, static_cast<std::size_t>(n));
-      std::size_t nl;
-      while ((nl = reports.find('\n')) != std::string::npos) {
-        std::string line = reports.substr(0, nl);
-        reports.erase(0, nl + 1);
-        std::istringstream in(line);
-        std::string kind, name;
-        in >> kind >> name;
-        std::string who = name == ".switch" ? "the switch namespace" : "node " + name;
-        if (kind == "pid") {
-          pid_t p = 0;
-          in >> p;
-          pids[name] = p;
-        } else if (kind == "ok") {
-          ok.insert(name);
-        } else if (kind == "limits") {
-          std::string rest;
-          std::getline(in, rest);
-          limits_ = name + rest;
-        } else if (kind == "fatal") {
-          std::string rest;
-          std::getline(in, rest);
-          if (first_error.empty())
-            first_error = "prepare the nodes' root filesystem: " + name + rest;
-        } else if (kind == "error") {
-          failed.insert(name);  // exited already: its PID is not ours to keep
-          std::string rest;
-          std::getline(in, rest);
-          if (first_error.empty()) first_error = "start " + who + ":" + rest;
-        }
-        if (kind == "pid" || kind == "ok") node_ready(name);
-      }
-    }
+    error = session.run(
+        z, &zygote_, [&](std::size_t i, pid_t pid) { prep.push(adopt_init(i, pid)); },
+        [&] { return prep.failed(); });
   } catch (...) {
-    finish();
-    adopt_leftovers();
+    prep.finish();
+    adopt_leftovers(session);
     throw;
   }
   double spawned = now();
-  finish();
+  prep.finish();
   double prepared = now();
   // spawn: until every node is created and prepared; sockets: the part of
   // the preparation that did not overlap the spawning.
   timing_.spawn = prepared - t0;
   timing_.sockets = prepared - spawned;
-  adopt_leftovers();
-  if (prep_error) std::rethrow_exception(prep_error);
-  if (!first_error.empty()) throw Error(first_error);
+  limits_ = session.limits();
+  adopt_leftovers(session);
+  prep.rethrow();
+  if (!error.empty()) throw Error(error);
+}
+
+// What the zygote is started with: the lab's ids and per-node limits.
+zygote::Options Lab::zygote_options() const {
+  zygote::Options o;
+  o.id_base = opts_.ids.base;
+  o.id_count = opts_.ids.count;
+  o.nproc = opts_.nproc;
+  o.lab = spec_.name;
+  o.pids = opts_.pids;
+  o.memory = opts_.memory;
+  return o;
+}
+
+// Every init the zygote is asked for: the nodes in spec order, then the
+// switch namespace if there are LANs. adopt_init() relies on this order.
+std::vector<detail::InitRequest> Lab::init_requests() const {
+  std::vector<detail::InitRequest> r;
+  for (const auto& n : spec_.nodes) r.push_back({zygote::CommandKind::node, n.name});
+  if (!spec_.lans.empty()) r.push_back({zygote::CommandKind::switch_ns, std::string(zygote::kSwitchName)});
+  return r;
+}
+
+// The handle of init i of init_requests(), kept in nodes_ or switch_, and
+// the job that prepares it (no NodeSpec for the switch).
+std::pair<NodeHandle*, const NodeSpec*> Lab::adopt_init(std::size_t i, pid_t pid) {
+  bool is_switch = i == spec_.nodes.size();
+  std::string name = is_switch ? std::string(zygote::kSwitchName) : spec_.nodes[i].name;
+  auto h = std::make_unique<NodeHandle>(name, pid, pidfd_open(pid), open_ns(pid, "net"));
+  NodeHandle* raw = h.get();
+  if (is_switch) {
+    switch_ = std::move(h);
+    return {raw, nullptr};
+  }
+  nodes_[i] = std::move(h);
+  return {raw, &spec_.nodes[i]};
+}
+
+// Inits that were created but never got a handle (not ready yet when
+// something failed) get one now, so that stop() kills them too.
+void Lab::adopt_leftovers(const detail::SpawnSession& session) {
+  for (const auto& [i, pid] : session.leftovers()) {
+    try {
+      adopt_init(i, pid);
+    } catch (const Error&) {
+    }
+  }
 }
 
 // Runs on the preparing thread, inside h's network namespace: opens the
@@ -628,12 +407,22 @@ void Lab::prepare(NodeHandle* h, const NodeSpec* node) {
 void Lab::build() {
   double t0 = now();
   spawn_inits();  // also prepares each namespace as its init comes up
-
   double t2 = now();
+  build_links(build_bridges());
+  double t3 = now();
+  configure_nodes();
+  double t4 = now();
+  timing_.links = t3 - t2;
+  timing_.addresses = t4 - t3;
+  timing_.total = t4 - t0;
+  running_ = true;
+}
 
-  // LAN bridges. A Linux bridge takes at most 1023 ports, so a bigger LAN
-  // is a star of bridges joined by veth trunks: still one L2 segment (no
-  // loop, so no STP needed).
+// LAN bridges, in the switch namespace; returns each LAN's bridge ifindexes.
+// A Linux bridge takes at most 1023 ports, so a bigger LAN is a star of
+// bridges joined by veth trunks: still one L2 segment (no loop, so no STP
+// needed).
+std::vector<std::vector<int>> Lab::build_bridges() {
   std::vector<std::vector<int>> lan_bridges(spec_.lans.size());
   for (std::size_t i = 0; i < spec_.lans.size(); ++i) {
     std::size_t count = std::max<std::size_t>(1, (spec_.lans[i].members.size() + kPortsPerBridge - 1) /
@@ -650,8 +439,12 @@ void Lab::build() {
       switch_->nl().set_link(b, true, lan_bridges[i][k]);
     }
   }
+  return lan_bridges;
+}
 
-  // Links: both ends are created directly in their namespaces.
+// Links and LAN ports: both ends of every veth are created directly in
+// their namespaces.
+void Lab::build_links(const std::vector<std::vector<int>>& lan_bridges) {
   std::map<std::string, NodeHandle*> by_name;
   for (auto& n : nodes_) by_name[n->name()] = n.get();
   for (const auto& l : spec_.links) {
@@ -678,9 +471,10 @@ void Lab::build() {
       n->nl().set_link(ifc->name, true);
     }
   }
-  double t3 = now();
+}
 
-  // Per-interface sysctls, addresses, routes.
+// Per-interface sysctls (the interfaces exist now), addresses, routes.
+void Lab::configure_nodes() {
   std::vector<std::size_t> late;
   for (std::size_t i = 0; i < spec_.nodes.size(); ++i)
     for (const auto& [k, v] : spec_.nodes[i].sysctls)
@@ -709,11 +503,6 @@ void Lab::build() {
   }
   for (std::size_t i = 0; i < spec_.nodes.size(); ++i)
     for (const auto& r : spec_.nodes[i].routes) nodes_[i]->nl().add_route(r);
-  double t4 = now();
-  timing_.links = t3 - t2;
-  timing_.addresses = t4 - t3;
-  timing_.total = t4 - t0;
-  running_ = true;
 }
 
 void Lab::stop() {
@@ -721,8 +510,7 @@ void Lab::stop() {
   // makes it immediate. The zygote reaps them and exits after the last, so
   // once we have reaped the zygote no process of the lab is left. The
   // kernel then frees each namespace, and every device in it, in one batch.
-  if (lifeline_w_) unregister_lifeline(lifeline_w_.get());
-  lifeline_w_.reset();
+  detail::close_lifeline(lifeline_w_);
   // Handles stay (Python may hold them); they are closed, not destroyed.
   auto kill = [](NodeHandle* h) {
     if (!h) return;

@@ -9,16 +9,12 @@
 // (RLIMIT_NPROC); --pids and --memory are per-node cgroup limits where the
 // host allows them, in cgroups named after --lab (node_limits.hpp).
 //
-// fd 3: the lab's lifeline (read end). EOF means the owner is gone: exit,
-//       and the kernel kills everything else in the node.
-// fd 4: commands, one per line: "node NAME" or "switch NAME"; EOF ends them.
-// fd 5: reports, one per line (each written atomically):
-//         "pid NAME PID"      the node's init was created (PID as the owner sees it)
-//         "ok NAME"           the node is set up and running
-//         "error NAME TEXT"   what failed
-//         "limits TEXT"       which resource limits are in force (first line)
-//         "fatal TEXT"        the zygote could not prepare the nodes' root
-//                             filesystem; it exits
+// fd 3 is the lab's lifeline (read end): EOF means the owner is gone, so
+// exit, and the kernel kills everything else in the node. fd 4 carries
+// commands ("node NAME", "switch NAME"; EOF ends them), fd 5 the reports
+// ("limits", "pid", "ok", "error", "fatal"). The messages are defined, and
+// formatted and parsed, in v6lab/zygote_proto.hpp (the owner uses the same
+// code); this file only decides when to send what.
 //
 // Why a zygote: on a small VM an exec costs about 1.5 ms and a fork about
 // 0.9 ms, more than the namespaces themselves. So the owner execs this
@@ -54,11 +50,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "node_limits.hpp"
 #include "node_root.hpp"
+#include "v6lab/zygote_proto.hpp"
 
 namespace {
+
+namespace zygote = v6lab::zygote;
 
 constexpr int kLifeline = 3;
 constexpr int kCommands = 4;
@@ -67,7 +67,7 @@ constexpr std::size_t kStack = 64 * 1024;
 
 // What one node init needs; lives at the base of its own stack mapping.
 struct NodeArgs {
-  char name[64];
+  char name[64];  // NUL-terminated: a valid zygote::valid_name
   bool full;  // a node (user namespace, root filesystem) rather than the switch
   // Set by the zygote once the node's id maps are written (1) or could not
   // be (-1); the init waits on it as a futex before doing anything else.
@@ -82,35 +82,34 @@ v6lab_init::Limits g_limits;
 const char* g_lab = "lab";
 bool g_create_as_lab = false;
 
+static_assert(sizeof(NodeArgs::name) > zygote::kMaxName, "a node init keeps its whole name");
+
 // -- allocation-free helpers (run in the inits) --------------------------
 
-struct Line {
-  char buf[512];
+// A report's TEXT, built in a fixed buffer; what does not fit is cut.
+struct Text {
+  char buf[zygote::kMaxLine];
   std::size_t len = 0;
-  Line& add(const char* s) {
-    while (*s && len + 1 < sizeof buf) buf[len++] = *s++;
-    buf[len] = 0;
+  Text& add(const char* s) {
+    while (*s && len < sizeof buf) buf[len++] = *s++;
     return *this;
   }
-  Line& num(long v) {
-    char t[24];
-    int i = 0;
-    bool neg = v < 0;
-    unsigned long u = neg ? -static_cast<unsigned long>(v) : static_cast<unsigned long>(v);
-    do t[i++] = static_cast<char>('0' + u % 10); while ((u /= 10) && i < 23);
-    if (neg) t[i++] = '-';
-    while (i) {
-      char c[2] = {t[--i], 0};
-      add(c);
-    }
-    return *this;
-  }
-  void send() {
-    add("\n");
-    if (::write(kReports, buf, len) < 0) {
-    }
-  }
+  std::string_view view() const { return {buf, len}; }
 };
+
+// One report, in one write(): atomic on the pipe, so the lines of inits
+// that report at the same moment never interleave.
+void report(zygote::ReportKind kind, std::string_view name, std::string_view text, pid_t pid = 0) {
+  zygote::Report r;
+  r.kind = kind;
+  r.name = name;
+  r.text = text;
+  r.pid = pid;
+  char line[zygote::kMaxLine];
+  std::size_t n = zygote::format_report(r, line, sizeof line);
+  if (n && ::write(kReports, line, n) < 0) {
+  }
+}
 
 // The inits share the zygote's thread-local storage (CLONE_VM without a
 // TLS of their own), so errno may be overwritten by another init at any
@@ -119,8 +118,9 @@ struct Line {
 [[noreturn]] void fail(const NodeArgs* a, const char* what, const char* obj) {
   int err = errno;
   const char* desc = ::strerrordesc_np(err);
-  Line l;
-  l.add("error ").add(a->name).add(" ").add(what).add(obj).add(": ").add(desc ? desc : "unknown error").send();
+  Text t;
+  t.add(what).add(obj).add(": ").add(desc ? desc : "unknown error");
+  report(zygote::ReportKind::error, a->name, t.view());
   ::_exit(1);
 }
 
@@ -168,8 +168,7 @@ int node_main(void* arg) {
   if (sfd < 0) fail(a, "create signalfd", "");
   if (a->full) setup_node(a);
   if (::sethostname(a->name, std::strlen(a->name)) != 0) fail(a, "set hostname", "");
-  Line ok;
-  ok.add("ok ").add(a->name).send();
+  report(zygote::ReportKind::ok, a->name, {});
   ::close(kReports);
 
   pollfd fds[2] = {{kLifeline, POLLIN, 0}, {sfd, POLLIN, 0}};
@@ -194,18 +193,25 @@ int node_main(void* arg) {
 
 // -- the zygote ------------------------------------------------------------
 
-void spawn(bool full, const char* name) {
-  Line l;
+// The zygote's report that it could not create an init.
+void spawn_failed(std::string_view name, const char* what) {
+  Text t;
+  t.add(what).add(": ").add(std::strerror(errno));
+  report(zygote::ReportKind::error, name, t.view());
+}
+
+// Creates the init a command asks for (parse_command has checked its name).
+void spawn(const zygote::Command& c) {
+  bool full = c.kind == zygote::CommandKind::node;
   // Its own stack, with its arguments at the base; never unmapped: the init
   // runs on it until it exits (the mapping is reclaimed with the zygote).
   void* mem = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (mem == MAP_FAILED) {
-    l.add("error ").add(name).add(" map a stack: ").add(std::strerror(errno)).send();
-    return;
-  }
+  if (mem == MAP_FAILED) return spawn_failed(c.name, "map a stack");
   auto* a = static_cast<NodeArgs*>(mem);
-  std::strncpy(a->name, name, sizeof a->name - 1);
+  std::memcpy(a->name, c.name.data(), c.name.size());
+  a->name[c.name.size()] = 0;
+  const char* name = a->name;
   a->full = full;
   a->mapped = 0;
   // The switch holds only bridges and runs nothing a trainee controls; a
@@ -219,7 +225,7 @@ void spawn(bool full, const char* name) {
   // (SECBIT_NO_SETUID_FIXUP, set in main) and its saved uid 0 to return.
   bool as_lab = full && g_create_as_lab;
   if (as_lab && ::setresuid(static_cast<uid_t>(g_map.base), static_cast<uid_t>(g_map.base), 0) != 0) {
-    l.add("error ").add(name).add(" take the lab's id: ").add(std::strerror(errno)).send();
+    spawn_failed(c.name, "take the lab's id");
     ::munmap(mem, kStack);
     return;
   }
@@ -228,7 +234,7 @@ void spawn(bool full, const char* name) {
   if (as_lab && ::setresuid(0, 0, 0) != 0) ::_exit(1);  // cannot happen: saved uid 0
   errno = clone_errno;
   if (pid < 0) {
-    l.add("error ").add(name).add(" create namespaces: ").add(std::strerror(errno)).send();
+    spawn_failed(c.name, "create namespaces");
     ::munmap(mem, kStack);
     return;
   }
@@ -241,44 +247,102 @@ void spawn(bool full, const char* name) {
     __atomic_store_n(&a->mapped, ok ? 1 : -1, __ATOMIC_RELEASE);
     ::syscall(SYS_futex, &a->mapped, FUTEX_WAKE, 1, nullptr, nullptr, 0);
   }
-  l.add("pid ").add(name).add(" ").num(pid).send();
+  report(zygote::ReportKind::pid, c.name, {}, pid);
 }
 
-// "--idmap BASE:COUNT [--nproc N]"; false if malformed.
-bool parse_options(int argc, char** argv) {
-  for (int i = 2; i + 1 < argc; i += 2) {
-    char* end = nullptr;
-    if (std::strcmp(argv[i], "--idmap") == 0) {
-      g_map.base = std::strtoul(argv[i + 1], &end, 10);
-      if (*end != ':') return false;
-      g_map.count = std::strtoul(end + 1, &end, 10);
-      if (*end || !g_map.count) return false;
-    } else if (std::strcmp(argv[i], "--nproc") == 0) {
-      g_nproc = std::strtoul(argv[i + 1], &end, 10);
-      if (*end) return false;
-    } else if (std::strcmp(argv[i], "--pids") == 0) {
-      g_limits.pids = std::strtoul(argv[i + 1], &end, 10);
-      if (*end) return false;
-    } else if (std::strcmp(argv[i], "--memory") == 0) {
-      g_limits.memory = std::strtoull(argv[i + 1], &end, 10);
-      if (*end) return false;
-    } else if (std::strcmp(argv[i], "--lab") == 0) {
-      g_lab = argv[i + 1];
-    } else {
-      return false;
+// The zygote cannot go on: says why (the owner then stops the lab).
+void fatal(const char* why, const char* detail) {
+  Text t;
+  t.add(why).add(detail);
+  report(zygote::ReportKind::fatal, {}, t.view());
+}
+
+void refuse_command(const zygote::ParseError& e) {
+  char what[200];
+  zygote::describe(e, what, sizeof what);
+  fatal("the lab sent a malformed command to the node init helper: ", what);
+}
+
+// Creates an init per command until the commands end (true) or the
+// lifeline closes meanwhile (false: the owner is gone, stop at once). A
+// malformed command ends the commands too, reported as fatal.
+bool take_commands() {
+  static zygote::LineReader in;  // static: 4 KiB off the zygote's stack
+  pollfd fds[2] = {{kCommands, POLLIN, 0}, {kLifeline, POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) return false;
+    zygote::LineReader::Space room = in.space();
+    ssize_t n = ::read(kCommands, room.data, room.size);
+    if (n < 0) continue;
+    if (n == 0) {
+      if (in.pending()) refuse_command({"the last command has no newline", {}});
+      return true;
+    }
+    in.filled(static_cast<std::size_t>(n));
+    std::string_view line;
+    zygote::LineReader::Status st;
+    while ((st = in.next(&line)) == zygote::LineReader::Status::line) {
+      zygote::Command c;
+      zygote::ParseError e;
+      if (!zygote::parse_command(line, &c, &e)) {
+        refuse_command(e);
+        return true;
+      }
+      spawn(c);
+    }
+    if (st == zygote::LineReader::Status::overlong) {
+      refuse_command({"command longer than 511 bytes", {}});
+      return true;
     }
   }
-  return g_map.count != 0 && argc % 2 == 0;
+}
+
+// Stays the parent of the inits: reaps them as they exit, and once the
+// lifeline is closed, exits after the last one. The owner waits for this
+// process, so when it is gone every node init is gone too.
+int reap_inits(int sfd, bool lifeline) {
+  for (;;) {
+    pid_t p;
+    while ((p = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) v6lab_init::limits_remove(p);
+    if (p < 0 && !lifeline) {  // no child left (the zygote's own errno)
+      v6lab_init::limits_cleanup();
+      return 0;
+    }
+    pollfd w[2] = {{sfd, POLLIN, 0}, {lifeline ? kLifeline : -1, POLLIN, 0}};
+    if (::poll(w, 2, lifeline ? -1 : 100) < 0) continue;
+    if (w[0].revents) {
+      signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == sizeof si) {
+      }
+    }
+    if (lifeline && w[1].revents) {
+      char c;
+      if (::read(kLifeline, &c, 1) == 0) lifeline = false;
+    }
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "zygote") != 0 || !parse_options(argc, argv)) {
+  zygote::Options opts;
+  zygote::ParseError bad;
+  if (!zygote::parse_zygote_args(argc, argv, &opts, &bad)) {
+    char what[200];
+    zygote::describe(bad, what, sizeof what);
     std::fprintf(stderr,
-                 "usage: v6lab-init zygote --idmap BASE:COUNT [--nproc N] (run by v6lab, with fds 3-5)\n");
+                 "v6lab-init: %s\nusage: v6lab-init zygote --idmap BASE:COUNT [--nproc N] [--lab NAME] "
+                 "[--pids N] [--memory BYTES] (run by v6lab, with fds 3-5)\n",
+                 what);
     return 2;
   }
+  g_map.base = opts.id_base;
+  g_map.count = opts.id_count;
+  g_nproc = opts.nproc;
+  g_limits.pids = opts.pids;
+  g_limits.memory = opts.memory;
+  g_lab = opts.lab.data();  // a whole argv element (or the default): NUL-terminated
   ::prctl(PR_SET_NAME, "v6lab-init", 0, 0, 0);
   // The node inits share this memory (CLONE_VM) and are reachable from
   // inside their nodes as PID 1. Non-dumpable, nobody but the host's root
@@ -307,10 +371,7 @@ int main(int argc, char** argv) {
   int sfd = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   char why[512];
   v6lab_init::limits_init(g_lab, g_limits, why, sizeof why);
-  {
-    Line l;
-    l.add("limits ").add(why).send();
-  }
+  report(zygote::ReportKind::limits, {}, why);
   // Root mode: nodes' user namespaces are created by the lab's id (see
   // spawn); rootless the zygote is that user already.
   if (::geteuid() == 0 && v6lab_init::limits_allow_unprivileged_create() &&
@@ -320,63 +381,13 @@ int main(int argc, char** argv) {
   }
   if (!v6lab_init::prepare_template(g_map, why, sizeof why)) {
     v6lab_init::limits_cleanup();
-    Line l;
-    l.add("fatal ").add(why).send();
+    fatal("prepare the nodes' root filesystem: ", why);
     return 1;
   }
 
   // Commands until EOF; stop at once if the owner goes meanwhile.
-  static char buf[65536];
-  std::size_t have = 0;
-  pollfd fds[2] = {{kCommands, POLLIN, 0}, {kLifeline, POLLIN, 0}};
-  bool more = true;
-  bool lifeline = true;
-  while (more) {
-    if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents) {  // lifeline closed: the lab is gone; reap and exit
-      lifeline = false;
-      break;
-    }
-    ssize_t n = ::read(kCommands, buf + have, sizeof buf - 1 - have);
-    if (n < 0) continue;
-    if (n == 0) more = false;
-    else have += static_cast<std::size_t>(n);
-    char* start = buf;
-    char* nl;
-    while ((nl = static_cast<char*>(std::memchr(start, '\n', have - (start - buf))))) {
-      *nl = 0;
-      char* sp = std::strchr(start, ' ');
-      if (sp) {
-        *sp = 0;
-        spawn(std::strcmp(start, "node") == 0, sp + 1);
-      }
-      start = nl + 1;
-    }
-    have -= static_cast<std::size_t>(start - buf);
-    std::memmove(buf, start, have);
-  }
+  bool lifeline = take_commands();
   ::close(kCommands);
   ::close(kReports);
-  // Stay the parent of the inits: reap them as they exit, and once the
-  // lifeline is closed, exit after the last one. The owner waits for this
-  // process, so when it is gone every node init is gone too.
-  for (;;) {
-    pid_t p;
-    while ((p = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) v6lab_init::limits_remove(p);
-    if (p < 0 && !lifeline) {  // no child left (the zygote's own errno)
-      v6lab_init::limits_cleanup();
-      return 0;
-    }
-    pollfd w[2] = {{sfd, POLLIN, 0}, {lifeline ? kLifeline : -1, POLLIN, 0}};
-    if (::poll(w, 2, lifeline ? -1 : 100) < 0) continue;
-    if (w[0].revents) {
-      signalfd_siginfo si;
-      while (::read(sfd, &si, sizeof si) == sizeof si) {
-      }
-    }
-    if (lifeline && w[1].revents) {
-      char c;
-      if (::read(kLifeline, &c, 1) == 0) lifeline = false;
-    }
-  }
+  return reap_inits(sfd, lifeline);
 }

@@ -12,13 +12,20 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "v6lab/fd.hpp"
 #include "v6lab/netlink.hpp"
 #include "v6lab/spec.hpp"
+#include "v6lab/zygote_proto.hpp"
 
 namespace v6lab {
+
+namespace detail {
+struct InitRequest;
+class SpawnSession;
+}  // namespace detail
 
 // A handle on one node's namespaces, usable from the owning process or from
 // any other process (attach by PID and start time). State reads go through
@@ -124,7 +131,14 @@ class Lab {
 
  private:
   void build();
+  std::vector<std::vector<int>> build_bridges();
+  void build_links(const std::vector<std::vector<int>>& lan_bridges);
+  void configure_nodes();
   void spawn_inits();
+  zygote::Options zygote_options() const;
+  std::vector<detail::InitRequest> init_requests() const;
+  std::pair<NodeHandle*, const NodeSpec*> adopt_init(std::size_t i, pid_t pid);
+  void adopt_leftovers(const detail::SpawnSession& session);
   void prepare(NodeHandle* h, const NodeSpec* node);
 
   Spec spec_;
