@@ -355,10 +355,26 @@ def problems() -> list[str]:
     return scan()[1]
 
 
+def _owner_still_alive(d: Path) -> bool:
+    """Whether a record this v6lab refuses still names a live owner. Such a
+    record is usually another v6lab version's (an instructor trying a new
+    release while a class runs on the old one): removing it would orphan a
+    running lab. Only the owner's pid and start time are read, leniently;
+    a planted record that names a live process merely stays ignored."""
+    try:
+        d = json.loads(read_record_file(d / "lab.json").decode("utf-8"))
+        pid, start = d["owner_pid"], d["owner_starttime"]
+    except (OSError, RecordError, ValueError, RecursionError, TypeError, KeyError):
+        return False
+    return (type(pid) is int and type(start) is int  # noqa: E721 (not bool)
+            and process_alive(pid, start))
+
+
 def clean(grace: float = 5.0) -> list[str]:
     """Removes the records of dead labs, and nothing else. A directory
     without a usable record is removed only once it is older than `grace`
-    seconds (a lab may be writing it right now); a symlink in the records
+    seconds (a lab may be writing it right now) and names no live owner
+    (another version's record); a symlink in the records
     directory is removed itself, never followed. Returns what was removed."""
     removed = []
     now = time.time()
@@ -372,6 +388,8 @@ def clean(grace: float = 5.0) -> list[str]:
                 if now - e.path.lstat().st_mtime < grace:
                     continue
             except OSError:
+                continue
+            if _owner_still_alive(e.path):
                 continue
         try:
             _remove_entry(e.path)

@@ -213,3 +213,18 @@ def test_write_and_remove_a_record(labs):
     assert registry.all_records()[0].record == rec
     registry.remove(rec)
     assert not (labs / rec.id).exists()
+
+
+def test_clean_keeps_a_refused_record_whose_owner_is_alive(labs):
+    """Another v6lab version's record (here: a field whose type it changed)
+    of a lab that still runs must not be removed by this version's clean,
+    which every lab build runs: that would orphan a running lab."""
+    other_version = {**good(), "owner_starttime": _core.process_starttime(os.getpid()),
+                     "created": "2026-12-01T23:00:00Z"}
+    put(labs, "small-a1b2c3", other_version)
+    assert registry.all_records()[0].record is None      # refused by this version
+    assert registry.clean(grace=0) == []
+    assert (labs / "small-a1b2c3" / "lab.json").exists()
+    # Once that owner is gone, the record is junk like any other.
+    (labs / "small-a1b2c3" / "lab.json").write_text(json.dumps({**other_version, "owner_starttime": 1}))
+    assert registry.clean(grace=0) == ["small-a1b2c3"]
