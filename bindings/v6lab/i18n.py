@@ -190,6 +190,7 @@ def join_and(items: Sequence[str]) -> str:
     items = [str(x) for x in items]
     if len(items) < 2:
         return "".join(items)
+    # TRANSLATORS: the end of a list: "a, b and c".
     return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
 
 

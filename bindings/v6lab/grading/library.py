@@ -28,6 +28,7 @@ BAD_FLAGS = ("tentative", "dadfailed")
 
 def _fmt(addrs: Iterable[object]) -> str:
     s = ", ".join(str(a) for a in addrs)
+    # TRANSLATORS: an empty list, as in "(it has: none)".
     return s or _("none")
 
 
@@ -79,6 +80,7 @@ def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
     net = ipaddress.ip_network(prefix, strict=False)  # one address is a /128 (or /32)
     fam = net.version
     where = f"{node}:{iface}" if iface else node
+    # TRANSLATORS: {where} is a node or node:interface, e.g. "h1:eth0".
     desc = _("{where} has {address}").format(where=where, address=net.network_address) \
         if net.num_addresses == 1 else \
         _("{where} has an address in {prefix}").format(where=where, prefix=net)
@@ -105,7 +107,8 @@ def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
             why.append(_("prefix length /{length}, expected /{expected}").format(
                 length=a.prefix_len, expected=prefix_len))
         if bad:
-            # The flags are the kernel's words (ip -6 addr shows them).
+            # TRANSLATORS: {flags} are the kernel's words, shown by ip -6 addr
+            # (tentative, dadfailed): keep them in English.
             why.append(_("it is {flags}").format(flags=join_and(bad)))
         if missing:
             why.append(_("it lacks {flags}").format(flags=", ".join(missing)))
@@ -205,6 +208,7 @@ def default_route(node: str, *, via: Optional[str] = None, protocol: Optional[st
             if iface and iface not in devs:
                 continue
             return f"default via {_fmt(gws)} dev {_fmt(devs)} proto {r.protocol}"
+        # TRANSLATORS: a route with no gateway (the destination is on the link).
         direct = _("direct")
         seen = "; ".join(f"via {_fmt(nh.gateway or direct for nh in r.nexthops)} proto {r.protocol}"
                          for r in routes)
@@ -358,6 +362,7 @@ def trust_daemon_control_socket(node: str, program: str, ask: Callable[["Lab"], 
     def fn(lab: "Lab") -> str:
         running.fn(lab)
         return ask(lab)
+    # TRANSLATORS: the grade rests on what {program} says about itself.
     return Check(_("{description} (trusts {program})").format(description=description,
                                                               program=program), fn)
 
@@ -374,8 +379,11 @@ def reachable(src: str, dst: str, *, count: int = 1, timeout: float = 1.0,
             return _("{received}/{sent} replies from {address}, {ms} ms").format(
                 received=r.received, sent=r.sent, address=addr, ms=f"{r.replies[0].rtt_ms:.2f}")
         # e.detail is the core's (kernel's) wording, e.g. "no route".
-        errs = "; ".join(_("{error} from {source}").format(
-            error=e.detail, source=e.source or _("local stack")) for e in r.errors)
+        # TRANSLATORS: where an error came from when no router sent it: the
+        # sending node's own network stack.
+        local_stack = _("local stack")
+        errs = "; ".join(_("{error} from {source}").format(error=e.detail, source=e.source or local_stack)
+                         for e in r.errors)
         raise CheckFailed(_("{src} cannot reach {dst} ({address}): {why}").format(
             src=src, dst=dst, address=addr,
             why=errs or _("no reply within {seconds} s").format(seconds=f"{timeout:g}")))
@@ -563,6 +571,8 @@ def _shown(word: str) -> str:
     """The trainee's answer as it may be echoed back: a short word of the
     characters addresses and names use, so that whatever else a file turned
     out to hold (a hash, a key) is never replayed into a report."""
+    # TRANSLATORS: stands for an answer that is not shown, as in
+    # "says something else, which is not ...".
     return word if _ANSWER_TEXT.fullmatch(word) else _("something else")
 
 

@@ -205,6 +205,7 @@ class Report:
                  "skipped": "[dim]·[/]"}
         t = Table(show_header=True, header_style="bold", box=None)
         t.add_column("")
+        # TRANSLATORS: column headers of the checklist `v6lab check` prints.
         t.add_column(_("step"))
         t.add_column(_("points"), justify="right")
         for s in self.steps:
