@@ -172,17 +172,23 @@ class LabDefinition:
 
     def node_files(self) -> list[tuple[str, str, str, int]]:
         """(node, path in the node, content, mode) for every file under
-        nodes/<node>/, templates rendered. Errors name the file."""
+        nodes/<node>/, templates rendered. Errors name the file. A file the
+        trainee reads may be translated: locale/<lang>/nodes/<node>/<same
+        path> replaces it in that language."""
         out = []
         base = self.folder / "nodes"
         if not base.is_dir():
             return out
+        overlays = [self.folder / "locale" / lang / "nodes" for lang in i18n.preferences()]
         for node_dir in sorted(base.iterdir()):
             for f in sorted(p for p in node_dir.rglob("*") if p.is_file() or p.is_symlink()):
                 rel = f.relative_to(node_dir)
                 if f.is_symlink() or rel.parts[0] not in NODE_FILE_ROOTS:
                     raise SpecError(f"{f}: not placed", [(str(f), "", "per-node files go under "
                                     + ", ".join(NODE_FILE_ROOTS) + " and may not be links")])
+                f = next((o / node_dir.name / rel for o in overlays
+                          if (o / node_dir.name / rel).is_file()
+                          and not (o / node_dir.name / rel).is_symlink()), f)
                 try:
                     text = f.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError) as e:
@@ -229,9 +235,22 @@ class LabDefinition:
                                 f"'{m.step}'", [(str(self.folder / "mistakes.py"), m.name,
                                                  f"unknown step '{m.step}'")])
         self.node_files()
+        self._check_translated_files()
         for readme in [self.folder / "README.md"] + [f for _lang, f in self.readmes()]:
             if readme.exists():
                 render(readme.read_text(encoding="utf-8", errors="replace"), self.vars, str(readme))
+
+    def _check_translated_files(self) -> None:
+        """Each translated per-node file translates one of nodes/, and its
+        ${variables} are known (a stray one would never be placed)."""
+        for lang_dir in sorted((self.folder / "locale").glob("*/nodes")):
+            for f in sorted(p for p in lang_dir.rglob("*") if p.is_file() or p.is_symlink()):
+                original = self.folder / "nodes" / f.relative_to(lang_dir)
+                if f.is_symlink() or not original.is_file():
+                    raise SpecError(f"{f}: translates no file", [(str(f), "", f"{original} does not "
+                                    "exist (a translation replaces a file of nodes/, and is no link)")])
+                if f.name.endswith(".tmpl"):
+                    render(f.read_text(encoding="utf-8", errors="replace"), self.vars, str(f))
 
     def missing_kernel_features(self) -> list[str]:
         """One sentence per feature this kernel lacks (probed, not guessed)."""
