@@ -131,8 +131,9 @@ class LabDefinition:
     @property
     def domain(self) -> str:
         """The lab's gettext domain: its catalogues are
-        locale/<lang>/LC_MESSAGES/<domain>.mo in its folder."""
-        return self.id or self.folder.name
+        locale/<lang>/LC_MESSAGES/<domain>.mo in its folder. The folder's
+        name (which is the lab's id), as scripts/i18n names them."""
+        return self.folder.name or self.id
 
     def _(self, message: str) -> str:
         """message in the current language: the lab's own catalogue, then

@@ -48,7 +48,7 @@ def check_vietnamese(d: LabDefinition, report, lang: str) -> None:
     step is Vietnamese unless its check is one phase 2 translates."""
     if lang == "en":
         return
-    mo = d.folder / "locale" / "vi" / "LC_MESSAGES" / f"{d.id}.mo"
+    mo = d.folder / "locale" / "vi" / "LC_MESSAGES" / f"{d.domain}.mo"
     with open(mo, "rb") as f:
         cat = gettext.GNUTranslations(f)
     with i18n.using("en"):
