@@ -39,8 +39,7 @@ def _link(lab: "Lab", node: str, iface: str):
         if link.name == iface:
             return link
     raise CheckFailed(_("{node} has no interface {iface} any more (it has: {interfaces})").format(
-        node=node, iface=iface,
-        interfaces=_fmt(x.name for x in lab[node].links() if x.kind != 'loopback')))
+        node=node, iface=iface, interfaces=_fmt(x.name for x in lab[node].links() if x.kind != 'loopback')))
 
 
 def _gateways(lab: "Lab", via: str) -> set[str]:
@@ -162,10 +161,8 @@ def link_local(node: str, iface: str, *, eui64: Optional[bool] = None) -> Check:
             mac = _link(lab, node, iface).mac
             is_eui = a.address == str(eui64_address("fe80::", mac))
             if is_eui != eui64:
-                if is_eui:
-                    msg = _("{node}:{iface} link-local {address} is EUI-64 (from the MAC)")
-                else:
-                    msg = _("{node}:{iface} link-local {address} is not EUI-64")
+                msg = _("{node}:{iface} link-local {address} is EUI-64 (from the MAC)") if is_eui else \
+                    _("{node}:{iface} link-local {address} is not EUI-64")
                 raise CheckFailed(msg.format(node=node, iface=iface, address=a.address))
         return a.cidr
     return Check(_("{node}:{iface} has one link-local address").format(node=node, iface=iface), fn,
@@ -269,8 +266,7 @@ def neighbour_present(node: str, address: str, *, iface: Optional[str] = None,
         addr = address if _is_addr(address) else _target_ll_or_global(lab, address)
         entries = [n for n in lab[node].neighbours(iface) if n.address == addr]
         if not entries:
-            raise CheckFailed(_("{node} has no neighbour entry for {address}").format(
-                node=node, address=addr))
+            raise CheckFailed(_("{node} has no neighbour entry for {address}").format(node=node, address=addr))
         e = entries[0]
         if e.state not in states:
             # Being resolved right now: the answer is on its way (or not).
@@ -298,8 +294,7 @@ def link_up(node: str, iface: str, *, mtu: Optional[int] = None) -> Check:
     def fn(lab: "Lab") -> str:
         link = _link(lab, node, iface)
         if not link.up:
-            raise CheckFailed(_("{node}:{iface} is down (ip link set {iface} up)").format(
-                node=node, iface=iface))
+            raise CheckFailed(_("{node}:{iface} is down (ip link set {iface} up)").format(node=node, iface=iface))
         if mtu is not None and link.mtu != mtu:
             raise CheckFailed(_("{node}:{iface} has MTU {mtu}, expected {expected}").format(
                 node=node, iface=iface, mtu=link.mtu, expected=mtu))
@@ -335,9 +330,8 @@ def daemon_running(node: str, program: str) -> Check:
             if p.exe_path and os.path.basename(p.exe_path.removesuffix(" (deleted)")) == program:
                 impostor = p.host_pid
         if stopped is not None:
-            raise CheckFailed(_("{program} on {node} is not running: its state is {state} "
-                                "(stopped or exited)").format(program=program, node=node,
-                                                               state=stopped.state))
+            raise CheckFailed(_("{program} on {node} is not running: its state is {state} (stopped or exited)")
+                              .format(program=program, node=node, state=stopped.state))
         if impostor:
             raise CheckFailed(_("a process called {program} runs on {node}, but it is not {path}")
                               .format(program=program, node=node, path=path))
@@ -363,8 +357,7 @@ def trust_daemon_control_socket(node: str, program: str, ask: Callable[["Lab"], 
         running.fn(lab)
         return ask(lab)
     # TRANSLATORS: the grade rests on what {program} says about itself.
-    return Check(_("{description} (trusts {program})").format(description=description,
-                                                              program=program), fn)
+    return Check(_("{description} (trusts {program})").format(description=description, program=program), fn)
 
 
 # ----------------------------------------------------------------- probes
@@ -401,9 +394,8 @@ def not_reachable(src: str, dst: str, *, timeout: float = 1.0) -> Check:
         if local:
             # Refused by the sender's own stack: nothing was tested on the
             # path, so this proves no blocking.
-            raise CheckFailed(_("the probe could not leave {src} ({error}): "
-                                "{src} must work for this check").format(src=src,
-                                                                          error=local[0].detail))
+            raise CheckFailed(_("the probe could not leave {src} ({error}): {src} must work for this check")
+                              .format(src=src, error=local[0].detail))
         if r.received:
             raise CheckFailed(_("{src} still reaches {dst} ({address})").format(
                 src=src, dst=dst, address=addr))
@@ -442,8 +434,8 @@ def dns_answers(src: str, server: str, name: str, qtype: str = "AAAA", *,
                               .format(server=server, address=addr, name=name, qtype=qtype,
                                       error=r.error))
         if r.rcode != "NOERROR":
-            raise CheckFailed(_("{server} answered {rcode} for {name} {qtype}").format(
-                server=server, rcode=r.rcode, name=name, qtype=qtype))
+            raise CheckFailed(_("{server} answered {rcode} for {name} {qtype}").format(server=server, rcode=r.rcode,
+                                                                                        name=name, qtype=qtype))
         data = [a.data for a in r.answers if a.type == qtype]
         if not data:
             raise CheckFailed(_("{server} has no {qtype} record for {name} (answers: {answers})").format(
@@ -528,8 +520,7 @@ def sysctl_in(node: str, key: str, values: Sequence[Union[str, int]]) -> Check:
             raise CheckFailed(_("{node}: {key} is {value}, expected one of {allowed}").format(
                 node=node, key=key, value=got, allowed=", ".join(allowed)))
         return f"{key} = {got}"
-    return Check(_("{node}: {key} in {{{allowed}}}").format(node=node, key=key,
-                                                          allowed=", ".join(allowed)), fn)
+    return Check(_("{node}: {key} in {{{allowed}}}").format(node=node, key=key, allowed=", ".join(allowed)), fn)
 
 
 def solicited_node_address(address: str) -> str:
@@ -554,8 +545,7 @@ def solicited_node_group(node: str, iface: str) -> Callable[["Lab"], str]:
             raise CheckFailed(_("{node}:{iface} has no link-local address").format(node=node, iface=iface))
         group = solicited_node_address(ll[0])
         if group not in joined_groups(lab, node, iface):
-            raise CheckFailed(_("{node}:{iface} has not joined {group}").format(
-                node=node, iface=iface, group=group))
+            raise CheckFailed(_("{node}:{iface} has not joined {group}").format(node=node, iface=iface, group=group))
         return group
     return expected
 
@@ -601,8 +591,8 @@ def answer_matches(node: str, path: str, expected: Union[str, Callable[["Lab"], 
                                     path=path, node=node, reason=reason, what=what)) from None
         got = data.decode("utf-8", "replace").strip()
         if not got:
-            raise CheckFailed(_("{path} on {node} is empty: write {what} there").format(
-                path=path, node=node, what=what))
+            raise CheckFailed(_("{path} on {node} is empty: write {what} there").format(path=path, node=node,
+                                                                                         what=what))
         first = got.split()[0]
         if _norm(first) != _norm(want):
             raise CheckFailed(_("{path} on {node} says {answer}, which is not {what}").format(
