@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import gettext
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
@@ -79,16 +80,22 @@ def using(code: Optional[str]) -> Iterator[None]:
         set_language(previous)
 
 
+# A language, then a region: what a catalogue's folder may be called. Any
+# other value (a path, "../x") names no catalogue: the names become paths.
+_CODE = re.compile(r"[A-Za-z]{2,8}(_[A-Za-z0-9]{2,8})?")
+
+
 def normalize(code: str) -> list[str]:
     """One locale or language name as gettext catalogue names, most specific
     first: "vi_VN.UTF-8" -> ["vi_VN", "vi"], "pt-BR" -> ["pt_BR", "pt"],
-    "C" and "POSIX" (no language) -> ["en"], "" -> []."""
+    "C" and "POSIX" (no language) -> ["en"], "" or anything that is not a
+    language code -> []."""
     code = code.strip().split(".", 1)[0].split("@", 1)[0].replace("-", "_")
-    if not code:
-        return []
     if code in ("C", "POSIX"):
         return [SOURCE_LANGUAGE]
-    lang, _, region = code.partition("_")
+    if not _CODE.fullmatch(code):
+        return []
+    lang, region = code.partition("_")[::2]
     lang = lang.lower()
     return [f"{lang}_{region.upper()}", lang] if region else [lang]
 
