@@ -12,6 +12,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bindings"))
+# The suite asserts English messages: a tester's own locale (LANG=vi_VN.UTF-8)
+# must not change them. Tests of other languages set theirs (test_i18n.py,
+# tests/labs/test_labs.py); child processes inherit this.
+os.environ["V6LAB_LANG"] = "en"
 
 from v6lab import Topo  # noqa: E402
 from v6lab import _core  # noqa: E402

@@ -6,7 +6,9 @@ A lab lives in its own folder under labs/ (see docs/writing-labs.md):
     labs/<id>/lab.py        class Lab(LabDefinition): topology, setup, steps
     labs/<id>/solution.py   SOLUTION = {step_id: fn(lab)}
     labs/<id>/mistakes.py   MISTAKES = [Mistake(...)]
-    labs/<id>/README.md     for the trainee
+    labs/<id>/README.md     for the trainee (README.<lang>.md in other languages)
+    labs/<id>/locale/<lang>/LC_MESSAGES/<id>.po
+                            the lab's translations (compiled to .mo by the build)
     labs/<id>/nodes/<node>/{etc,var,root,srv}/...
                             files placed into that node at start (a file
                             ending .tmpl has ${variable}s filled in)
@@ -16,10 +18,17 @@ in `variables`, and read at run time from `lab.vars` (solution, mistakes,
 checks), `self.vars` (topology, steps) and ${name} in file templates and the
 README: per-trainee variants can later give each run its own values without
 changing labs.
+
+What a trainee reads is translated (docs/translating.md): text written in
+methods goes through `self._()`, text declared at import time (the title,
+the summary, the mistakes) is marked with `N_()` and translated here when
+the lab is loaded, in the language chosen before (v6lab.i18n); ${names} are
+filled in after translation.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import re
@@ -31,10 +40,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable, Optional
 
-from . import paths
+from . import i18n, paths
 from ._core import Error, SpecError
 from .errors import UnsupportedKernelError
 from .grading import Grader, Step
+from .i18n import _
 from .topo import Topo
 
 if TYPE_CHECKING:
@@ -117,6 +127,42 @@ class LabDefinition:
     def steps(self) -> list[Step]:
         raise NotImplementedError
 
+    # -- language ----------------------------------------------------------
+    @property
+    def domain(self) -> str:
+        """The lab's gettext domain: its catalogues are
+        locale/<lang>/LC_MESSAGES/<domain>.mo in its folder. The folder's
+        name (which is the lab's id), as scripts/i18n names them."""
+        return self.folder.name or self.id
+
+    def _(self, message: str) -> str:
+        """message in the current language: the lab's own catalogue, then
+        the core's, then English. For text written in methods (steps(),
+        setup()); xgettext extracts `self._("...")` like `_("...")`."""
+        return i18n.lookup(i18n.lab_translation(self.folder, self.domain), message)
+
+    @property
+    def languages(self) -> list[str]:
+        """English, then each language the lab has a compiled catalogue or a
+        README in (what `v6lab labs` shows)."""
+        found = set()
+        base = self.folder / "locale"
+        if base.is_dir():
+            found |= {p.name for p in base.iterdir()
+                      if (p / "LC_MESSAGES" / f"{self.domain}.mo").is_file()}
+        found |= {lang for lang, _path in self.readmes()}
+        found.discard(i18n.SOURCE_LANGUAGE)
+        return [i18n.SOURCE_LANGUAGE] + sorted(found)
+
+    def readmes(self) -> list[tuple[str, Path]]:
+        """(language, path) of each README.<lang>.md beside README.md."""
+        out = []
+        for f in sorted(self.folder.glob("README.*.md")):
+            lang = f.name[len("README."):-len(".md")]
+            if lang and "." not in lang:
+                out.append((lang, f))
+        return out
+
     # -- derived -----------------------------------------------------------
     def initial_state(self, lab: "Lab") -> None:
         """What `v6lab start` does after building: the variables go with the
@@ -127,17 +173,23 @@ class LabDefinition:
 
     def node_files(self) -> list[tuple[str, str, str, int]]:
         """(node, path in the node, content, mode) for every file under
-        nodes/<node>/, templates rendered. Errors name the file."""
+        nodes/<node>/, templates rendered. Errors name the file. A file the
+        trainee reads may be translated: locale/<lang>/nodes/<node>/<same
+        path> replaces it in that language."""
         out = []
         base = self.folder / "nodes"
         if not base.is_dir():
             return out
+        overlays = [self.folder / "locale" / lang / "nodes" for lang in i18n.preferences()]
         for node_dir in sorted(base.iterdir()):
             for f in sorted(p for p in node_dir.rglob("*") if p.is_file() or p.is_symlink()):
                 rel = f.relative_to(node_dir)
                 if f.is_symlink() or rel.parts[0] not in NODE_FILE_ROOTS:
                     raise SpecError(f"{f}: not placed", [(str(f), "", "per-node files go under "
                                     + ", ".join(NODE_FILE_ROOTS) + " and may not be links")])
+                f = next((o / node_dir.name / rel for o in overlays
+                          if (o / node_dir.name / rel).is_file()
+                          and not (o / node_dir.name / rel).is_symlink()), f)
                 try:
                     text = f.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError) as e:
@@ -184,9 +236,23 @@ class LabDefinition:
                                 f"'{m.step}'", [(str(self.folder / "mistakes.py"), m.name,
                                                  f"unknown step '{m.step}'")])
         self.node_files()
-        if self.readme.exists():
-            render(self.readme.read_text(encoding="utf-8", errors="replace"), self.vars,
-                   str(self.readme))
+        self._check_translated_files()
+        for readme in [self.folder / "README.md"] + [f for _lang, f in self.readmes()]:
+            if readme.exists():
+                render(readme.read_text(encoding="utf-8", errors="replace"), self.vars, str(readme))
+
+    def _check_translated_files(self) -> None:
+        """Each translated per-node file translates one of nodes/, and its
+        ${variables} are known (a stray one would never be placed)."""
+        for lang_dir in sorted((self.folder / "locale").glob("*/nodes")):
+            for f in sorted(p for p in lang_dir.rglob("*") if p.is_file() or p.is_symlink()):
+                original = self.folder / "nodes" / f.relative_to(lang_dir)
+                if f.is_symlink() or not original.is_file():
+                    raise SpecError(f"{f}: translates no file", [(str(f), "", f"{original} does not "
+                                    "exist (a translation replaces a file of nodes/, and is no link)")])
+                if f.name.endswith(".tmpl"):
+                    render(f.read_text(encoding="utf-8", errors="replace"), self.vars, str(f))
+
     def missing_kernel_features(self) -> list[str]:
         """One sentence per feature this kernel lacks (probed, not guessed)."""
         from . import _core
@@ -195,8 +261,8 @@ class LabDefinition:
     def require_kernel(self) -> None:
         missing = self.missing_kernel_features()
         if missing:
-            raise UnsupportedKernelError(f"lab {self.id} cannot run on this machine: "
-                                         + "; ".join(missing))
+            raise UnsupportedKernelError(_("lab {lab} cannot run on this machine: {why}").format(
+                lab=self.id, why="; ".join(missing)))
 
     def grader(self) -> Grader:
         """The lab's steps, with ${variables} in titles and hints filled in."""
@@ -209,6 +275,12 @@ class LabDefinition:
 
     @property
     def readme(self) -> Path:
+        """The trainee README in the current language (README.<lang>.md),
+        else the English README.md."""
+        for lang in i18n.preferences():
+            f = self.folder / f"README.{lang}.md"
+            if f.is_file():
+                return f
         return self.folder / "README.md"
 
     def readme_text(self) -> str:
@@ -241,7 +313,8 @@ class LabDefinition:
         for step in self.steps():
             fn = self.solution.get(step.id)
             if fn is None:
-                raise Error(f"lab {self.id}: the solution has no entry for step '{step.id}'")
+                raise Error(_("lab {lab}: the solution has no entry for step '{step}'").format(
+                    lab=self.id, step=step.id))
             fn(lab)
             done.append(step.id)
             if step.id == upto:
@@ -311,15 +384,28 @@ def load_lab(folder: Path) -> LabDefinition:
     d.folder = folder
     d.id = d.id or folder.name
     d.vars = {k: str(v) for k, v in d.variables.items()}
-    d.title = render(d.title, d.vars, str(lab_py))
-    d.summary = render(d.summary, d.vars, str(lab_py))
+    # The class keeps the English (N_) text; this instance has the
+    # language chosen now, so a lab loaded again after set_language() is
+    # in the new one.
+    d.title = render(d._(d.title), d.vars, str(lab_py))
+    d.summary = render(d._(d.summary), d.vars, str(lab_py))
     d.solution = {}
     d.mistakes = []
     if (folder / "solution.py").exists():
         d.solution = getattr(_import(pkg, "solution", folder / "solution.py"), "SOLUTION", {})
     if (folder / "mistakes.py").exists():
-        d.mistakes = getattr(_import(pkg, "mistakes", folder / "mistakes.py"), "MISTAKES", [])
+        mistakes = getattr(_import(pkg, "mistakes", folder / "mistakes.py"), "MISTAKES", [])
+        d.mistakes = [_translated(d, m) for m in mistakes] if isinstance(mistakes, list) else mistakes
     return d
+
+
+def _translated(d: LabDefinition, m: Mistake) -> Mistake:
+    """A copy of m with its description in the current language (the
+    module's MISTAKES keep the English, for the next load)."""
+    if not isinstance(m, Mistake):
+        return m  # validate() names what is wrong with it
+    return dataclasses.replace(m, description=render(d._(m.description), d.vars,
+                                                     str(d.folder / "mistakes.py")))
 
 
 def scan_labs(roots: Optional[list[Path]] = None) -> tuple[dict[str, LabDefinition], list[str]]:
@@ -360,4 +446,5 @@ def find_lab(lab_id: str, root: Optional[Path] = None) -> LabDefinition:
     for line in broken:  # the lab is there but broken: say why (exit 3)
         if re.search(rf"/{re.escape(lab_id)}(/|:)", line):
             raise SpecError(line, [(line.split(":", 1)[0], "", line.split(": ", 1)[-1])])
-    raise Error(f"no lab called '{lab_id}' (labs: {', '.join(labs) or 'none'})")
+    raise Error(_("no lab called '{lab}' (labs: {labs})").format(
+        lab=lab_id, labs=", ".join(labs) or _("none")))

@@ -15,8 +15,18 @@ from typing import Any, Optional
 
 from ._core import Error
 from .grading import Report
+from .i18n import N_, _
 
 VERSION = 1
+
+# summary()'s "status" is a machine value (English, in the JSON export);
+# status_text() says it in the trainee's language.
+STATUS_TEXT = {"not started": N_("not started"), "in progress": N_("in progress"),
+               "completed": N_("completed")}
+
+
+def status_text(status: str) -> str:
+    return _(STATUS_TEXT.get(status, status))
 
 
 def _user_home() -> tuple[Path, Optional[int], Optional[int]]:
@@ -49,7 +59,7 @@ def progress_path() -> Path:
     env = os.environ.get("V6LAB_PROGRESS")
     if env:
         return Path(env)
-    home, _, _ = _user_home()
+    home = _user_home()[0]
     state = os.environ.get("XDG_STATE_HOME") if os.environ.get("SUDO_UID") is None else None
     base = Path(state) if state else home / ".local" / "state"
     return base / "v6lab" / "progress.json"
@@ -62,8 +72,8 @@ class Progress:
         if self.path.exists() and not self.path.is_file():
             # A FIFO would block the read forever; a directory cannot be
             # replaced by save().
-            raise Error(f"progress file {self.path} is not a regular file "
-                        "(set V6LAB_PROGRESS to a file path)")
+            raise Error(_("progress file {path} is not a regular file "
+                          "(set V6LAB_PROGRESS to a file path)").format(path=self.path))
         try:
             loaded = json.loads(self.path.read_text())
             if isinstance(loaded, dict) and isinstance(loaded.get("labs"), dict):

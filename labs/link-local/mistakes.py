@@ -2,11 +2,10 @@
 step; grading must then fail exactly that step, with its hint."""
 
 from v6lab.course import Mistake
-
-from .solution import answer
 from v6lab.grading.library import eui64_address
+from v6lab.i18n import N_
 
-from .solution import h2_link_local
+from .solution import answer, h2_link_local
 
 
 def mode_without_bounce(lab):
@@ -28,14 +27,15 @@ def all_nodes_as_answer(lab):
     lab["h1"].cmd(f"echo ff02::1 > {answer(lab)}", check=True)
 
 
+# Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
     Mistake("mode-without-bounce", "stable-privacy",
-            "sets addr_gen_mode but does not bring the interface down and up", mode_without_bounce),
+            N_("sets addr_gen_mode but does not bring the interface down and up"), mode_without_bounce),
     Mistake("ping-old-address", "neighbour",
-            "pings h2's old EUI-64 address, noted before step 2", ping_old_address),
+            N_("pings h2's old EUI-64 address, noted before step 2"), ping_old_address),
     Mistake("unicast-as-answer", "solicited-node",
-            "answers with h2's link-local address instead of its solicited-node group",
+            N_("answers with h2's link-local address instead of its solicited-node group"),
             unicast_as_answer),
     Mistake("all-nodes-as-answer", "solicited-node",
-            "answers with the all-nodes group ff02::1", all_nodes_as_answer),
+            N_("answers with the all-nodes group ff02::1"), all_nodes_as_answer),
 ]

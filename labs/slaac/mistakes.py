@@ -1,6 +1,7 @@
 """Common mistakes in lab 3, scripted."""
 
 from v6lab.course import Mistake
+from v6lab.i18n import N_
 
 from .lab import Lab
 from .solution import radvd_conf, write_radvd_conf
@@ -39,13 +40,14 @@ def config_without_daemon(lab):
     write_radvd_conf(lab, conf(lab))
 
 
+# Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
-    Mistake("forwarding-off", "forwarding", "leaves forwarding off on r1", forwarding_off),
-    Mistake("prefix-48", "radvd", "advertises a /48, from which hosts cannot form addresses",
+    Mistake("forwarding-off", "forwarding", N_("leaves forwarding off on r1"), forwarding_off),
+    Mistake("prefix-48", "radvd", N_("advertises a /48, from which hosts cannot form addresses"),
             prefix_48),
-    Mistake("autonomous-off", "radvd", "sets AdvAutonomous off", autonomous_off),
-    Mistake("wrong-interface", "radvd", "advertises on eth1 (lan2) instead of eth0",
+    Mistake("autonomous-off", "radvd", N_("sets AdvAutonomous off"), autonomous_off),
+    Mistake("wrong-interface", "radvd", N_("advertises on eth1 (lan2) instead of eth0"),
             wrong_interface),
-    Mistake("config-without-daemon", "radvd", "writes /etc/radvd.conf but never starts radvd",
+    Mistake("config-without-daemon", "radvd", N_("writes /etc/radvd.conf but never starts radvd"),
             config_without_daemon),
 ]

@@ -3,10 +3,12 @@
 from v6lab import Topo
 from v6lab.course import LabDefinition
 from v6lab.grading import Step, checks as c
+from v6lab.i18n import N_
+
 
 class Lab(LabDefinition):
     id = "static-gua"
-    title = "Static global addresses and duplicate address detection"
+    title = N_("Static global addresses and duplicate address detection")
     level = "beginner"
     minutes = 25
     order = 20
@@ -15,8 +17,8 @@ class Lab(LabDefinition):
     variables = {"prefix": "2001:db8:10::/64", "r1": "2001:db8:10::1",
                  "duplicate": "2001:db8:10::10", "h2": "2001:db8:10::20",
                  "h1": "2001:db8:10::11"}
-    summary = ("Assign global addresses on a /64 by hand, find out why one of them "
-               "does not work (a duplicate: DAD failed), fix it, and reach the router.")
+    summary = N_("Assign global addresses on a /64 by hand, find out why one of them "
+                 "does not work (a duplicate: DAD failed), fix it, and reach the router.")
 
     def topology(self) -> Topo:
         t = Topo("static-gua")
@@ -39,34 +41,34 @@ class Lab(LabDefinition):
         lab["h1"].cmd(f"ip -6 addr add {self.vars['duplicate']}/64 dev eth0", check=True)
 
     def steps(self) -> list[Step]:
-        v = self.vars
+        _, v = self._, self.vars
         return [
-            Step("h2-address", "Give h2 the address ${h2}/64", points=2, checks=[
+            Step("h2-address", _("Give h2 the address ${h2}/64"), points=2, checks=[
                 c.has_address("h2", v["h2"], iface="eth0", prefix_len=64,
                               flags=("permanent",), within=3),
             ], hints=[
-                "A static address is added with ip: ip -6 addr add ADDRESS/LENGTH dev INTERFACE",
-                "On h2: ip -6 addr add ${h2}/64 dev eth0 (the /64 matters: it makes "
-                "the whole ${prefix} on-link)",
+                _("A static address is added with ip: ip -6 addr add ADDRESS/LENGTH dev INTERFACE"),
+                _("On h2: ip -6 addr add ${h2}/64 dev eth0 (the /64 matters: it makes "
+                  "the whole ${prefix} on-link)"),
             ]),
-            Step("fix-duplicate", "Fix h1's duplicate address: use ${h1}/64", points=3, checks=[
+            Step("fix-duplicate", _("Fix h1's duplicate address: use ${h1}/64"), points=3, checks=[
                 c.no_bad_addresses("h1", "eth0", within=3),
                 c.has_address("h1", v["h1"], iface="eth0", prefix_len=64,
                               flags=("permanent",), within=3),
             ], hints=[
-                "Look at h1's addresses: ip -6 addr show dev eth0. One of them says dadfailed.",
-                "dadfailed means Duplicate Address Detection found another node using the address: "
-                "the kernel will never use it. Remove it (ip -6 addr del ...) and add a free one.",
-                "On h1: ip -6 addr del ${duplicate}/64 dev eth0; "
-                "ip -6 addr add ${h1}/64 dev eth0",
+                _("Look at h1's addresses: ip -6 addr show dev eth0. One of them says dadfailed."),
+                _("dadfailed means Duplicate Address Detection found another node using the address: "
+                  "the kernel will never use it. Remove it (ip -6 addr del ...) and add a free one."),
+                _("On h1: ip -6 addr del ${duplicate}/64 dev eth0; "
+                  "ip -6 addr add ${h1}/64 dev eth0"),
             ]),
-            Step("reach-router", "Reach the router r1 from h1 and h2", points=1, checks=[
+            Step("reach-router", _("Reach the router r1 from h1 and h2"), points=1, checks=[
                 # On the hosts' own cables: r1 holding the addresses itself
                 # (on lo) answers its own probe, which proves nothing.
                 c.reaches_on_wire("r1", v["h1"], at="h1:eth0", within=2),
                 c.reaches_on_wire("r1", v["h2"], at="h2:eth0", within=2),
             ], hints=[
-                "From h1 and h2: ping -c3 ${r1}. Is the interface up, the address not "
-                "tentative, the prefix length /64?",
+                _("From h1 and h2: ping -c3 ${r1}. Is the interface up, the address not "
+                  "tentative, the prefix length /64?"),
             ]),
         ]

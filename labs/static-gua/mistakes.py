@@ -1,6 +1,7 @@
 """Common mistakes in lab 2, scripted."""
 
 from v6lab.course import Mistake
+from v6lab.i18n import N_
 
 from .solution import v
 
@@ -19,10 +20,11 @@ def takes_h2s_address(lab):
                   f"ip -6 addr add {v(lab)['h2']}/64 dev eth0", check=True)
 
 
+# Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
-    Mistake("prefix-48", "h2-address", "gives h2 its address with /48 instead of /64", prefix_48),
+    Mistake("prefix-48", "h2-address", N_("gives h2 its address with /48 instead of /64"), prefix_48),
     Mistake("keeps-the-duplicate", "fix-duplicate",
-            "adds ::11 but does not remove the dadfailed ::10", keeps_the_duplicate),
+            N_("adds ::11 but does not remove the dadfailed ::10"), keeps_the_duplicate),
     Mistake("takes-h2s-address", "fix-duplicate",
-            "replaces ::10 with ::20, which h2 already has (a new duplicate)", takes_h2s_address),
+            N_("replaces ::10 with ::20, which h2 already has (a new duplicate)"), takes_h2s_address),
 ]

@@ -23,6 +23,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ..i18n import _
+
 if TYPE_CHECKING:
     from ..lab import Lab
 
@@ -57,7 +59,8 @@ class Check:
             try:
                 observed = self.fn(lab) or ""
                 if waited_for:
-                    observed += f" (waited {time.monotonic() - t0:.1f} s: {waited_for})"
+                    observed += " " + _("(waited {seconds} s: {what})").format(
+                        seconds=f"{time.monotonic() - t0:.1f}", what=waited_for)
                 return "pass", observed, time.monotonic() - t0
             except CheckFailed as e:
                 pending = isinstance(e, CheckPending)
@@ -67,12 +70,15 @@ class Check:
                 if settled or time.monotonic() + self.interval > deadline:
                     msg = str(e)
                     if pending and self.within:
-                        msg += f" (still so after {time.monotonic() - t0:.1f} s)"
+                        msg += " " + _("(still so after {seconds} s)").format(
+                            seconds=f"{time.monotonic() - t0:.1f}")
                     return "fail", msg, time.monotonic() - t0
             except Exception as e:  # a broken check or lab: never a pass
                 where = traceback.extract_tb(e.__traceback__)[-1]
-                return ("error", f"grader error: {type(e).__name__}: {e} "
-                        f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+                # The exception's own text stays as it is (often Python's).
+                return ("error", _("grader error: {error} ({where})").format(
+                            error=f"{type(e).__name__}: {e}",
+                            where=f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}"),
                         time.monotonic() - t0)
             time.sleep(self.interval)
 

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 from .._core import Error, NodeFileError
+from ..i18n import _, join_and
 from .behaviour import ra_problems
 from .behaviour import reaches_on_wire, router_advertises, slaac_autoconfigures  # noqa: F401 (re-exported as checks.*)
 from .check import Check, CheckFailed, CheckPending
@@ -27,7 +28,8 @@ BAD_FLAGS = ("tentative", "dadfailed")
 
 def _fmt(addrs: Iterable[object]) -> str:
     s = ", ".join(str(a) for a in addrs)
-    return s or "none"
+    # TRANSLATORS: an empty list, as in "(it has: none)".
+    return s or _("none")
 
 
 def _link(lab: "Lab", node: str, iface: str):
@@ -36,8 +38,8 @@ def _link(lab: "Lab", node: str, iface: str):
     for link in lab[node].links():
         if link.name == iface:
             return link
-    raise CheckFailed(f"{node} has no interface {iface} any more "
-                      f"(it has: {_fmt(x.name for x in lab[node].links() if x.kind != 'loopback')})")
+    raise CheckFailed(_("{node} has no interface {iface} any more (it has: {interfaces})").format(
+        node=node, iface=iface, interfaces=_fmt(x.name for x in lab[node].links() if x.kind != 'loopback')))
 
 
 def _gateways(lab: "Lab", via: str) -> set[str]:
@@ -45,7 +47,7 @@ def _gateways(lab: "Lab", via: str) -> set[str]:
     interface's link-local address (how RAs and link-local routes name it)."""
     if _is_addr(via):
         return {str(ipaddress.ip_address(via.split("%")[0]))}
-    rnode, _, rif = via.partition(":")
+    rnode, rif = via.partition(":")[::2]
     return {a.address for a in lab[rnode].addresses(rif or None, 6) if a.scope == "link"}
 
 
@@ -56,13 +58,14 @@ def global_address(lab: "Lab", target: str, family: int = 6) -> str:
         return target
     except ValueError:
         pass
-    node, _, iface = target.partition(":")
+    node, iface = target.partition(":")[::2]
     addrs = [a for a in lab[node].addresses(iface or None, family)
              if a.scope == "global" and not a.tentative and not a.dadfailed]
     if not addrs:
         where = f"{node}:{iface}" if iface else node
-        raise CheckFailed(f"{where} has no usable global IPv{family} address "
-                          f"(addresses: {_fmt(a.cidr for a in lab[node].addresses(iface or None, family))})")
+        raise CheckFailed(_("{where} has no usable global IPv{family} address (addresses: {addresses})")
+                          .format(where=where, family=family,
+                                  addresses=_fmt(a.cidr for a in lab[node].addresses(iface or None, family))))
     return addrs[0].address
 
 
@@ -76,8 +79,10 @@ def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
     net = ipaddress.ip_network(prefix, strict=False)  # one address is a /128 (or /32)
     fam = net.version
     where = f"{node}:{iface}" if iface else node
-    desc = f"{where} has {net.network_address}" if net.num_addresses == 1 else \
-        f"{where} has an address in {net}"
+    # TRANSLATORS: {where} is a node or node:interface, e.g. "h1:eth0".
+    desc = _("{where} has {address}").format(where=where, address=net.network_address) \
+        if net.num_addresses == 1 else \
+        _("{where} has an address in {prefix}").format(where=where, prefix=net)
     if flags:
         desc += f" ({', '.join(flags)})"
 
@@ -85,8 +90,8 @@ def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
         addrs = lab[node].addresses(iface, fam)
         inside = [a for a in addrs if ipaddress.ip_address(a.address) in net]
         if not inside:
-            raise CheckFailed(f"{where} has no address in {net} "
-                              f"(it has: {_fmt(a.cidr for a in addrs if a.scope != 'host')})")
+            raise CheckFailed(_("{where} has no address in {prefix} (it has: {addresses})").format(
+                where=where, prefix=net, addresses=_fmt(a.cidr for a in addrs if a.scope != 'host')))
         for a in inside:
             names = set(a.flag_names)
             if prefix_len is not None and a.prefix_len != prefix_len:
@@ -98,12 +103,16 @@ def has_address(node: str, prefix: str, *, iface: Optional[str] = None,
         missing = [f for f in flags if f not in a.flag_names]
         why = []
         if prefix_len is not None and a.prefix_len != prefix_len:
-            why.append(f"prefix length /{a.prefix_len}, expected /{prefix_len}")
+            why.append(_("prefix length /{length}, expected /{expected}").format(
+                length=a.prefix_len, expected=prefix_len))
         if bad:
-            why.append("it is " + " and ".join(bad))
+            # TRANSLATORS: {flags} are the kernel's words, shown by ip -6 addr
+            # (tentative, dadfailed): keep them in English.
+            why.append(_("it is {flags}").format(flags=join_and(bad)))
         if missing:
-            why.append("it lacks " + ", ".join(missing))
-        msg = f"{where} has {a.cidr} but {'; '.join(why) or 'it does not match'}"
+            why.append(_("it lacks {flags}").format(flags=", ".join(missing)))
+        msg = _("{where} has {address} but {why}").format(
+            where=where, address=a.cidr, why="; ".join(why) or _("it does not match"))
         # Only DAD still running is worth waiting for.
         if bad == ["tentative"] and not missing and (prefix_len is None or a.prefix_len == prefix_len):
             raise CheckPending(msg)
@@ -121,12 +130,15 @@ def no_bad_addresses(node: str, iface: Optional[str] = None, within: float = 3.0
         bad = [a for a in lab[node].addresses(iface, 6) if a.tentative or a.dadfailed]
         if bad:
             final = any(a.dadfailed for a in bad)
-            raise (CheckFailed if final else CheckPending)(f"{where} has " + ", ".join(
-                f"{a.cidr} on {a.ifname} ({'duplicate: DAD failed' if a.dadfailed else 'still tentative'})"
-                for a in bad))
-        return "no tentative or duplicate address"
-    return Check(f"{where} has no tentative or duplicate address", fn, within=within,
-                 retry="pending")
+            raise (CheckFailed if final else CheckPending)(_("{where} has {addresses}").format(
+                where=where, addresses=", ".join(
+                    _("{address} on {iface} ({state})").format(
+                        address=a.cidr, iface=a.ifname,
+                        state=_("duplicate: DAD failed") if a.dadfailed else _("still tentative"))
+                    for a in bad)))
+        return _("no tentative or duplicate address")
+    return Check(_("{where} has no tentative or duplicate address").format(where=where), fn,
+                 within=within, retry="pending")
 
 
 def link_local(node: str, iface: str, *, eui64: Optional[bool] = None) -> Check:
@@ -136,20 +148,25 @@ def link_local(node: str, iface: str, *, eui64: Optional[bool] = None) -> Check:
         n = lab[node]
         ll = [a for a in n.addresses(iface, 6) if a.scope == "link"]
         if len(ll) != 1:
-            raise CheckFailed(f"{node}:{iface} has {len(ll)} link-local addresses ({_fmt(a.cidr for a in ll)})")
+            raise CheckFailed(_("{node}:{iface} has {count} link-local addresses ({addresses})").format(
+                node=node, iface=iface, count=len(ll), addresses=_fmt(a.cidr for a in ll)))
         a = ll[0]
         if a.dadfailed:
-            raise CheckFailed(f"{node}:{iface} link-local {a.cidr} is dadfailed")
+            raise CheckFailed(_("{node}:{iface} link-local {address} is dadfailed").format(
+                node=node, iface=iface, address=a.cidr))
         if a.tentative:
-            raise CheckPending(f"{node}:{iface} link-local {a.cidr} is tentative")
+            raise CheckPending(_("{node}:{iface} link-local {address} is tentative").format(
+                node=node, iface=iface, address=a.cidr))
         if eui64 is not None:
             mac = _link(lab, node, iface).mac
             is_eui = a.address == str(eui64_address("fe80::", mac))
             if is_eui != eui64:
-                kind = "EUI-64 (from the MAC)" if is_eui else "not EUI-64"
-                raise CheckFailed(f"{node}:{iface} link-local {a.address} is {kind}")
+                msg = _("{node}:{iface} link-local {address} is EUI-64 (from the MAC)") if is_eui else \
+                    _("{node}:{iface} link-local {address} is not EUI-64")
+                raise CheckFailed(msg.format(node=node, iface=iface, address=a.address))
         return a.cidr
-    return Check(f"{node}:{iface} has one link-local address", fn, within=3.0, retry="pending")
+    return Check(_("{node}:{iface} has one link-local address").format(node=node, iface=iface), fn,
+                 within=3.0, retry="pending")
 
 
 def eui64_address(prefix: str, mac: str) -> ipaddress.IPv6Address:
@@ -163,13 +180,20 @@ def default_route(node: str, *, via: Optional[str] = None, protocol: Optional[st
                   iface: Optional[str] = None, family: int = 6, within: float = 0.0) -> Check:
     """node has a default route; via may be an address or "router:iface"
     (meaning that interface's link-local address, as RAs install it)."""
-    desc = f"{node} has a default route" + (f" via {via}" if via else "") + \
-        (f" learned from {protocol}" if protocol else "")
+    if via and protocol:
+        desc = _("{node} has a default route via {via} learned from {protocol}")
+    elif via:
+        desc = _("{node} has a default route via {via}")
+    elif protocol:
+        desc = _("{node} has a default route learned from {protocol}")
+    else:
+        desc = _("{node} has a default route")
+    desc = desc.format(node=node, via=via, protocol=protocol)
 
     def fn(lab: "Lab") -> str:
         routes = [r for r in lab[node].routes(family) if r.dst.endswith("/0")]
         if not routes:
-            raise CheckFailed(f"{node} has no default route")
+            raise CheckFailed(_("{node} has no default route").format(node=node))
         want_gw = _gateways(lab, via) if via else None
         for r in routes:
             gws = {nh.gateway for nh in r.nexthops}
@@ -181,9 +205,12 @@ def default_route(node: str, *, via: Optional[str] = None, protocol: Optional[st
             if iface and iface not in devs:
                 continue
             return f"default via {_fmt(gws)} dev {_fmt(devs)} proto {r.protocol}"
-        seen = "; ".join(f"via {_fmt(nh.gateway or 'direct' for nh in r.nexthops)} proto {r.protocol}"
+        # TRANSLATORS: a route with no gateway (the destination is on the link).
+        direct = _("direct")
+        seen = "; ".join(f"via {_fmt(nh.gateway or direct for nh in r.nexthops)} proto {r.protocol}"
                          for r in routes)
-        raise CheckFailed(f"{node}'s default route is not the expected one (it has: {seen})")
+        raise CheckFailed(_("{node}'s default route is not the expected one (it has: {routes})").format(
+            node=node, routes=seen))
     return Check(desc, fn, within=within)
 
 
@@ -203,7 +230,7 @@ def route_present(node: str, dst: str, *, via: Optional[str] = None,
         routes = lab[node].routes(want.version)
         match = [r for r in routes if ipaddress.ip_network(r.dst, strict=False) == want]
         if not match:
-            raise CheckFailed(f"{node} has no route to {want}")
+            raise CheckFailed(_("{node} has no route to {prefix}").format(node=node, prefix=want))
         want_gw = _gateways(lab, via) if via else None
         for r in match:
             gws = {nh.gateway for nh in r.nexthops}
@@ -213,16 +240,19 @@ def route_present(node: str, dst: str, *, via: Optional[str] = None,
                 continue
             return f"{want} via {_fmt(gws)} proto {r.protocol}"
         r = match[0]
-        raise CheckFailed(f"{node}'s route to {want} goes via "
-                          f"{_fmt(nh.gateway or 'direct' for nh in r.nexthops)} (proto {r.protocol})")
-    return Check(f"{node} has a route to {want}" + (f" via {via}" if via else ""), fn, within=within)
+        raise CheckFailed(_("{node}'s route to {prefix} goes via {gateways} (proto {protocol})").format(
+            node=node, prefix=want, gateways=_fmt(nh.gateway or _('direct') for nh in r.nexthops),
+            protocol=r.protocol))
+    desc = _("{node} has a route to {prefix} via {via}") if via else _("{node} has a route to {prefix}")
+    return Check(desc.format(node=node, prefix=want, via=via), fn, within=within)
 
 
 def sysctl_equals(node: str, key: str, value: Union[str, int]) -> Check:
     def fn(lab: "Lab") -> str:
         got = lab[node].sysctl(key)
         if got != str(value):
-            raise CheckFailed(f"{node}: {key} is {got}, expected {value}")
+            raise CheckFailed(_("{node}: {key} is {value}, expected {expected}").format(
+                node=node, key=key, value=got, expected=value))
         return f"{key} = {got}"
     return Check(f"{node}: {key} = {value}", fn)
 
@@ -236,23 +266,26 @@ def neighbour_present(node: str, address: str, *, iface: Optional[str] = None,
         addr = address if _is_addr(address) else _target_ll_or_global(lab, address)
         entries = [n for n in lab[node].neighbours(iface) if n.address == addr]
         if not entries:
-            raise CheckFailed(f"{node} has no neighbour entry for {addr}")
+            raise CheckFailed(_("{node} has no neighbour entry for {address}").format(node=node, address=addr))
         e = entries[0]
         if e.state not in states:
             # Being resolved right now: the answer is on its way (or not).
             kind = CheckPending if e.state in ("INCOMPLETE", "DELAY", "PROBE") else CheckFailed
-            raise kind(f"{node}'s neighbour entry for {addr} is {e.state}")
+            raise kind(_("{node}'s neighbour entry for {address} is {state}").format(
+                node=node, address=addr, state=e.state))
         if lladdr_of:
-            rn, _, ri = lladdr_of.partition(":")
+            rn, ri = lladdr_of.partition(":")[::2]
             mac = _link(lab, rn, ri).mac
             if e.lladdr != mac:
-                raise CheckFailed(f"{node} maps {addr} to {e.lladdr}, but {lladdr_of} is {mac}")
+                raise CheckFailed(_("{node} maps {address} to {lladdr}, but {target} is {mac}").format(
+                    node=node, address=addr, lladdr=e.lladdr, target=lladdr_of, mac=mac))
         return f"{addr} lladdr {e.lladdr} {e.state}"
-    return Check(f"{node} knows its neighbour {address}", fn, within=2.0, retry="pending")
+    return Check(_("{node} knows its neighbour {address}").format(node=node, address=address), fn,
+                 within=2.0, retry="pending")
 
 
 def _target_ll_or_global(lab: "Lab", target: str) -> str:
-    node, _, iface = target.partition(":")
+    node, iface = target.partition(":")[::2]
     ll = [a.address for a in lab[node].addresses(iface or None, 6) if a.scope == "link"]
     return ll[0] if ll else global_address(lab, target)
 
@@ -261,11 +294,13 @@ def link_up(node: str, iface: str, *, mtu: Optional[int] = None) -> Check:
     def fn(lab: "Lab") -> str:
         link = _link(lab, node, iface)
         if not link.up:
-            raise CheckFailed(f"{node}:{iface} is down (ip link set {iface} up)")
+            raise CheckFailed(_("{node}:{iface} is down (ip link set {iface} up)").format(node=node, iface=iface))
         if mtu is not None and link.mtu != mtu:
-            raise CheckFailed(f"{node}:{iface} has MTU {link.mtu}, expected {mtu}")
-        return f"{iface} up, mtu {link.mtu}"
-    return Check(f"{node}:{iface} is up" + (f" with MTU {mtu}" if mtu else ""), fn)
+            raise CheckFailed(_("{node}:{iface} has MTU {mtu}, expected {expected}").format(
+                node=node, iface=iface, mtu=link.mtu, expected=mtu))
+        return _("{iface} up, mtu {mtu}").format(iface=iface, mtu=link.mtu)
+    desc = _("{node}:{iface} is up with MTU {mtu}") if mtu else _("{node}:{iface} is up")
+    return Check(desc.format(node=node, iface=iface, mtu=mtu), fn)
 
 
 def daemon_running(node: str, program: str) -> Check:
@@ -279,7 +314,7 @@ def daemon_running(node: str, program: str) -> Check:
         n = lab[node]
         path = find_program(program)
         if not path:
-            raise RuntimeError(f"{program} is not installed on this machine")
+            raise RuntimeError(_("{program} is not installed on this machine").format(program=program))
         real = os.stat(path)
         impostor = stopped = None
         for p in n.processes():
@@ -290,16 +325,18 @@ def daemon_running(node: str, program: str) -> Check:
                     # Frozen (SIGSTOP), traced, or dead: the binary, not a daemon.
                     stopped = p
                     continue
-                return f"{program} is running (pid {p.host_pid} on the host)"
+                return _("{program} is running (pid {pid} on the host)").format(
+                    program=program, pid=p.host_pid)
             if p.exe_path and os.path.basename(p.exe_path.removesuffix(" (deleted)")) == program:
                 impostor = p.host_pid
         if stopped is not None:
-            raise CheckFailed(f"{program} on {node} is not running: its state is {stopped.state} "
-                              "(stopped or exited)")
+            raise CheckFailed(_("{program} on {node} is not running: its state is {state} (stopped or exited)")
+                              .format(program=program, node=node, state=stopped.state))
         if impostor:
-            raise CheckFailed(f"a process called {program} runs on {node}, but it is not {path}")
-        raise CheckFailed(f"{program} is not running on {node}")
-    return Check(f"{program} runs on {node}", fn)
+            raise CheckFailed(_("a process called {program} runs on {node}, but it is not {path}")
+                              .format(program=program, node=node, path=path))
+        raise CheckFailed(_("{program} is not running on {node}").format(program=program, node=node))
+    return Check(_("{program} runs on {node}").format(program=program, node=node), fn)
 
 
 def trust_daemon_control_socket(node: str, program: str, ask: Callable[["Lab"], str],
@@ -319,7 +356,8 @@ def trust_daemon_control_socket(node: str, program: str, ask: Callable[["Lab"], 
     def fn(lab: "Lab") -> str:
         running.fn(lab)
         return ask(lab)
-    return Check(f"{description} (trusts {program})", fn)
+    # TRANSLATORS: the grade rests on what {program} says about itself.
+    return Check(_("{description} (trusts {program})").format(description=description, program=program), fn)
 
 
 # ----------------------------------------------------------------- probes
@@ -331,11 +369,18 @@ def reachable(src: str, dst: str, *, count: int = 1, timeout: float = 1.0,
         addr = global_address(lab, dst)
         r = lab[src].ping(addr, count=count, timeout=timeout, iface=iface, size=size)
         if r.received:
-            return f"{r.received}/{r.sent} replies from {addr}, {r.replies[0].rtt_ms:.2f} ms"
-        errs = "; ".join(f"{e.detail} from {e.source or 'local stack'}" for e in r.errors)
-        raise CheckFailed(f"{src} cannot reach {dst} ({addr}): "
-                          + (errs or f"no reply within {timeout:g} s"))
-    return Check(f"{src} reaches {dst}", fn, within=within)
+            return _("{received}/{sent} replies from {address}, {ms} ms").format(
+                received=r.received, sent=r.sent, address=addr, ms=f"{r.replies[0].rtt_ms:.2f}")
+        # e.detail is the core's (kernel's) wording, e.g. "no route".
+        # TRANSLATORS: where an error came from when no router sent it: the
+        # sending node's own network stack.
+        local_stack = _("local stack")
+        errs = "; ".join(_("{error} from {source}").format(error=e.detail, source=e.source or local_stack)
+                         for e in r.errors)
+        raise CheckFailed(_("{src} cannot reach {dst} ({address}): {why}").format(
+            src=src, dst=dst, address=addr,
+            why=errs or _("no reply within {seconds} s").format(seconds=f"{timeout:g}")))
+    return Check(_("{src} reaches {dst}").format(src=src, dst=dst), fn, within=within)
 
 
 def not_reachable(src: str, dst: str, *, timeout: float = 1.0) -> Check:
@@ -349,12 +394,13 @@ def not_reachable(src: str, dst: str, *, timeout: float = 1.0) -> Check:
         if local:
             # Refused by the sender's own stack: nothing was tested on the
             # path, so this proves no blocking.
-            raise CheckFailed(f"the probe could not leave {src} ({local[0].detail}): "
-                              f"{src} must work for this check")
+            raise CheckFailed(_("the probe could not leave {src} ({error}): {src} must work for this check")
+                              .format(src=src, error=local[0].detail))
         if r.received:
-            raise CheckFailed(f"{src} still reaches {dst} ({addr})")
-        return "no reply" + (f" ({r.errors[0].detail})" if r.errors else "")
-    return Check(f"{src} does not reach {dst}", fn)
+            raise CheckFailed(_("{src} still reaches {dst} ({address})").format(
+                src=src, dst=dst, address=addr))
+        return _("no reply") + (f" ({r.errors[0].detail})" if r.errors else "")
+    return Check(_("{src} does not reach {dst}").format(src=src, dst=dst), fn)
 
 
 def tcp_service(src: str, dst: str, port: int, *, timeout: float = 2.0,
@@ -363,12 +409,15 @@ def tcp_service(src: str, dst: str, port: int, *, timeout: float = 2.0,
         addr = global_address(lab, dst)
         r = lab[src].tcp_connect(addr, port, timeout=timeout, send=send)
         if not r.ok:
-            raise CheckFailed(f"{src} cannot connect to [{addr}]:{port}: {r.error}")
+            raise CheckFailed(_("{src} cannot connect to [{address}]:{port}: {error}").format(
+                src=src, address=addr, port=port, error=r.error))
         if expect is not None and expect not in r.received:
-            raise CheckFailed(f"[{addr}]:{port} answered {r.received[:60]!r}, "
-                              f"which lacks {expect!r}")
-        return f"connected to [{addr}]:{port} in {r.ms:.1f} ms"
-    return Check(f"{src} connects to {dst} port {port}/tcp", fn, within=within)
+            raise CheckFailed(_("[{address}]:{port} answered {received}, which lacks {expected}").format(
+                address=addr, port=port, received=repr(r.received[:60]), expected=repr(expect)))
+        return _("connected to [{address}]:{port} in {ms} ms").format(
+            address=addr, port=port, ms=f"{r.ms:.1f}")
+    return Check(_("{src} connects to {dst} port {port}/tcp").format(src=src, dst=dst, port=port),
+                 fn, within=within)
 
 
 def dns_answers(src: str, server: str, name: str, qtype: str = "AAAA", *,
@@ -381,20 +430,25 @@ def dns_answers(src: str, server: str, name: str, qtype: str = "AAAA", *,
         addr = global_address(lab, server)
         r = lab[src].dns_query(addr, name, qtype, timeout=timeout)
         if not r.answered:
-            raise CheckFailed(f"no DNS answer from {server} ({addr}) for {name} {qtype}: {r.error}")
+            raise CheckFailed(_("no DNS answer from {server} ({address}) for {name} {qtype}: {error}")
+                              .format(server=server, address=addr, name=name, qtype=qtype,
+                                      error=r.error))
         if r.rcode != "NOERROR":
-            raise CheckFailed(f"{server} answered {r.rcode} for {name} {qtype}")
+            raise CheckFailed(_("{server} answered {rcode} for {name} {qtype}").format(server=server, rcode=r.rcode,
+                                                                                        name=name, qtype=qtype))
         data = [a.data for a in r.answers if a.type == qtype]
         if not data:
-            raise CheckFailed(f"{server} has no {qtype} record for {name} "
-                              f"(answers: {_fmt(f'{a.type} {a.data}' for a in r.answers)})")
+            raise CheckFailed(_("{server} has no {qtype} record for {name} (answers: {answers})").format(
+                server=server, qtype=qtype, name=name,
+                answers=_fmt(f'{a.type} {a.data}' for a in r.answers)))
         norm = {_norm(d) for d in data}
         missing = [w for w in wanted if _norm(w) not in norm]
         if missing:
-            raise CheckFailed(f"{server} answers {name} {qtype} with {_fmt(data)}, not {_fmt(missing)}")
+            raise CheckFailed(_("{server} answers {name} {qtype} with {data}, not {missing}").format(
+                server=server, name=name, qtype=qtype, data=_fmt(data), missing=_fmt(missing)))
         return f"{name} {qtype} {_fmt(data)}"
-    return Check(f"{server} answers {name} {qtype}" + (f" = {_fmt(wanted)}" if wanted else ""),
-                 fn, within=within)
+    desc = _("{server} answers {name} {qtype}").format(server=server, name=name, qtype=qtype)
+    return Check(desc + (f" = {_fmt(wanted)}" if wanted else ""), fn, within=within)
 
 
 def _norm(s: str) -> str:
@@ -424,7 +478,7 @@ def ra_on_link(node: str, iface: str, *, managed: Optional[bool] = None,
         parts.append(f"O={int(other)}")
     parts += [f"{p}" + (f" A={int(autonomous)}" if autonomous is not None else "") for p in want]
     if default_router is not None:
-        parts.append("default router" if default_router else "not a default router")
+        parts.append(_("default router") if default_router else _("not a default router"))
     parts += [f"RDNSS {r}" for r in rdnss]
     duration = within
 
@@ -433,21 +487,26 @@ def ra_on_link(node: str, iface: str, *, managed: Optional[bool] = None,
         try:
             ras = lab[node].router_adverts(iface, solicit=True, duration=duration)
         except Error as e:  # e.g. the trainee took the interface down
-            raise CheckFailed(f"cannot listen on {node}:{iface}: {e}") from None
+            raise CheckFailed(_("cannot listen on {node}:{iface}: {error}").format(
+                node=node, iface=iface, error=e)) from None
         if not ras:
-            raise CheckFailed(f"no Router Advertisement on {node}:{iface} within {duration:g} s "
-                              "(is a router running radvd on this link, with AdvSendAdvert on?)")
+            raise CheckFailed(_("no Router Advertisement on {node}:{iface} within {seconds} s "
+                                "(is a router running radvd on this link, with AdvSendAdvert on?)")
+                              .format(node=node, iface=iface, seconds=f"{duration:g}"))
         ra = ras[0]
-        problems = [f"hop limit {ra.hop_limit} (must be 255)"] if ra.hop_limit != 255 else []
+        problems = [_("hop limit {hop_limit} (must be 255)").format(hop_limit=ra.hop_limit)] \
+            if ra.hop_limit != 255 else []
         problems += ra_problems(ra, want, managed=managed, other=other, autonomous=autonomous,
                                 default_router=default_router, rdnss=rdnss)
         have = {ipaddress.ip_network(p.prefix, strict=False): p for p in ra.prefixes}
         if problems:
-            raise CheckFailed(f"RA from {ra.source} on {node}:{iface}: " + "; ".join(problems))
-        return (f"RA from {ra.source}: M={int(ra.managed)} O={int(ra.other)} "
-                f"lifetime {ra.router_lifetime} prefixes {_fmt(have)}")
-    return Check(f"Router Advertisement on {node}:{iface}" + (f" ({', '.join(parts)})" if parts else ""),
-                 fn)
+            raise CheckFailed(_("RA from {source} on {node}:{iface}: {problems}").format(
+                source=ra.source, node=node, iface=iface, problems="; ".join(problems)))
+        return _("RA from {source}: M={m} O={o} lifetime {lifetime} prefixes {prefixes}").format(
+            source=ra.source, m=int(ra.managed), o=int(ra.other), lifetime=ra.router_lifetime,
+            prefixes=_fmt(have))
+    desc = _("Router Advertisement on {node}:{iface}").format(node=node, iface=iface)
+    return Check(desc + (f" ({', '.join(parts)})" if parts else ""), fn)
 
 
 # ---------------------------------------------------------------- answers
@@ -458,9 +517,10 @@ def sysctl_in(node: str, key: str, values: Sequence[Union[str, int]]) -> Check:
     def fn(lab: "Lab") -> str:
         got = lab[node].sysctl(key)
         if got not in allowed:
-            raise CheckFailed(f"{node}: {key} is {got}, expected one of {', '.join(allowed)}")
+            raise CheckFailed(_("{node}: {key} is {value}, expected one of {allowed}").format(
+                node=node, key=key, value=got, allowed=", ".join(allowed)))
         return f"{key} = {got}"
-    return Check(f"{node}: {key} in {{{', '.join(allowed)}}}", fn)
+    return Check(_("{node}: {key} in {{{allowed}}}").format(node=node, key=key, allowed=", ".join(allowed)), fn)
 
 
 def solicited_node_address(address: str) -> str:
@@ -482,10 +542,10 @@ def solicited_node_group(node: str, iface: str) -> Callable[["Lab"], str]:
     def expected(lab: "Lab") -> str:
         ll = [a.address for a in lab[node].addresses(iface, 6) if a.scope == "link"]
         if not ll:
-            raise CheckFailed(f"{node}:{iface} has no link-local address")
+            raise CheckFailed(_("{node}:{iface} has no link-local address").format(node=node, iface=iface))
         group = solicited_node_address(ll[0])
         if group not in joined_groups(lab, node, iface):
-            raise CheckFailed(f"{node}:{iface} has not joined {group}")
+            raise CheckFailed(_("{node}:{iface} has not joined {group}").format(node=node, iface=iface, group=group))
         return group
     return expected
 
@@ -501,7 +561,9 @@ def _shown(word: str) -> str:
     """The trainee's answer as it may be echoed back: a short word of the
     characters addresses and names use, so that whatever else a file turned
     out to hold (a hash, a key) is never replayed into a report."""
-    return word if _ANSWER_TEXT.fullmatch(word) else "something else"
+    # TRANSLATORS: stands for an answer that is not shown, as in
+    # "says something else, which is not ...".
+    return word if _ANSWER_TEXT.fullmatch(word) else _("something else")
 
 
 def answer_matches(node: str, path: str, expected: Union[str, Callable[["Lab"], str]],
@@ -519,17 +581,21 @@ def answer_matches(node: str, path: str, expected: Union[str, Callable[["Lab"], 
             data = lab[node].read_file(path, max_bytes=ANSWER_MAX_BYTES, follow_symlinks=False)
         except NodeFileError as e:
             if e.kind == "not_found":
-                raise CheckFailed(f"no answer yet: write {what} to {path} on {node}") from None
+                raise CheckFailed(_("no answer yet: write {what} to {path} on {node}").format(
+                    what=what, path=path, node=node)) from None
             if e.kind in ("process_gone", "io"):
                 raise  # the grader could not look: an error, never a pass
             reason = str(e).split(": ", 1)[-1]
-            raise CheckFailed(f"{path} on {node} cannot be graded: {reason}; "
-                              f"write {what} into it as a plain text file") from None
+            raise CheckFailed(_("{path} on {node} cannot be graded: {reason}; "
+                                "write {what} into it as a plain text file").format(
+                                    path=path, node=node, reason=reason, what=what)) from None
         got = data.decode("utf-8", "replace").strip()
         if not got:
-            raise CheckFailed(f"{path} on {node} is empty: write {what} there")
+            raise CheckFailed(_("{path} on {node} is empty: write {what} there").format(path=path, node=node,
+                                                                                         what=what))
         first = got.split()[0]
         if _norm(first) != _norm(want):
-            raise CheckFailed(f"{path} on {node} says {_shown(first)}, which is not {what}")
+            raise CheckFailed(_("{path} on {node} says {answer}, which is not {what}").format(
+                path=path, node=node, answer=_shown(first), what=what))
         return f"{path}: {first}"
-    return Check(f"{node}:{path} holds {what}", fn)
+    return Check(_("{node}:{path} holds {what}").format(node=node, path=path, what=what), fn)

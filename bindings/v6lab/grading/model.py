@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence
 
+from ..i18n import _
 from .check import Check
 from .report import CheckResult, Report, StepResult
 
@@ -77,7 +78,8 @@ class Grader:
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             for step in self.steps:
                 if step.gated and blocked_by is not None:
-                    results.append(StepResult.skipped(step, f"complete step '{blocked_by}' first"))
+                    results.append(StepResult.skipped(
+                        step, _("complete step '{step}' first").format(step=blocked_by)))
                 else:
                     st = time.monotonic()
                     outcomes = list(pool.map(lambda c: c.run(lab), step.checks))

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 from xml.etree import ElementTree as ET
 
+from ..i18n import N_, _
+
 if TYPE_CHECKING:
     from .model import Step
 
@@ -90,9 +92,13 @@ class Report:
     steps: list[StepResult]
     self_graded: bool = False
 
-    SELF_GRADED_NOTE = ("self-assessment: this lab runs under your own user, who can change "
-                        "anything in it from outside the nodes, so this score is for practice, "
-                        "not a class record")
+    # English, as a constant; self_graded_note() is in the trainee's language.
+    SELF_GRADED_NOTE = N_("self-assessment: this lab runs under your own user, who can change "
+                          "anything in it from outside the nodes, so this score is for practice, "
+                          "not a class record")
+
+    def self_graded_note(self) -> str:
+        return _(self.SELF_GRADED_NOTE)
 
     @property
     def earned(self) -> float:
@@ -142,9 +148,9 @@ class Report:
         suites = ET.Element("testsuites", name="v6lab")
         suite = ET.SubElement(
             suites, "testsuite", name=self.lab, tests=str(len(checks)),
-            failures=str(sum(c.status == "fail" for _, c in checks)),
-            errors=str(sum(c.status == "error" for _, c in checks)),
-            skipped=str(sum(c.status == "skipped" for _, c in checks)),
+            failures=str(sum(c.status == "fail" for _step, c in checks)),
+            errors=str(sum(c.status == "error" for _step, c in checks)),
+            skipped=str(sum(c.status == "skipped" for _step, c in checks)),
             time=f"{self.duration:.3f}", timestamp=self.started)
         props = ET.SubElement(suite, "properties")
         for k, v in (("score", self.score), ("earned", self.earned),
@@ -156,7 +162,7 @@ class Report:
                                  name=c.description, time=f"{c.duration:.3f}")
             if c.status == "fail":
                 f = ET.SubElement(case, "failure", message=c.message)
-                f.text = c.message + (f"\nhint: {s.hint}" if s.hint else "")
+                f.text = c.message + ("\n" + _("hint: {hint}").format(hint=s.hint) if s.hint else "")
             elif c.status == "error":
                 ET.SubElement(case, "error", message=c.message).text = c.message
             elif c.status == "skipped":
@@ -184,13 +190,14 @@ class Report:
                 lines.append("  ...")
         lines.append(f"# score {self.score}% ({self.earned}/{self.possible})")
         if self.self_graded:
-            lines.append(f"# {self.SELF_GRADED_NOTE}")
+            lines.append(f"# {self.self_graded_note()}")
         return "\n".join(lines) + "\n"
 
     def render(self, console: Any = None, verbose: bool = False) -> None:
         """A checklist for a terminal: steps with marks and points, then the
         first unfinished step's message and hint."""
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         con = console or Console()
@@ -198,8 +205,9 @@ class Report:
                  "skipped": "[dim]·[/]"}
         t = Table(show_header=True, header_style="bold", box=None)
         t.add_column("")
-        t.add_column("step")
-        t.add_column("points", justify="right")
+        # TRANSLATORS: column headers of the checklist `v6lab check` prints.
+        t.add_column(_("step"))
+        t.add_column(_("points"), justify="right")
         for s in self.steps:
             t.add_row(marks[s.status], f"{s.title} [dim]({s.id})[/]",
                       f"{s.earned:g}/{s.possible:g}")
@@ -208,12 +216,15 @@ class Report:
                     if verbose or c.status != "pass":
                         t.add_row("", f"  {marks[c.status]} {c.description}", "")
         con.print(t)
-        con.print(f"[bold]Score: {self.score:g}%[/] ({self.earned:g}/{self.possible:g})"
-                  f" [dim]graded in {self.duration * 1000:.0f} ms[/]")
+        # Markup stays out of the messages: translators see words only.
+        score = _("Score: {score}%").format(score=f"{self.score:g}")
+        graded = _("graded in {ms} ms").format(ms=f"{self.duration * 1000:.0f}")
+        con.print(f"[bold]{escape(score)}[/] ({self.earned:g}/{self.possible:g}) [dim]{escape(graded)}[/]")
         if self.self_graded:
-            con.print(f"[dim]({self.SELF_GRADED_NOTE})[/]")
+            con.print(f"[dim]({escape(self.self_graded_note())})[/]")
         nxt = self.first_unfinished()
         if nxt is not None and nxt.status != "skipped":
             con.print(f"\n[bold]{nxt.title}[/]: {nxt.message}")
             if nxt.hint:
-                con.print(f"[yellow]Hint:[/] {nxt.hint}")
+                label = _("Hint:")
+                con.print(f"[yellow]{escape(label)}[/] {nxt.hint}")

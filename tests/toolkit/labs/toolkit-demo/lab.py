@@ -5,12 +5,15 @@ lab folder added beside the curriculum with V6LAB_LABS."""
 from v6lab import Topo
 from v6lab.course import LabDefinition
 from v6lab.grading import Step, checks as c
+from v6lab.i18n import N_
 
 
 class Lab(LabDefinition):
     id = "toolkit-demo"
-    title = "Connect to ${isp_name}"
-    summary = "The ISP advertises ${isp_prefix}; make the CPE accept it while forwarding."
+    # Marked for translation (docs/translating.md); this lab ships no
+    # catalogue, so it is English in every language.
+    title = N_("Connect to ${isp_name}")
+    summary = N_("The ISP advertises ${isp_prefix}; make the CPE accept it while forwarding.")
     order = 900
     variables = {"isp_name": "DemoNet", "isp_prefix": "2001:db8:77::/64",
                  "isp_address": "2001:db8:77::1/64"}
@@ -27,12 +30,13 @@ class Lab(LabDefinition):
         lab["isp"].cmd("radvd", check=True)
 
     def steps(self) -> list[Step]:
+        _ = self._
         return [
-            Step("accept-ra", "Accept the ISP's Router Advertisements on the WAN", points=1,
+            Step("accept-ra", _("Accept the ISP's Router Advertisements on the WAN"), points=1,
                  checks=[c.sysctl_equals("cpe", "net.ipv6.conf.eth0.accept_ra", 2)],
-                 hints=["With forwarding on, accept_ra must be 2 on the WAN interface."]),
-            Step("address", "Take an address from ${isp_prefix}", points=1, checks=[
+                 hints=[_("With forwarding on, accept_ra must be 2 on the WAN interface.")]),
+            Step("address", _("Take an address from ${isp_prefix}"), points=1, checks=[
                 c.has_address("cpe", self.vars["isp_prefix"], iface="eth0",
                               flags=("dynamic",), within=8)],
-                 hints=["The address follows from the RA once accept_ra is 2."]),
+                 hints=[_("The address follows from the RA once accept_ra is 2.")]),
         ]
