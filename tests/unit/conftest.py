@@ -20,6 +20,10 @@ if str(ROOT / "bindings") not in sys.path:
 
 from v6lab import _core, lab as lab_module, userns  # noqa: E402
 
+# Tests assert English messages: a tester's own locale (LANG=vi_VN.UTF-8)
+# must not change them. The Vietnamese runs set the language themselves.
+os.environ["V6LAB_LANG"] = "en"
+
 # Who runs the tier, read before any test could change it.
 EUID = os.geteuid()
 INITIAL_USERNS = userns.in_initial_userns()
