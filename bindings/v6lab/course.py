@@ -32,7 +32,6 @@ import dataclasses
 import importlib.util
 import os
 import re
-import string
 import sys
 import traceback
 from dataclasses import dataclass
@@ -53,21 +52,22 @@ if TYPE_CHECKING:
 Action = Callable[["Lab"], None]
 
 
-class VarTemplate(string.Template):
-    """${name} only: configs and READMEs are full of shell's $VAR and $(…),
-    which must stay as they are."""
-
-    pattern = r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<escaped>\$\$\{)(?P<named>(?!))(?P<invalid>(?!))"
+# ${name} only: configs and READMEs are full of shell's $VAR, $$ and $(…),
+# which must stay as they are. $${name} writes a literal ${name}.
+_VARIABLE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def render(text: str, variables: dict[str, str], where: str = "") -> str:
     """Fills ${name} from variables; an unknown name is an error naming where."""
-    try:
-        return VarTemplate(text).substitute(variables)
-    except KeyError as e:
-        raise SpecError(f"{where}: unknown variable ${{{e.args[0]}}}",
-                        [(where, "", f"unknown variable ${{{e.args[0]}}} (known: "
-                                     f"{', '.join(sorted(variables)) or 'none'})")]) from None
+    def fill(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return "${"
+        if m.group(1) not in variables:
+            known = ", ".join(sorted(variables)) or "none"
+            raise SpecError(f"{where}: unknown variable ${{{m.group(1)}}}",
+                            [(where, "", f"unknown variable ${{{m.group(1)}}} (known: {known})")])
+        return str(variables[m.group(1)])
+    return _VARIABLE.sub(fill, text)
 
 
 # Where per-node files may go: the node's own, writable directories.

@@ -61,6 +61,15 @@ def test_render_fills_braced_names_and_leaves_shell_syntax_alone():
         "ip addr add 2001:db8::1/64 dev $IFACE; echo $(hostname) $HOME 2001:db8::1/64 costs $5"
 
 
+def test_render_double_dollar_brace_is_a_literal_and_shell_pid_stays():
+    """A README that teaches ${name} syntax itself writes $${name}; the
+    shell's $$ (its pid) and ${VAR:-x} outside our name form stay."""
+    text = "write $${addr} for ${addr}; kill $$; echo ${HOME:-/root}"
+    assert render(text, {"addr": "2001:db8::1"}) == \
+        "write ${addr} for 2001:db8::1; kill $$; echo ${HOME:-/root}"
+    assert render("$${nope}", {}) == "${nope}"   # not a use: no unknown-variable error
+
+
 def test_render_unknown_variable_names_where_and_what_is_known():
     e = spec_error(render, "x ${nope} y", {"b": "1", "a": "2"}, "labs/x/README.md")
     assert e.args[0] == "labs/x/README.md: unknown variable ${nope}"
