@@ -70,7 +70,10 @@ def _open_client(lab: "Lab", node: str, iface: str, ll: str) -> tuple[socket.soc
     may be taken by the node's own DHCPv6 client, then an ephemeral port
     (servers answer the request's source port, RFC 8415 18.3)."""
     from ..nodesock import SocketError
-    kw = dict(bind_iface=iface, bind_addr=ll, reuse_addr=True, multicast_hops=1, timeout=0)
+    # multicast_loop off: a server running in the client node itself must
+    # not hear the grader's question (it would answer without the wire).
+    kw = dict(bind_iface=iface, bind_addr=ll, reuse_addr=True, multicast_hops=1,
+              multicast_loop=False, timeout=0)
     try:
         return lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=dhcp6.CLIENT_PORT,
                                 **kw), f"[{ll}%{iface}]:{dhcp6.CLIENT_PORT}"
@@ -193,6 +196,11 @@ def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optiona
                 raise CheckFailed(f"{client}:{iface} got a DHCPv6 Reply, but it came in on "
                                   f"{who}'s cable, not from {server}")
             replies = mine
+        elif not any(n for _, n in replies):
+            raise CheckFailed(f"the DHCPv6 Reply {client}:{iface} got did not come in on any other "
+                              "port of its LAN: it was answered inside the node, not by a server")
+        else:
+            replies = [(m, n) for m, n in replies if n]
         problems: list[str] = []
         for m, n in replies:
             p = _reply_problems(m, dns_servers, domains)
