@@ -398,6 +398,14 @@ def test_relay_kea_offers_delegates_and_releases(lab):
         assert status == "fail" and "which is not in the pool 2001:db8:1::200-" in msg, msg
         status, msg = run(c.dhcp6_delegates_prefix("h1", "2001:db8:100::/48", 60), lab)
         assert status == "fail" and "/56, not a /60" in msg, msg
+        status, msg = run(c.dhcp6_delegates_prefix("h1", "2001:db8:7::/48", 56), lab)
+        assert status == "fail" and msg.startswith("the DHCPv6 Advertise from r1: it delegates "
+                                                   "2001:db8:100:"), msg
+        assert msg.endswith("/56, which is not inside 2001:db8:7::/48"), msg
+        status, msg = run(c.dhcp6_relays("h1", "r1", "srv", link_prefix="2001:db8:9::/64"), lab)
+        assert status == "fail" and msg == (
+            "the Relay-Forw's link-address is 2001:db8:1::1, not in lan1's prefix "
+            "(2001:db8:9::/64): the server chooses the client's subnet by it"), msg
         status, msg = run(c.dhcp6_offers_address("h1", "2001:db8:1::/64",
                                                  dns_servers=["2001:db8::99"]), lab)
         assert status == "fail" and f"no DNS server 2001:db8::99 (it gave: {SRV})" in msg, msg
@@ -422,6 +430,50 @@ def test_server_for_the_wrong_prefix_fails_the_lease_not_the_relay(lab):
     assert status == "fail"
     assert msg == ("the DHCPv6 Advertise from r1: IA_NA status NoAddrsAvail: 'Server could not "
                    "select subnet for this client'"), msg
+
+
+@needs_kea
+def test_the_grader_as_relay_grades_the_server_alone(lab):
+    """No relay yet: the grader relays from r1 itself, to Kea on srv. Then
+    with dhcrelay holding r1's port 547, the same check still works (it
+    reads the Relay-Repl off the wire)."""
+    check = c.dhcp6_server_answers_relay("srv", "2001:db8:1::1", POOL, from_node="r1",
+                                         dns_servers=[SRV], domains=["lab.example"], within=5)
+    with kea(lab):
+        status, msg = run(check, lab)
+        assert status == "pass", msg
+        assert msg.startswith("the grader's relay on r1:eth1 was offered address 2001:db8:1::1")
+        assert "on srv's cable; a second client got 2001:db8:1::1" in msg, msg
+        status, msg = run(c.dhcp6_server_answers_relay("srv", "2001:db8:1::1",
+                                                       "2001:db8:100::/48", from_node="r1",
+                                                       prefix_length=56), lab)
+        assert status == "pass" and "prefix 2001:db8:100:" in msg, msg
+        with running(lab["r1"], dhcrelay(), "dhcrelay"):
+            time.sleep(0.5)
+            status, msg = run(check, lab)
+            assert status == "pass", msg
+        status, msg = run(c.dhcp6_server_answers_relay("srv", "2001:db8:77::1", POOL,
+                                                       from_node="r1"), lab)
+        assert status == "fail" and msg.endswith(
+            "IA_NA status NoAddrsAvail: 'Server could not select subnet for this client'"), msg
+
+
+@needs_kea
+def test_kea_bound_to_its_link_local_address_never_hears_a_relay(lab):
+    """The Kea mistake everyone makes once: interfaces ["eth0"]."""
+    conf = kea_conf().replace(f'"eth0/{SRV}"', '"eth0"')
+    with relayed(lab, conf=conf):
+        time.sleep(1)
+        status, msg = run(c.dhcp6_relays("h1", "r1", "srv", timeout=1), lab)
+        assert status == "fail" and msg.startswith(
+            "srv got h1's Solicit in a Relay-Forw but sent no Relay-Repl within 1 s"), msg
+        status, msg = run(c.dhcp6_server_answers_relay("srv", "2001:db8:1::1", POOL,
+                                                       from_node="h3", timeout=1), lab)
+    assert status == "fail"
+    assert msg.startswith(f"no DHCPv6 Advertise to the grader's Solicit relayed from h3:eth0 "
+                          f"([2001:db8:2::3]:547) to srv at {SRV} (link-address 2001:db8:1::1) "
+                          "within 1 s (is a DHCPv6 server listening on that address? Kea 2.2 "
+                          "hears a relay only on an address it is told to bind"), msg
 
 
 def test_no_server_fails_quickly_with_a_hint(lab):
@@ -563,6 +615,12 @@ def test_attack_host_impersonating_the_server_address(lab):
                            "delivered it to h3, not to srv"), msg
             status, msg = run(c.dhcp6_offers_address("h1", POOL, server="r1"), lab)
             assert status == "pass", msg
+            # The grader as relay asks srv for its address first: it has none.
+            status, msg = run(c.dhcp6_server_answers_relay("srv", "2001:db8:1::1", POOL,
+                                                           from_node="r1"), lab)
+            assert status == "fail" and msg == (
+                "srv:eth0 has no usable global address, so no relay can reach a DHCPv6 server "
+                "there"), msg
     finally:
         lab["h3"].cmd(f"ip -6 addr del {SRV}/64 dev eth0", check=True)
         lab["srv"].cmd(f"ip -6 addr add {SRV}/64 dev eth0 nodad", check=True)

@@ -119,9 +119,9 @@ def _relay_problems(t: _Trace, fw: Decoded, cl: Client, relay: str, server: str,
                           f"{_fmt(sorted(came))}'s cable, not {relay}'s")
     _, chain = dhcp6.innermost(m)
     near = chain[-1]
-    if ipaddress.IPv6Address(near.peer_address) != cl.ll:
+    if ipaddress.IPv6Address(near.peer_address) != cl.addr:
         raise CheckFailed(f"the Relay-Forw's peer-address is {near.peer_address}, not "
-                          f"{cl.node}'s link-local address {cl.ll} (the relay answers the "
+                          f"{cl.node}'s link-local address {cl.addr} (the relay answers the "
                           "client there)")
     link = ipaddress.IPv6Address(near.link_address)
     if not any(link in p for p in prefixes):
@@ -176,7 +176,7 @@ def dhcp6_relays(client: str, relay: str, server: str, iface: str = "eth0", *,
     def fn(lab: "Lab") -> str:
         with ExitStack() as stack:
             tap = stack.enter_context(w.Tap.switch(lab, udp_ports=DHCP6_PORTS))
-            cl = Client(lab, client, iface, tap, timeout)
+            cl = Client.direct(lab, client, iface, tap, timeout)
             stack.callback(cl.close)
             down = [port for port, n in cl.ports.items() if n == relay]
             if not down:

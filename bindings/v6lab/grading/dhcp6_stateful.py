@@ -26,7 +26,7 @@ import ipaddress
 import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 from ..proto import ProtoError, dhcp6
 from ..proto.dhcp6 import DnsServers, IaAddr, IaNa, IaPd, IaPrefix, StatusCode
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 SETTLE = 0.15       # after the first answer, how long to wait for a second (rogue) one
 HINT = (" (is a DHCPv6 server answering on this link, or a relay in front of one? Kea: "
         "kea-dhcp6 with a subnet6 for this link's prefix; dnsmasq: --dhcp-range=...)")
+RELAYED_HINT = (" (is a DHCPv6 server listening on that address? Kea 2.2 hears a relay only "
+                "on an address it is told to bind: interfaces [\"eth0/<address>\"])")
 
 
 # -------------------------------------------------------------- the pools
@@ -95,31 +97,49 @@ def lan_ports(lab: "Lab", node: str, iface: str) -> tuple[str, str, dict[str, st
 
 @dataclass
 class Answer:
-    """A server's message as the network delivered it to the client."""
+    """A server's message as the network delivered it to the grader."""
     msg: dhcp6.Message
     payload: bytes
     senders: set[str]           # nodes whose cable the same payload came in on
 
 
 class Client:
-    """The grader as a DHCPv6 client on client:iface: sends from a socket in
-    the client's namespace, reads answers off the switch (module doc)."""
+    """The grader as a DHCPv6 client: sends from a socket in a node's
+    namespace, reads the answers off the switch (module doc). `direct`
+    speaks as a client on the client's link; `relayed` speaks as a relay
+    to a server on its own LAN (Relay-Forw with a made-up client inside)."""
 
-    def __init__(self, lab: "Lab", node: str, iface: str, tap: w.Tap, timeout: float) -> None:
+    def __init__(self, lab: "Lab", node: str, iface: str, tap: w.Tap, timeout: float,
+                 addr: str, dest: tuple[str, int]) -> None:
         self.node, self.iface, self.tap, self.timeout = node, iface, tap, timeout
-        self.ll = ipaddress.IPv6Address(_client_ll(lab, node, iface))
+        self.addr = ipaddress.IPv6Address(addr)
         self.port, self.lan, self.ports = lan_ports(lab, node, iface)
-        self.sock, self.bound = _open_client(lab, node, iface, str(self.ll))
+        self.sock, self.bound = _open_client(lab, node, iface, addr,
+                                             port=dest[1] if self.relayed else dhcp6.CLIENT_PORT)
         self.src_port = self.sock.getsockname()[1]
+        self.dest = dest
         self.junk: list[str] = []
+        self.who = f"{node}:{iface}"
+        self.where = f"from {node}:{iface} ({self.bound})"
+
+    relayed = False
+
+    @classmethod
+    def direct(cls, lab: "Lab", node: str, iface: str, tap: w.Tap, timeout: float) -> "Client":
+        return cls(lab, node, iface, tap, timeout, _client_ll(lab, node, iface),
+                   (dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS, dhcp6.SERVER_PORT))
 
     def close(self) -> None:
         self.sock.close()
 
-    def send(self, msg: dhcp6.Message) -> bytes:
-        data = dhcp6.encode(msg)
-        self.sock.sendto(data, (dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS, dhcp6.SERVER_PORT))
-        return data
+    def wrap(self, msg: dhcp6.Message) -> bytes:
+        return dhcp6.encode(msg)
+
+    def unwrap(self, m: dhcp6.AnyMessage) -> Optional[dhcp6.Message]:
+        return m if isinstance(m, dhcp6.Message) else None
+
+    def send(self, msg: dhcp6.Message) -> None:
+        self.sock.sendto(self.wrap(msg), self.dest)
 
     def ask(self, msg: dhcp6.Message, want: int, timeout: Optional[float] = None) -> list[Answer]:
         """Sends msg and returns the answers of type `want` to it, waiting
@@ -133,19 +153,20 @@ class Client:
 
     def answers(self, xid: int, want: int) -> list[Answer]:
         out: dict[bytes, Answer] = {}
+        ports = (dhcp6.SERVER_PORT if self.relayed else dhcp6.CLIENT_PORT, self.src_port)
         for s in self.tap.seen:
             p = s.packet
             if (not isinstance(p, w.UdpPacket) or not s.outgoing or s.injected
                     or s.ifname != self.port or p.sport != dhcp6.SERVER_PORT
-                    or p.dport not in (dhcp6.CLIENT_PORT, self.src_port)
-                    or ipaddress.IPv6Address(p.dst) != self.ll or p.payload in out):
+                    or p.dport not in ports or ipaddress.IPv6Address(p.dst) != self.addr
+                    or p.payload in out):
                 continue
             try:
-                m = dhcp6.decode(p.payload)
+                m = self.unwrap(dhcp6.decode(p.payload))
             except ProtoError as e:
                 self.junk.append(f"a malformed answer from {p.src}: {e}")
                 continue
-            if isinstance(m, dhcp6.Message) and m.xid == xid and m.type == want:
+            if m is not None and m.xid == xid and m.type == want:
                 out[p.payload] = Answer(m, p.payload, self.senders(p.payload))
         return list(out.values())
 
@@ -154,6 +175,49 @@ class Client:
                 if isinstance(s.packet, w.UdpPacket) and not s.outgoing and not s.injected
                 and s.ifname in self.ports and s.ifname != self.port and s.node
                 and s.packet.payload == payload}
+
+
+class RelayingClient(Client):
+    """The grader as a relay on from_node, next to the server: each message
+    goes to the server's address inside a Relay-Forw whose link-address
+    names the client link the server should pick a subnet for, and whose
+    peer-address is a random link-local address (a client no one has)."""
+
+    relayed = True
+
+    def __init__(self, lab: "Lab", server: str, server_iface: str, from_node: str,
+                 link_address: str, tap: w.Tap, timeout: float) -> None:
+        _, lan, ports = lan_ports(lab, server, server_iface)
+        mine = [p for p, n in ports.items() if n == from_node]
+        if not mine:
+            raise RuntimeError(f"{from_node} is not on {lan}, {server}:{server_iface}'s LAN")
+        iface = w.port_owners(lab)[mine[0]].partition(":")[2]
+        src = _global(lab, from_node, iface)
+        dst = _global(lab, server, server_iface)
+        super().__init__(lab, from_node, iface, tap, timeout, src, (dst, dhcp6.SERVER_PORT))
+        self.link_address = str(ipaddress.IPv6Address(link_address))
+        self.peer = w.random_identity()[1]
+        self.who = f"the grader's relay on {from_node}:{iface}"
+        self.where = (f"relayed from {from_node}:{iface} ({self.bound}) to {server} at {dst} "
+                      f"(link-address {self.link_address})")
+
+    def wrap(self, msg: dhcp6.Message) -> bytes:
+        return dhcp6.encode(dhcp6.relay_forw(msg, self.link_address, self.peer))
+
+    def unwrap(self, m: dhcp6.AnyMessage) -> Optional[dhcp6.Message]:
+        if not isinstance(m, dhcp6.RelayMessage) or m.type != dhcp6.RELAY_REPL \
+                or ipaddress.IPv6Address(m.peer_address) != ipaddress.IPv6Address(self.peer):
+            return None
+        return dhcp6.innermost(m)[0]
+
+
+def _global(lab: "Lab", node: str, iface: str) -> str:
+    addrs = [a.address for a in lab[node].addresses(iface, 6)
+             if a.scope == "global" and not a.tentative and not a.dadfailed]
+    if not addrs:
+        raise CheckFailed(f"{node}:{iface} has no usable global address, so no relay can reach "
+                          "a DHCPv6 server there")
+    return addrs[0]
 
 
 # ------------------------------------------------------------ one binding
@@ -179,19 +243,19 @@ def _pick(answers: list[Answer], server: Optional[str], what: str, sent: str,
     """The answers that count: from server's cable if given, else any that
     crossed the LAN; CheckFailed saying why when none do."""
     if not answers:
-        raise CheckFailed(f"no DHCPv6 {what} to the grader's {sent} from {cl.node}:{cl.iface} "
-                          f"({cl.bound}) within {cl.timeout:g} s"
-                          + (f"; {cl.junk[0]}" if cl.junk else "") + HINT)
+        raise CheckFailed(f"no DHCPv6 {what} to the grader's {sent} {cl.where} within "
+                          f"{cl.timeout:g} s" + (f"; {cl.junk[0]}" if cl.junk else "")
+                          + (RELAYED_HINT if cl.relayed else HINT))
     crossed = [a for a in answers if a.senders]
     if server is not None:
         mine = [a for a in crossed if server in a.senders]
         if not mine:
-            raise CheckFailed(f"{cl.node}:{cl.iface} got a DHCPv6 {what}, but it came in on "
+            raise CheckFailed(f"{cl.who} got a DHCPv6 {what}, but it came in on "
                               f"{_who(answers)}'s cable, not from {server}")
         return mine
     if not crossed:
-        raise CheckFailed(f"the DHCPv6 {what} {cl.node}:{cl.iface} got did not come in on any "
-                          f"other port of {cl.lan}")
+        raise CheckFailed(f"the DHCPv6 {what} {cl.who} got did not come in on any other port "
+                          f"of {cl.lan}")
     return crossed
 
 
@@ -310,16 +374,16 @@ def release_all(cl: Client, leases: list[Lease]) -> None:
 
 # ------------------------------------------------------------------ checks
 
-def _stateful(kind: type, client: str, iface: str, pool: Pool, length: Optional[int],
-              server: Optional[str], request: bool, dns_servers: Sequence[str],
-              domains: Sequence[str], timeout: float):
+def _stateful(kind: type, make: Callable[["Lab", w.Tap], Client], pool: Pool,
+              length: Optional[int], server: Optional[str], request: bool,
+              dns_servers: Sequence[str], domains: Sequence[str]):
     noun = "address" if kind is IaNa else "prefix"
 
     def fn(lab: "Lab") -> str:
         leases: list[Lease] = []
         with ExitStack() as stack:
             tap = stack.enter_context(w.Tap.switch(lab, udp_ports=DHCP6_PORTS))
-            cl = Client(lab, client, iface, tap, timeout)
+            cl = make(lab, tap)
             stack.callback(cl.close)
             try:
                 a = obtain(cl, kind, pool, length, server=server, request=request,
@@ -334,7 +398,7 @@ def _stateful(kind: type, client: str, iface: str, pool: Pool, length: Optional[
         dns = final.option(DnsServers) if final else None
         how = "and bound it (Request/Reply)" if request else "(Advertise only)"
         more = f"; a second client got {_fmt(b.items)}" if request else ""
-        return (f"{client}:{iface} was offered {noun} {_fmt(a.items)} {how} on {a.sender}'s "
+        return (f"{cl.who} was offered {noun} {_fmt(a.items)} {how} on {a.sender}'s "
                 f"cable{more}; server DUID {dhcp6.duid_text(a.server_duid)}; DNS "
                 f"{_fmt(dns.addresses if dns else ())}" + ("; released" if request else ""))
     return fn
@@ -374,7 +438,8 @@ def dhcp6_offers_address(client: str, pool: str, iface: str = "eth0", *,
     address. Everything bound is released. With `server`, every answer
     must have come in on server's cable (the relay's, behind a relay)."""
     p = Pool(pool)
-    fn = _stateful(IaNa, client, iface, p, None, server, request, dns_servers, domains, timeout)
+    fn = _stateful(IaNa, lambda lab, tap: Client.direct(lab, client, iface, tap, timeout), p,
+                   None, server, request, dns_servers, domains)
     return Check(_describe(f"offers {client}:{iface} an address from {p}", server, dns_servers,
                            domains), fn, within=within)
 
@@ -389,6 +454,34 @@ def dhcp6_delegates_prefix(client: str, pool: str, length: int, iface: str = "et
     Whether the delegating router then routes that prefix to the client is
     another check (route_present): Kea, for one, installs no route."""
     p = Pool(pool)
-    fn = _stateful(IaPd, client, iface, p, length, server, request, dns_servers, domains, timeout)
+    fn = _stateful(IaPd, lambda lab, tap: Client.direct(lab, client, iface, tap, timeout), p,
+                   length, server, request, dns_servers, domains)
     return Check(_describe(f"delegates {client}:{iface} a /{length} from {p}", server,
                            dns_servers, domains), fn, within=within)
+
+
+def dhcp6_server_answers_relay(server: str, link_address: str, pool: str, *, from_node: str,
+                               server_iface: str = "eth0", prefix_length: Optional[int] = None,
+                               dns_servers: Sequence[str] = (), domains: Sequence[str] = (),
+                               request: bool = True, timeout: float = 2.0,
+                               within: float = 0.0) -> Check:
+    """The DHCPv6 server on server:server_iface serves a relayed link, with
+    the grader as the relay: from a socket in from_node (a node on the
+    server's LAN, usually the relay-to-be), it sends Relay-Forw messages to
+    the server's first global address, link-address `link_address` (an
+    address of the client link: the server picks its subnet by it), with a
+    fresh client inside, as dhcp6_offers_address does (address from
+    `pool`, or with prefix_length a delegated prefix; two clients; then
+    Release). Every Relay-Repl must come in on server's cable. It grades
+    the server alone, before (or without) any relay."""
+    p = Pool(pool)
+    kind = IaNa if prefix_length is None else IaPd
+
+    def make(lab: "Lab", tap: w.Tap) -> Client:
+        return RelayingClient(lab, server, server_iface, from_node, link_address, tap, timeout)
+    fn = _stateful(kind, make, p, prefix_length, server, request, dns_servers, domains)
+    what = (f"an address from {p}" if prefix_length is None
+            else f"a /{prefix_length} from {p}")
+    return Check(_describe(f"on {server} gives {what} to a client relayed from {link_address}",
+                           None, dns_servers, domains) + f" (the grader relays from {from_node})",
+                 fn, within=within)
