@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import select
 import shutil
 import socket
@@ -21,6 +22,7 @@ import struct
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Optional
 
 import pytest
@@ -754,3 +756,87 @@ def _udp_frame(src_mac: str, dst_mac: str, src: str, dst: str, sport: int, dport
         ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed
     mac = lambda m: bytes(int(x, 16) for x in m.split(":"))   # noqa: E731
     return mac(dst_mac) + mac(src_mac) + b"\x86\xdd" + ip + udp
+
+
+# ------------------------- a lab written from the docs (tests/toolkit/labs)
+
+TOOLKIT = Path(__file__).resolve().parents[1] / "toolkit" / "labs"
+
+
+@pytest.fixture
+def relay_lab(monkeypatch):
+    """tests/toolkit/labs/dhcp6-relay: written only from docs/writing-labs.md
+    and docs/grading.md, as a new instructor would."""
+    monkeypatch.setenv("V6LAB_LABS", str(TOOLKIT))
+    from v6lab.course import find_lab
+    return find_lab("dhcp6-relay")
+
+
+def _failing(report) -> list[tuple[str, str, str]]:
+    return [(s.id, s.status, s.message) for s in report.steps if s.status != "pass"]
+
+
+@needs_kea
+def test_relay_lab_fresh_fails_and_the_cli_solution_scores_full_marks(relay_lab, monkeypatch):
+    """Fresh: step 1 fails, the rest is skipped. Then through the CLI, as a
+    trainee's `v6lab solve` would: the daemons the solution starts in the
+    background outlive the solve process, and `v6lab check` gives 100 %."""
+    from v6lab import Lab
+    with Lab(relay_lab.topology(), name=f"drf{os.getpid()}") as lab:
+        relay_lab.initial_state(lab)
+        r = relay_lab.grader().grade(lab)
+    assert r.score == 0 and [s.status for s in r.steps] == ["fail", "skipped", "skipped",
+                                                            "skipped"], _failing(r)
+    env = {**os.environ, "PYTHONPATH": str(TOOLKIT.parents[2] / "bindings"),
+           "V6LAB_LABS": str(TOOLKIT)}
+    name = f"drc{os.getpid()}"
+
+    def v6(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["/usr/bin/python3", "-m", "v6lab", *args], capture_output=True,
+                              text=True, env=env, timeout=180, cwd="/")
+    r = v6("start", "dhcp6-relay", "--name", name)
+    assert r.returncode == 0, r.stderr
+    try:
+        r = v6("solve", "--lab", name)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = v6("check", "--lab", name, "--format", "json")
+        report = json.loads(r.stdout)
+        assert report["score"] == 100, [(s["id"], s["message"]) for s in report["steps"]]
+    finally:
+        v6("stop", "--lab", name)
+
+
+RELAY_LAB_MISTAKES = {
+    "managed-off": "RA from r1:eth0 (fe80::",
+    "subnet-typo": "the DHCPv6 Advertise from srv: IA_NA status NoAddrsAvail: 'Server could not "
+                   "select subnet for this client'",
+    "listen-link-local": "no DHCPv6 Advertise to the grader's Solicit relayed from r1:eth1 "
+                         "([2001:db8:20::1]:547) to srv at 2001:db8:20::53 (link-address "
+                         "2001:db8:10::1) within 2 s (is a DHCPv6 server listening on that "
+                         "address?",
+    "relay-to-www": "the Relay-Forw carrying h1's Solicit went to 2001:db8:20::80, which "
+                    "delivered it to www, not to srv",
+    "stateless-client": "h1:eth0 has no address in 2001:db8:10::/64 (it has: fe80::",
+}
+
+
+@needs_kea
+@pytest.mark.parametrize("name", list(RELAY_LAB_MISTAKES))
+def test_relay_lab_mistake_fails_exactly_its_step(relay_lab, name):
+    from v6lab import Lab
+    d = relay_lab
+    m = next(x for x in d.mistakes if x.name == name)
+    ids = [s.id for s in d.steps()]
+    i = ids.index(m.step)
+    with Lab(d.topology(), name=f"drm{os.getpid()}{i}") as lab:
+        d.initial_state(lab)          # the variables, per-node files, then setup()
+        if i:
+            d.solve(lab, upto=ids[i - 1])
+        m.apply(lab)
+        r = d.grader().grade(lab)
+    got = r.steps
+    assert [s.status for s in got[:i]] == ["pass"] * i, _failing(r)
+    assert got[i].status == "fail", _failing(r)
+    assert got[i].message.startswith(RELAY_LAB_MISTAKES[name]), got[i].message
+    assert got[i].hint == d.grader().step(m.step).hints[0]     # ${variables} filled in
+    assert all(s.status in ("skipped", "fail") for s in got[i + 1:]), _failing(r)
