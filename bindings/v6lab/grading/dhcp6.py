@@ -199,11 +199,15 @@ def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optiona
                 raise CheckFailed(f"{client}:{iface} got a DHCPv6 Reply, but it came in on "
                                   f"{who}'s cable, not from {server}")
             replies = mine
-        elif not any(n for _, n in replies):
-            raise CheckFailed(f"the DHCPv6 Reply {client}:{iface} got did not come in on any other "
-                              "port of its LAN: it was answered inside the node, not by a server")
-        else:
+        elif w.lan_of(lab, client, iface) is not None:
+            # On a LAN the switch saw every real answer: one it did not see
+            # was made inside the client node. (A point-to-point link has no
+            # switch to ask: there, any Reply counts.)
             replies = [(m, n) for m, n in replies if n]
+            if not replies:
+                raise CheckFailed(f"the DHCPv6 Reply {client}:{iface} got did not come in on any "
+                                  "other port of its LAN: it was answered inside the node, not "
+                                  "by a server")
         problems: list[str] = []
         for m, n in replies:
             p = _reply_problems(m, dns_servers, domains)

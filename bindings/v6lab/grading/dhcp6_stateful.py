@@ -12,10 +12,10 @@ names the sender (a real server, or the relay in front of one); no source
 address, MAC or SERVERID a node forges changes it. Reading the wire also
 means the node's own DHCPv6 client holding port 546 changes nothing.
 
-`dhcp6_relays` follows one Solicit through a relay: delivered to the
-server inside a Relay-Forw, answered by a Relay-Repl that came in on the
-server's cable, and handed to the client, unchanged, from the relay's
-cable.
+`dhcp6_server_answers_relay` puts the grader in the relay's place
+instead: Relay-Forw messages from a socket in a node on the server's LAN,
+so a lab can grade its server before any relay exists. (Following a real
+relay is dhcp6_relay.py's.)
 
 What the grader got it gives back (Release), so probes never use up a pool.
 """
