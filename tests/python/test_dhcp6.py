@@ -590,13 +590,19 @@ def test_attack_forged_source_is_told_by_the_cable(lab):
     """h2 takes r1's link-local address (nodad) and answers from it: the
     Advertise says r1, the switch says h2."""
     r1_ll = next(a.address for a in lab["r1"].addresses("eth0", 6) if a.scope == "link")
+    h1_ll = next(a.address for a in lab["h1"].addresses("eth0", 6) if a.scope == "link")
     lab["h2"].cmd(f"ip -6 addr add {r1_ll}/64 dev eth0 nodad", check=True)
+    # As a forger would: h1's MAC by hand, so no Neighbour Discovery (whose
+    # answer h1 may send to the real r1) delays the forged answer.
+    lab["h2"].cmd(f"ip -6 neigh replace {h1_ll} lladdr {lab['h1'].link('eth0').mac} dev eth0",
+                  check=True)
     try:
         with responder(lab, "h2", "echo", src=r1_ll):
-            status, msg = run(c.dhcp6_offers_address("h1", POOL, server="r1",
-                                                     request=False), lab)
+            status, msg = run(c.dhcp6_offers_address("h1", POOL, server="r1", request=False,
+                                                     within=3), lab)
     finally:
         lab["h2"].cmd(f"ip -6 addr del {r1_ll}/64 dev eth0", check=True)
+        lab["h2"].cmd(f"ip -6 neigh del {h1_ll} dev eth0")
     assert status == "fail"
     assert msg == "h1:eth0 got a DHCPv6 Advertise, but it came in on h2's cable, not from r1"
 
