@@ -65,20 +65,26 @@ def _lan_ports(lab: "Lab", lan: str) -> dict[str, str]:
     return {p: m.partition(":")[0] for p, m in w.port_owners(lab).items() if p.startswith(f"l{i}p")}
 
 
-def _open_client(lab: "Lab", node: str, iface: str, ll: str) -> tuple[socket.socket, str]:
-    """A UDP socket in the client's namespace on [ll%iface]:546; port 546
-    may be taken by the node's own DHCPv6 client, then an ephemeral port
-    (servers answer the request's source port, RFC 8415 18.3)."""
+def _open_client(lab: "Lab", node: str, iface: str, ll: str,
+                 port: int = dhcp6.CLIENT_PORT) -> tuple[socket.socket, str]:
+    """A UDP socket in the client's namespace on [ll%iface]:546 (or `port`);
+    the port may be taken by the node's own DHCPv6 client (or relay), then
+    an ephemeral port (servers answer the request's source port, RFC 8415
+    18.3)."""
     from ..nodesock import SocketError
-    kw = dict(bind_iface=iface, bind_addr=ll, reuse_addr=True, multicast_hops=1, timeout=0)
+    # multicast_loop off: a server running in the client node itself must
+    # not hear the grader's question (it would answer without the wire).
+    kw = dict(bind_iface=iface, bind_addr=ll, reuse_addr=True, multicast_hops=1,
+              multicast_loop=False, timeout=0)
+    shown = f"[{ll}%{iface}]" if ipaddress.ip_address(ll).is_link_local else f"[{ll}]"
     try:
-        return lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=dhcp6.CLIENT_PORT,
-                                **kw), f"[{ll}%{iface}]:{dhcp6.CLIENT_PORT}"
+        return lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=port,
+                                **kw), f"{shown}:{port}"
     except SocketError as e:
         if e.errno != errno.EADDRINUSE:
             raise
     s = lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=0, **kw)
-    return s, f"[{ll}%{iface}]:{s.getsockname()[1]} (546 is in use on {node})"
+    return s, f"{shown}:{s.getsockname()[1]} ({port} is in use on {node})"
 
 
 def _exchange(lab: "Lab", node: str, iface: str, timeout: float,
@@ -193,6 +199,15 @@ def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optiona
                 raise CheckFailed(f"{client}:{iface} got a DHCPv6 Reply, but it came in on "
                                   f"{who}'s cable, not from {server}")
             replies = mine
+        elif w.lan_of(lab, client, iface) is not None:
+            # On a LAN the switch saw every real answer: one it did not see
+            # was made inside the client node. (A point-to-point link has no
+            # switch to ask: there, any Reply counts.)
+            replies = [(m, n) for m, n in replies if n]
+            if not replies:
+                raise CheckFailed(f"the DHCPv6 Reply {client}:{iface} got did not come in on any "
+                                  "other port of its LAN: it was answered inside the node, not "
+                                  "by a server")
         problems: list[str] = []
         for m, n in replies:
             p = _reply_problems(m, dns_servers, domains)

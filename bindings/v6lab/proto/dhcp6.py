@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import struct
+import threading
 import uuid as _uuid
 from dataclasses import dataclass
 from typing import ClassVar, Iterable, Optional, Type, TypeVar, Union
@@ -176,6 +177,14 @@ class _IdentityAssociation(Option):
 
     def payload(self) -> bytes:
         return struct.pack("!III", self.iaid, self.t1, self.t2) + encode_options(self.options)
+
+    def status(self) -> Optional["StatusCode"]:
+        """The IA's own status (NoAddrsAvail, NoPrefixAvail, ...), or None."""
+        return next((o for o in self.options if isinstance(o, StatusCode)), None)
+
+    def leases(self) -> list:
+        """The IAADDR (IA_NA) or IAPREFIX (IA_PD) options inside."""
+        return [o for o in self.options if isinstance(o, (IaAddr, IaPrefix))]
 
 
 @dataclass(frozen=True)
@@ -398,7 +407,26 @@ def encode_options(options: Iterable[Option]) -> bytes:
     return out
 
 
+# Options nest (IA_NA > IAADDR > ..., RELAY_MSG > Relay-Forw > ...): a hostile
+# sender can nest thousands deep in 64 KB, which would end in RecursionError,
+# not ProtoError. RFC 8415 allows 32 relay hops (HOP_COUNT_LIMIT); real
+# messages nest a few levels.
+MAX_NESTING = 40
+_depth = threading.local()
+
+
 def _decode_options(data: bytes, base: int = 0) -> tuple:
+    depth = getattr(_depth, "n", 0)
+    if depth >= MAX_NESTING:
+        raise ProtoError(f"DHCPv6 options at offset {base}: nested more than {MAX_NESTING} deep")
+    _depth.n = depth + 1
+    try:
+        return _decode_options_flat(data, base)
+    finally:
+        _depth.n = depth
+
+
+def _decode_options_flat(data: bytes, base: int) -> tuple:
     r = Reader(data, "DHCPv6 options", base)
     out = []
     while r.left():
@@ -513,3 +541,64 @@ def solicit(duid: Duid, *, iaid: int = 1, xid: Optional[int] = None, ia_na: bool
     if rapid_commit:
         opts.append(RapidCommit())
     return Message(SOLICIT, new_xid() if xid is None else xid, tuple(opts))
+
+
+def request(duid: Duid, server: Duid, ias: Iterable[Option], *, xid: Optional[int] = None,
+            oro: Iterable[int] = (DnsServers.code, DomainList.code)) -> Message:
+    """A Request for what an Advertise offered (RFC 8415 18.2.2): the
+    server's DUID and the IAs as advertised."""
+    return Message(REQUEST, new_xid() if xid is None else xid,
+                   (ClientId(duid), ServerId(server), ElapsedTime(0), OptionRequest(tuple(oro)),
+                    *ias))
+
+
+def release(duid: Duid, server: Duid, ias: Iterable[Option], *,
+            xid: Optional[int] = None) -> Message:
+    """A Release of bound IAs (RFC 8415 18.2.7), so a probe leaves the pool
+    as it found it."""
+    return Message(RELEASE, new_xid() if xid is None else xid,
+                   (ClientId(duid), ServerId(server), ElapsedTime(0), *ias))
+
+
+def relay_forw(inner: AnyMessage, link_address: str, peer_address: str, *, hop_count: int = 0,
+               interface_id: Optional[bytes] = None) -> RelayMessage:
+    """What a relay sends up (RFC 8415 19.1): the client's message inside,
+    link-address naming the client's link, peer-address the client."""
+    opts: list[Option] = [InterfaceId(interface_id)] if interface_id is not None else []
+    return RelayMessage(RELAY_FORW, hop_count, link_address, peer_address,
+                        (*opts, RelayMsg(inner)))
+
+
+def relay_repl(forw: RelayMessage, inner: AnyMessage) -> RelayMessage:
+    """A server's answer to a Relay-Forw (RFC 8415 19.3): same addresses,
+    the Interface-Id echoed, the answer inside."""
+    echo = tuple(o for o in forw.options if isinstance(o, InterfaceId))
+    return RelayMessage(RELAY_REPL, forw.hop_count, forw.link_address, forw.peer_address,
+                        (*echo, RelayMsg(inner)))
+
+
+def innermost(m: AnyMessage) -> tuple[Optional[Message], list[RelayMessage]]:
+    """The client or server message inside a chain of relay messages, and
+    the relay messages around it, outermost first (None if a relay message
+    carries no RELAY_MSG)."""
+    chain: list[RelayMessage] = []
+    while isinstance(m, RelayMessage):
+        chain.append(m)
+        nxt = m.inner()
+        if nxt is None:
+            return None, chain
+        m = nxt
+    return m, chain
+
+
+def random_duid() -> DuidLl:
+    """A fresh DUID-LL with a random locally administered MAC: a probe that
+    uses one is a client no server has seen, and no node could predict."""
+    b = bytearray(os.urandom(6))
+    b[0] = (b[0] & 0xFC) | 0x02
+    return DuidLl(1, _mac(bytes(b)))
+
+
+def duid_text(d: Duid) -> str:
+    """A DUID as the hex bytes servers log (Kea: 00:01:00:01:...)."""
+    return ":".join(f"{x:02x}" for x in encode_duid(d))
