@@ -176,6 +176,10 @@ def test_processes_and_daemon_running(lab):
         assert c.daemon_running("h1", "sleep").run(lab)[:2] == ("fail", "sleep is not running on h1")
     finally:
         h2.cmd(f"kill {' '.join(started)}; true")
+        # kill returns before the node's init has reaped them: the next
+        # test must not see them still running.
+        wait_until(lambda: not {"sleep", "radvd"} & {p.comm for p in h2.processes()}, 5,
+                   what="sleep and the fake radvd on h2 to be gone")
 
 
 def test_multicast_groups_from_the_kernel(lab):
@@ -198,6 +202,8 @@ def test_trust_daemon_control_socket_requires_the_real_daemon(lab):
         assert check.with_options(within=5).run(lab)[:2] == ("pass", "the daemon says yes")
     finally:
         lab["h2"].cmd(f"kill {pid}; true")
+        wait_until(lambda: "sleep" not in {p.comm for p in lab["h2"].processes()}, 5,
+                   what="sleep on h2 to be gone")
 
 
 def test_not_found_is_no_answer_yet(lab, h1):
