@@ -72,8 +72,8 @@ class Lab(LabDefinition):
             ], hints=[
                 _("The message names the file and line that is wrong. The rules are in the "
                   "comments of /root/plan.yaml and the needs in /root/brief.txt: every prefix "
-                  "inside ${allocation}, one prefix per site on a nibble boundary with room for "
-                  "${room} more networks, one /64 per network inside its site, a /128 per "
+                  "inside the allocation, one prefix per site on a nibble boundary with the room "
+                  "the brief asks for, one /64 per network inside its site, a /128 per "
                   "loopback, a /127 per link, and nothing overlapping."),
                 _("A layout that works: keep the first /56 of the allocation for the backbone "
                   "(loopbacks from its first /64, links from its second) and give each site a "

@@ -463,7 +463,10 @@ def _overlaps(plan: Plan) -> list[Problem]:
             open_.pop()
         clash = next((o for o in reversed(open_) if not _may_contain(o, e)), None)
         if clash is not None:
-            first, second = sorted((clash, e), key=lambda x: x.line)
+            # Blame the more specific prefix (the one numbered from
+            # someone else's space), or the later of two equal ones.
+            first, second = sorted((clash, e), key=lambda x: x.line) \
+                if clash.prefix == e.prefix else (clash, e)
             out.append(Problem(second.line, "overlap", _(
                 "{key}: {prefix} overlaps {other} ({other_prefix}, line {line})").format(
                     key=second.key, prefix=second.prefix, other=first.key,
