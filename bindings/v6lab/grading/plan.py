@@ -685,7 +685,7 @@ def loopback_reachable(src: str, node: str, path: str, name: str, *, timeout: fl
         r = lab[src].ping(addr, timeout=timeout)
         if not r.received:
             why = "; ".join(f"{e.detail} from {e.source}" for e in r.errors) or \
-                _("no reply within {timeout} s").format(timeout=f"{timeout:g}")
+                _("no reply within {seconds} s").format(seconds=f"{timeout:g}")
             raise CheckFailed(_("{src} cannot reach {node}'s loopback {addr}: {why}").format(
                 src=src, node=node, addr=addr, why=why))
         return _("{src} reaches {addr}").format(src=src, addr=addr)
