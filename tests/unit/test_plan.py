@@ -94,7 +94,8 @@ def test_a_loopback_may_be_written_without_its_length():
 @pytest.mark.parametrize("text,line,message", [
     ("", 0, "the file is empty: write the plan in it"),
     ("just words\n", 1, "a plan is a YAML mapping that starts with 'allocation:'"),
-    ("allocation: 2001:db8:4c00::/48\n\tsites:\n", 2, "not valid YAML: while scanning for the next token, found character '\\t'"),
+    ("allocation: 2001:db8:4c00::/48\n\tsites:\n", 2,
+     "not valid YAML: while scanning for the next token, found character '\\t'"),
     ("allocation: 2001:db8:4c00::/48\nallocation: 2001:db8:4c00::/48\n", 2,
      "allocation is written twice (first on line 1)"),
     ("allocation: 2001:db8:4c00::/48\nsite:\n", 2, "unknown key 'site' (a plan has: allocation, sites"),
@@ -329,7 +330,8 @@ def test_grading_a_plan_parses_it_once():
 def test_brief_free_use_checks_against_the_plans_own_allocation():
     text = good().replace(V["hanoi_staff"], "2001:db8:4c01:110::/64")
     (x,) = p.problems(p.parse_plan(text))
-    assert x.text == "sites.hanoi.networks.staff: 2001:db8:4c01:110::/64 is outside the allocation 2001:db8:4c00::/48"
+    assert x.text == ("sites.hanoi.networks.staff: 2001:db8:4c01:110::/64 is outside the allocation "
+                      "2001:db8:4c00::/48")
 
 
 def test_steps_are_usable_in_a_grader_of_their_own():
