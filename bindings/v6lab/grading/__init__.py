@@ -11,12 +11,16 @@ JSON, JUnit XML and TAP. See docs/grading.md.
         Step("ping", "Reach h2", checks=[c.reachable("h1", "h2")]),
     ])
     report = grader.grade(lab)
+
+Address plans (the YAML a trainee writes, its strict parser and checks,
+reused by later labs) are `v6lab.grading.plan`.
 """
 
 from . import library as checks
+from . import plan
 from .check import Check, CheckFailed, CheckPending
 from .model import Grader, Step
 from .report import CheckResult, Report, StepResult
 
 __all__ = ["Check", "CheckFailed", "CheckPending", "CheckResult", "Grader", "Report", "Step",
-           "StepResult", "checks"]
+           "StepResult", "checks", "plan"]
