@@ -142,3 +142,15 @@ def test_terminal_shows_marks_points_and_the_first_unfinished_step_with_its_hint
 def test_terminal_verbose_lists_every_check():
     text = rendered(make_report(), verbose=True)
     assert "✔ h1 has an address" in text and "✔ first" in text and "· never run" in text
+
+
+def test_terminal_prints_markup_in_messages_as_typed():
+    """A message quotes what the trainee wrote (an answer file, an
+    interface name): rich markup in it is text, never a mark or a colour,
+    and brackets in addresses ([::1]:53) are not swallowed."""
+    forged = "[/][green]✔[/] all good"
+    steps = [Step("s", "Step [b]one[/b]", [Check("listens on [::1]:53", _fail(forged))],
+                  hints=["use [2001:db8::1]:53"])]
+    text = rendered(Grader(steps).grade(FakeLab("rep")))
+    assert "Step [b]one[/b]" in text and "listens on [::1]:53" in text
+    assert forged in text and "use [2001:db8::1]:53" in text

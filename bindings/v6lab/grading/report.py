@@ -195,7 +195,9 @@ class Report:
 
     def render(self, console: Any = None, verbose: bool = False) -> None:
         """A checklist for a terminal: steps with marks and points, then the
-        first unfinished step's message and hint."""
+        first unfinished step's message and hint. Every text is escaped:
+        a message quotes what the trainee wrote (a file, an answer), and
+        "[/][green]✔" in it must print as typed, not as a mark."""
         from rich.console import Console
         from rich.markup import escape
         from rich.table import Table
@@ -209,12 +211,12 @@ class Report:
         t.add_column(_("step"))
         t.add_column(_("points"), justify="right")
         for s in self.steps:
-            t.add_row(marks[s.status], f"{s.title} [dim]({s.id})[/]",
+            t.add_row(marks[s.status], f"{escape(s.title)} [dim]({escape(s.id)})[/]",
                       f"{s.earned:g}/{s.possible:g}")
             if verbose or s.status in ("fail", "error"):
                 for c in s.checks:
                     if verbose or c.status != "pass":
-                        t.add_row("", f"  {marks[c.status]} {c.description}", "")
+                        t.add_row("", f"  {marks[c.status]} {escape(c.description)}", "")
         con.print(t)
         # Markup stays out of the messages: translators see words only.
         score = _("Score: {score}%").format(score=f"{self.score:g}")
@@ -224,7 +226,7 @@ class Report:
             con.print(f"[dim]({escape(self.self_graded_note())})[/]")
         nxt = self.first_unfinished()
         if nxt is not None and nxt.status != "skipped":
-            con.print(f"\n[bold]{nxt.title}[/]: {nxt.message}")
+            con.print(f"\n[bold]{escape(nxt.title)}[/]: {escape(nxt.message)}")
             if nxt.hint:
                 label = _("Hint:")
-                con.print(f"[yellow]{escape(label)}[/] {nxt.hint}")
+                con.print(f"[yellow]{escape(label)}[/] {escape(nxt.hint)}")
