@@ -96,7 +96,7 @@ def test_fresh_lab_scores_zero(lab_factory, in_language, lab_id, lang):
     report = d.grader().grade(lab)
     assert report.score == 0, report.to_json()
     assert report.steps[0].status == "fail", report.to_json()
-    assert report.steps[0].hint == d.steps()[0].hints[0]
+    assert report.steps[0].hint == render(d.steps()[0].hints[0], d.vars)  # ${} filled
     assert all(s.status in ("fail", "skipped") for s in report.steps)
     check_vietnamese(d, report, lang)
 
