@@ -18,9 +18,6 @@ from v6lab.course import LabDefinition, load_lab, load_labs, render
 LABS = load_labs()  # in English: tests/conftest.py sets V6LAB_LANG=en
 MISTAKES = [(d.id, m.name) for d in LABS.values() for m in d.mistakes]
 LANGS = ["en", "vi"]
-# Check modules whose messages are not translated yet (issue 11, phase 2):
-# their failures are still English in a Vietnamese run.
-NOT_YET_TRANSLATED = {"v6lab.grading.behaviour", "v6lab.grading.dhcp6", "v6lab.grading.wire"}
 # Letters only Vietnamese uses among the languages of these messages: a
 # message with none of them is not Vietnamese.
 VIETNAMESE = set("ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
@@ -45,7 +42,7 @@ def check_vietnamese(d: LabDefinition, report, lang: str) -> None:
     """In Vietnamese: each step's title, and the hint of each step that has
     one, is the lab catalogue's translation of the English (read from the
     .mo directly) and not the English; each message of a failed or skipped
-    step is Vietnamese unless its check is one phase 2 translates."""
+    step is Vietnamese (every check module's messages are translated)."""
     if lang == "en":
         return
     mo = d.folder / "locale" / "vi" / "LC_MESSAGES" / f"{d.domain}.mo"
@@ -64,8 +61,8 @@ def check_vietnamese(d: LabDefinition, report, lang: str) -> None:
             continue
         bad = next(c for c in s.checks if c.status != "pass")
         check = next(c for c in grader.step(s.id).checks if c.id == bad.id)
-        if s.status == "skipped" or check.fn.__module__ not in NOT_YET_TRANSLATED:
-            assert VIETNAMESE & set(s.message.lower()), f"{s.id}: not Vietnamese: {s.message}"
+        assert VIETNAMESE & set(s.message.lower()), \
+            f"{s.id}: not Vietnamese ({check.fn.__module__}): {s.message}"
 
 
 def start(lab_factory, d: LabDefinition) -> Lab:

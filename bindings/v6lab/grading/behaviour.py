@@ -19,6 +19,7 @@ import ipaddress
 import time
 from typing import TYPE_CHECKING, Optional, Sequence
 
+from ..i18n import _
 from . import wire as w
 from .check import Check, CheckFailed
 
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 def _fmt(items) -> str:
     s = ", ".join(str(x) for x in items)
-    return s or "none"
+    # TRANSLATORS: an empty list, as in "(it has: none)".
+    return s or _("none")
 
 
 def _wire_port(lab: "Lab", node: str, iface: str) -> tuple[int, str]:
@@ -49,24 +51,31 @@ def ra_problems(ra: w.RouterAdvert, want: Sequence[ipaddress.IPv6Network], *,
     fields) lacks of what a step asks, one phrase each."""
     problems = []
     if managed is not None and ra.managed != managed:
-        problems.append(f"M flag is {int(ra.managed)}")
+        # TRANSLATORS: the RA's M flag (keep "M"); {value} is 0 or 1.
+        problems.append(_("M flag is {value}").format(value=int(ra.managed)))
     if other is not None and ra.other != other:
-        problems.append(f"O flag is {int(ra.other)}")
+        # TRANSLATORS: the RA's O flag (keep "O"); {value} is 0 or 1.
+        problems.append(_("O flag is {value}").format(value=int(ra.other)))
     if default_router is True and ra.router_lifetime == 0:
-        problems.append("router lifetime 0 (not a default router)")
+        problems.append(_("router lifetime 0 (not a default router)"))
     if default_router is False and ra.router_lifetime != 0:
-        problems.append(f"router lifetime {ra.router_lifetime} (should be 0)")
+        problems.append(_("router lifetime {lifetime} (should be 0)").format(
+            lifetime=ra.router_lifetime))
     have = {ipaddress.ip_network(p.prefix, strict=False): p for p in ra.prefixes}
     for net in want:
         p = have.get(net)
         if p is None:
-            problems.append(f"no prefix {net} (advertised: {_fmt(have)})")
+            problems.append(_("no prefix {prefix} (advertised: {advertised})").format(
+                prefix=net, advertised=_fmt(have)))
         elif autonomous is not None and p.autonomous != autonomous:
-            problems.append(f"prefix {net} has A={int(p.autonomous)}")
+            # TRANSLATORS: the prefix's A (autonomous) flag: keep "A=".
+            problems.append(_("prefix {prefix} has A={value}").format(
+                prefix=net, value=int(p.autonomous)))
     norm = {str(ipaddress.ip_address(x)) for x in ra.rdnss}
     for s in rdnss:
         if str(ipaddress.ip_address(s)) not in norm:
-            problems.append(f"no RDNSS {s} (advertised: {_fmt(ra.rdnss)})")
+            problems.append(_("no RDNSS {server} (advertised: {advertised})").format(
+                server=s, advertised=_fmt(ra.rdnss)))
     return problems
 
 
@@ -150,29 +159,44 @@ def router_advertises(node: str, iface: str, *, prefixes: Sequence[str] = (),
         if not ras:
             if others:
                 o = others[0]
-                raise CheckFailed(
-                    f"no Router Advertisement came from {node}:{iface}; one from {o.packet.src} "
-                    f"(MAC {o.packet.src_mac}) came in on {o.node or o.ifname}'s cable instead")
-            raise CheckFailed(f"{node}:{iface} sent no Router Advertisement and did not answer a "
-                              f"Router Solicitation within {window if others else quiet:g} s "
-                              "(is radvd running, not stopped, with AdvSendAdvert on for "
-                              f"{iface}?)")
+                # TRANSLATORS: {other} is the node (or switch port) whose
+                # cable the RA came in on.
+                raise CheckFailed(_(
+                    "no Router Advertisement came from {node}:{iface}; one from {source} "
+                    "(MAC {mac}) came in on {other}'s cable instead").format(
+                        node=node, iface=iface, source=o.packet.src, mac=o.packet.src_mac,
+                        other=o.node or o.ifname))
+            raise CheckFailed(_(
+                "{node}:{iface} sent no Router Advertisement and did not answer a "
+                "Router Solicitation within {seconds} s (is radvd running, not stopped, "
+                "with AdvSendAdvert on for {iface}?)").format(
+                    node=node, iface=iface, seconds=f"{window if others else quiet:g}"))
         answered = [s for s in ras if s.packet.dst == grader_ll]
         if not answered:
-            raise CheckFailed(f"{node}:{iface} sent {len(ras)} Router Advertisement(s) in "
-                              f"{window:g} s but did not answer the grader's Router "
-                              "Solicitation (is radvd running, not stopped, with "
-                              "AdvRASolicitedUnicast left on?)")
+            raise CheckFailed(_(
+                "{node}:{iface} sent {count} Router Advertisement(s) in {seconds} s but did "
+                "not answer the grader's Router Solicitation (is radvd running, not "
+                "stopped, with AdvRASolicitedUnicast left on?)").format(
+                    node=node, iface=iface, count=len(ras), seconds=f"{window:g}"))
         ra = answered[-1]
         problems = ra_problems(ra.packet.body, want, managed=managed, other=other,
                                 autonomous=autonomous, default_router=default_router,
                                 rdnss=rdnss)
         if problems:
-            raise CheckFailed(f"RA from {node}:{iface} ({ra.packet.src}): " + "; ".join(problems))
-        return (f"{node}:{iface} advertises {_fmt(p.prefix for p in ra.packet.body.prefixes)} "
-                "(answered the grader's solicitation, seen on its switch port)")
-    return Check(f"{node} advertises on {iface} as a router"
-                 + (f" ({', '.join(parts)})" if parts else "") + " (seen on its switch port)", fn)
+            raise CheckFailed(_("RA from {node}:{iface} ({source}): {problems}").format(
+                node=node, iface=iface, source=ra.packet.src, problems="; ".join(problems)))
+        return _("{node}:{iface} advertises {prefixes} (answered the grader's solicitation, "
+                 "seen on its switch port)").format(
+                     node=node, iface=iface,
+                     prefixes=_fmt(p.prefix for p in ra.packet.body.prefixes))
+    if parts:
+        # TRANSLATORS: {details} lists prefixes and flags, e.g. "2001:db8:1::/64, M=0".
+        desc = _("{node} advertises on {iface} as a router ({details}) (seen on its switch "
+                 "port)").format(node=node, iface=iface, details=", ".join(parts))
+    else:
+        desc = _("{node} advertises on {iface} as a router (seen on its switch port)").format(
+            node=node, iface=iface)
+    return Check(desc, fn)
 
 
 # ------------------------------------------------------- SLAAC, provoked
@@ -214,10 +238,8 @@ def slaac_autoconfigures(host: str, iface: str, *, within: float = 3.0,
     that router within `within` seconds. Addresses and routes written by
     hand cannot know the prefix. Everything the RA made is withdrawn and
     deleted before the check returns."""
-    what = "an address" + (" and a default route" if default_route else "")
-
     def fn(lab: "Lab") -> str:
-        _, port = _wire_port(lab, host, iface)
+        port = _wire_port(lab, host, iface)[1]
         mac, ll = w.random_identity()
         net = ipaddress.IPv6Network(w.random_prefix())
         pio = w.PrefixInfo(str(net), False, True, 30, 20)
@@ -242,17 +264,30 @@ def slaac_autoconfigures(host: str, iface: str, *, within: float = 3.0,
             finally:
                 _cleanup_slaac(lab, tap, port, host, iface, mac, ll, net)
         if not addr or (default_route and not route):
-            missing = [x for x, ok in (("no address", addr), ("no default route", route
-                                        or not default_route)) if not ok]
+            no_route = default_route and not route
+            # TRANSLATORS: what the host lacks, in "…(prefix …): {missing} within 3 s".
+            missing = (_("no address and no default route") if not addr and no_route
+                       else _("no address") if not addr else _("no default route"))
             sysctls = ", ".join(f"{k}={n.sysctl(f'net.ipv6.conf.{iface}.{k}')}"
                                 for k in ("accept_ra", "accept_ra_defrtr", "autoconf", "forwarding"))
-            raise CheckFailed(f"{host}:{iface} did not configure itself from a Router "
-                              f"Advertisement the grader sent (prefix {net}): "
-                              f"{' and '.join(missing)} within {within:g} s ({sysctls})")
-        return f"{host}:{iface} formed {addr.cidr}" + (" and a default route" if route else "") + \
-            " from the grader's RA (withdrawn since)"
-    return Check(f"{host}:{iface} forms {what} from a Router Advertisement (provoked by the "
-                 "grader)", fn, within=0.0)
+            # TRANSLATORS: {sysctls} are the interface's sysctl values, e.g. "accept_ra=0, …".
+            raise CheckFailed(_("{host}:{iface} did not configure itself from a Router "
+                                "Advertisement the grader sent (prefix {prefix}): {missing} "
+                                "within {seconds} s ({sysctls})").format(
+                                    host=host, iface=iface, prefix=net, missing=missing,
+                                    seconds=f"{within:g}", sysctls=sysctls))
+        if route:
+            return _("{host}:{iface} formed {address} and a default route from the grader's RA "
+                     "(withdrawn since)").format(host=host, iface=iface, address=addr.cidr)
+        return _("{host}:{iface} formed {address} from the grader's RA (withdrawn since)").format(
+            host=host, iface=iface, address=addr.cidr)
+    if default_route:
+        desc = _("{host}:{iface} forms an address and a default route from a Router "
+                 "Advertisement (provoked by the grader)").format(host=host, iface=iface)
+    else:
+        desc = _("{host}:{iface} forms an address from a Router Advertisement (provoked by the "
+                 "grader)").format(host=host, iface=iface)
+    return Check(desc, fn, within=0.0)
 
 
 # -------------------------------------------------- reachability, on the wire
@@ -268,19 +303,20 @@ def _is_addr(text: str) -> bool:
 def _owner_of(lab: "Lab", target: str) -> tuple[str, str, str]:
     """(address, node, iface) for a target "node", "node:iface" or an
     address some node holds."""
-    node, _, iface = target.partition(":")
+    node, iface = target.partition(":")[::2]
     if node in lab:
         addrs = [a for a in lab[node].addresses(iface or None, 6)
                  if a.scope == "global" and not a.tentative and not a.dadfailed]
         if not addrs:
-            raise CheckFailed(f"{target} has no usable global IPv6 address")
+            raise CheckFailed(_("{target} has no usable global IPv6 address").format(
+                target=target))
         return addrs[0].address, node, addrs[0].ifname
     want = str(ipaddress.ip_address(target))
     for n in lab:
         for a in n.addresses(None, 6):
             if a.address == want and a.scope == "global":
                 return want, n.name, a.ifname
-    raise CheckFailed(f"no node holds {want}")
+    raise CheckFailed(_("no node holds {address}").format(address=want))
 
 
 def reaches_on_wire(src: str, dst: str, *, at: Optional[str] = None, timeout: float = 1.0,
@@ -296,7 +332,7 @@ def reaches_on_wire(src: str, dst: str, *, at: Optional[str] = None, timeout: fl
     def fn(lab: "Lab") -> str:
         if at:
             addr = dst if _is_addr(dst) else _owner_of(lab, dst)[0]
-            dnode, _, difname = at.partition(":")
+            dnode, difname = at.partition(":")[::2]
         else:
             addr, dnode, difname = _owner_of(lab, dst)
         port = w.port_of(lab, dnode, difname)
@@ -315,15 +351,23 @@ def reaches_on_wire(src: str, dst: str, *, at: Optional[str] = None, timeout: fl
         reps = [s for s in seen if s.outgoing != into and s.packet.src == addr
                 and s.packet.icmp_type == w.ECHO_REPLY and s.packet.body.ident in reqs]
         if not r.received:
-            errs = "; ".join(f"{e.detail} from {e.source or 'local stack'}" for e in r.errors)
-            raise CheckFailed(f"{src} cannot reach {dst} ({addr}): "
-                              + (errs or f"no reply within {timeout:g} s"))
+            # The same words as the library's reaches() (its messages).
+            errs = "; ".join(_("{error} from {source}").format(
+                error=e.detail, source=e.source or _("local stack")) for e in r.errors)
+            raise CheckFailed(_("{src} cannot reach {dst} ({address}): {why}").format(
+                src=src, dst=dst, address=addr,
+                why=errs or _("no reply within {seconds} s").format(seconds=f"{timeout:g}")))
         if not reqs:
-            raise CheckFailed(f"{src} got an answer from {addr}, but no echo request reached "
-                              f"{dnode}:{difname}: something other than {dnode} answered")
+            raise CheckFailed(_("{src} got an answer from {address}, but no echo request reached "
+                                "{node}:{iface}: something other than {node} answered").format(
+                                    src=src, address=addr, node=dnode, iface=difname))
         if not reps:
-            raise CheckFailed(f"the echo request reached {dnode}:{difname}, but the reply {src} "
-                              f"got did not come from {dnode}")
-        return f"{src} reaches {dst} ({addr}): request and reply seen on {dnode}:{difname}'s cable"
-    return Check(f"{src} reaches {dst} (request and reply seen on {at or dst}'s cable; on a "
-                 "point-to-point link, either end could have sent them)", fn, within=within)
+            raise CheckFailed(_("the echo request reached {node}:{iface}, but the reply {src} "
+                                "got did not come from {node}").format(
+                                    node=dnode, iface=difname, src=src))
+        return _("{src} reaches {dst} ({address}): request and reply seen on {node}:{iface}'s "
+                 "cable").format(src=src, dst=dst, address=addr, node=dnode, iface=difname)
+    # TRANSLATORS: {where} is a node, node:interface or address.
+    return Check(_("{src} reaches {dst} (request and reply seen on {where}'s cable; on a "
+                   "point-to-point link, either end could have sent them)").format(
+                       src=src, dst=dst, where=at or dst), fn, within=within)

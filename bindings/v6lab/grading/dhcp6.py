@@ -23,6 +23,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
+from ..i18n import _
 from ..proto import ProtoError, dhcp6
 from ..proto.dhcp6 import DnsServers, DomainList, StatusCode
 from . import wire as w
@@ -36,7 +37,8 @@ DHCP6_PORTS = (dhcp6.CLIENT_PORT, dhcp6.SERVER_PORT)
 
 
 def _fmt(items) -> str:
-    return ", ".join(str(x) for x in items) or "none"
+    # TRANSLATORS: an empty list, as in "(it has: none)".
+    return ", ".join(str(x) for x in items) or _("none")
 
 
 def _domain(d: str) -> str:
@@ -51,8 +53,9 @@ def _client_ll(lab: "Lab", node: str, iface: str) -> str:
     if not ok:
         # Still in DAD: worth waiting for; none or a duplicate: settled.
         kind = CheckPending if any(a.tentative for a in lls) else CheckFailed
-        raise kind(f"{node}:{iface} has no usable link-local address "
-                          f"(link-local: {_fmt(a.cidr for a in lls)}), so it cannot ask DHCPv6")
+        raise kind(_("{node}:{iface} has no usable link-local address (link-local: "
+                     "{addresses}), so it cannot ask DHCPv6").format(
+                         node=node, iface=iface, addresses=_fmt(a.cidr for a in lls)))
     return ok[0].address
 
 
@@ -84,7 +87,10 @@ def _open_client(lab: "Lab", node: str, iface: str, ll: str,
         if e.errno != errno.EADDRINUSE:
             raise
     s = lab[node].socket(socket.AF_INET6, socket.SOCK_DGRAM, port=0, **kw)
-    return s, f"{shown}:{s.getsockname()[1]} ({port} is in use on {node})"
+    # TRANSLATORS: {bound} is where the grader's socket is, "[fe80::1%eth0]:40000";
+    # {port} the port it wanted (546), taken by a program on {node}.
+    return s, _("{bound} ({port} is in use on {node})").format(
+        bound=f"{shown}:{s.getsockname()[1]}", port=port, node=node)
 
 
 def _exchange(lab: "Lab", node: str, iface: str, timeout: float,
@@ -130,12 +136,18 @@ def _gather(s: socket.socket, xid: int, timeout: float,
         try:
             m = dhcp6.decode(data)
         except ProtoError as e:
-            junk.append(f"a malformed answer from {src[0]}: {e}")
+            junk.append(malformed(src[0], e))
             continue
         if isinstance(m, dhcp6.Message) and m.xid == xid and m.type == dhcp6.REPLY:
             out.append((data, m))
             end = min(end, time.monotonic() + 0.3)
     return out
+
+
+def malformed(source: str, error: Exception) -> str:
+    """What the grader says of an answer it could not decode."""
+    # TRANSLATORS: {error} says what is wrong with the bytes, and where.
+    return _("a malformed answer from {source}: {error}").format(source=source, error=error)
 
 
 def _attribute(seen: list[w.Seen], got: list[tuple[bytes, dhcp6.Message]],
@@ -148,28 +160,52 @@ def _attribute(seen: list[w.Seen], got: list[tuple[bytes, dhcp6.Message]],
         if (isinstance(p, w.UdpPacket) and s.node and not s.outgoing and not s.injected
                 and p.sport == dhcp6.SERVER_PORT and s.ifname != client_port):
             owners.setdefault(p.payload, s.node)
-    if all(payload in owners for payload, _ in got):
+    if all(payload in owners for payload, msg in got):
         return owners
     return None
 
 
+def status_problem(st: StatusCode, ia: str = "") -> str:
+    """A non-zero Status Code, as a problem: the code's name and the
+    server's own text stay as they are."""
+    if ia:
+        # TRANSLATORS: {ia} is IA_NA or IA_PD, {name} a DHCPv6 status code
+        # (NoAddrsAvail), {message} the server's own text: keep them.
+        return _("{ia} status {name}: {message}").format(ia=ia, name=st.name,
+                                                          message=repr(st.message))
+    return _("status {name}: {message}").format(name=st.name, message=repr(st.message))
+
+
 def _reply_problems(m: dhcp6.Message, dns_servers: Sequence[str],
-                    domains: Sequence[str]) -> list[str]:
+                    domains: Sequence[str], status: bool = True) -> list[str]:
+    """What a Reply lacks of what a step asks, one phrase each; with
+    status=False, a non-zero Status Code is not one of them (the caller
+    has looked at it already)."""
     problems = []
     st = m.option(StatusCode)
-    if st is not None and st.status != 0:
-        problems.append(f"status {st.name}: {st.message!r}")
+    if status and st is not None and st.status != 0:
+        problems.append(status_problem(st))
     have = m.option(DnsServers)
     have_dns = {str(ipaddress.ip_address(a)) for a in (have.addresses if have else ())}
     for a in dns_servers:
         if str(ipaddress.ip_address(a)) not in have_dns:
-            problems.append(f"no DNS server {a} (it gave: {_fmt(sorted(have_dns))})")
+            problems.append(_("no DNS server {server} (it gave: {given})").format(
+                server=a, given=_fmt(sorted(have_dns))))
     dl = m.option(DomainList)
     have_dom = {_domain(d) for d in (dl.domains if dl else ())}
     for d in domains:
         if _domain(d) not in have_dom:
-            problems.append(f"no search domain {_domain(d)} (it gave: {_fmt(sorted(have_dom))})")
+            problems.append(_("no search domain {domain} (it gave: {given})").format(
+                domain=_domain(d), given=_fmt(sorted(have_dom))))
     return problems
+
+
+def wanted(dns_servers: Sequence[str], domains: Sequence[str]) -> list[str]:
+    """The DNS servers and search domains a description names, one phrase each."""
+    # TRANSLATORS: in a check's description, "(DNS 2001:db8::53; domains lab.example.)".
+    want = [_("DNS {servers}").format(servers=_fmt(dns_servers))] if dns_servers else []
+    want += [_("domains {domains}").format(domains=_fmt(domains))] if domains else []
+    return want
 
 
 def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optional[str] = None,
@@ -181,23 +217,31 @@ def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optiona
     search domains. With `server`, the Reply must have come in on server's
     switch port (the client's LAN only); a Reply from any other node's
     cable fails, whatever addresses it carries."""
-    want = [f"DNS {_fmt(dns_servers)}"] if dns_servers else []
-    want += [f"domains {_fmt(_domain(d) for d in domains)}"] if domains else []
+    want = wanted(dns_servers, [_domain(d) for d in domains])
 
     def fn(lab: "Lab") -> str:
         replies, junk, bound = _exchange(lab, client, iface, timeout)
         if not replies:
-            raise CheckFailed(f"no DHCPv6 Reply to an Information-Request from {client}:{iface} "
-                              f"({bound}) within {timeout:g} s"
-                              + (f"; {junk[0]}" if junk else "")
-                              + " (is a DHCPv6 server running on this link, e.g. dnsmasq "
-                              "with --dhcp-range=...,ra-stateless or dhcp-range ::,constructor?)")
+            if junk:
+                raise CheckFailed(_(
+                    "no DHCPv6 Reply to an Information-Request from {client}:{iface} ({bound}) "
+                    "within {seconds} s; {problem} (is a DHCPv6 server running on this link, "
+                    "e.g. dnsmasq with --dhcp-range=...,ra-stateless or dhcp-range "
+                    "::,constructor?)").format(client=client, iface=iface, bound=bound,
+                                               seconds=f"{timeout:g}", problem=junk[0]))
+            raise CheckFailed(_(
+                "no DHCPv6 Reply to an Information-Request from {client}:{iface} ({bound}) "
+                "within {seconds} s (is a DHCPv6 server running on this link, e.g. dnsmasq "
+                "with --dhcp-range=...,ra-stateless or dhcp-range ::,constructor?)").format(
+                    client=client, iface=iface, bound=bound, seconds=f"{timeout:g}"))
         if server is not None:
             mine = [(m, n) for m, n in replies if n == server]
             if not mine:
-                who = _fmt(sorted({n or "an unknown port" for _, n in replies}))
-                raise CheckFailed(f"{client}:{iface} got a DHCPv6 Reply, but it came in on "
-                                  f"{who}'s cable, not from {server}")
+                # TRANSLATORS: stands for a node, as in "came in on {who}'s cable".
+                who = _fmt(sorted({n or _("an unknown port") for m, n in replies}))
+                raise CheckFailed(_("{client}:{iface} got a DHCPv6 Reply, but it came in on "
+                                    "{who}'s cable, not from {server}").format(
+                                        client=client, iface=iface, who=who, server=server))
             replies = mine
         elif w.lan_of(lab, client, iface) is not None:
             # On a LAN the switch saw every real answer: one it did not see
@@ -205,24 +249,33 @@ def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optiona
             # switch to ask: there, any Reply counts.)
             replies = [(m, n) for m, n in replies if n]
             if not replies:
-                raise CheckFailed(f"the DHCPv6 Reply {client}:{iface} got did not come in on any "
-                                  "other port of its LAN: it was answered inside the node, not "
-                                  "by a server")
+                raise CheckFailed(_("the DHCPv6 Reply {client}:{iface} got did not come in on "
+                                    "any other port of its LAN: it was answered inside the "
+                                    "node, not by a server").format(client=client, iface=iface))
         problems: list[str] = []
         for m, n in replies:
             p = _reply_problems(m, dns_servers, domains)
             if not p:
-                src = f" from {n}" if n else ""
                 dns = m.option(DnsServers)
-                return (f"Reply{src} to {client}:{iface}: DNS "
-                        f"{_fmt(dns.addresses if dns else ())}")
+                servers = _fmt(dns.addresses if dns else ())
+                if n:
+                    return _("Reply from {node} to {client}:{iface}: DNS {servers}").format(
+                        node=n, client=client, iface=iface, servers=servers)
+                return _("Reply to {client}:{iface}: DNS {servers}").format(
+                    client=client, iface=iface, servers=servers)
             problems = p
-        raise CheckFailed(f"DHCPv6 Reply to {client}:{iface}"
-                          + (f" from {replies[0][1]}" if replies[0][1] else "") + ": "
-                          + "; ".join(problems))
-    return Check(f"DHCPv6 answers {client}:{iface}'s Information-Request"
-                 + (f" from {server}" if server else "")
-                 + (f" ({'; '.join(want)})" if want else ""), fn, within=within)
+        if replies[0][1]:
+            raise CheckFailed(_("DHCPv6 Reply to {client}:{iface} from {node}: {problems}").format(
+                client=client, iface=iface, node=replies[0][1], problems="; ".join(problems)))
+        raise CheckFailed(_("DHCPv6 Reply to {client}:{iface}: {problems}").format(
+            client=client, iface=iface, problems="; ".join(problems)))
+    if server:
+        desc = _("DHCPv6 answers {client}:{iface}'s Information-Request from {server}").format(
+            client=client, iface=iface, server=server)
+    else:
+        desc = _("DHCPv6 answers {client}:{iface}'s Information-Request").format(
+            client=client, iface=iface)
+    return Check(desc + (f" ({'; '.join(want)})" if want else ""), fn, within=within)
 
 
 def dhcp6_seen_on_wire(lan: str, kind: Union[str, int] = "Reply", *,
@@ -257,12 +310,29 @@ def dhcp6_seen_on_wire(lan: str, kind: Union[str, int] = "Reply", *,
         hits = [(s, m) for s in seen if (m := match(s)) is not None]
         for s, m in hits:
             if m.type == code and (from_node is None or s.node == from_node):
-                return f"{name} from {s.node or s.ifname} on {lan} ({s.packet.src})"
-        heard = _fmt(sorted({f"{m.name} from {s.node or s.ifname}" for s, m in hits}))
-        raise CheckFailed(f"no DHCPv6 {name}" + (f" from {from_node}" if from_node else "")
-                          + f" on {lan} within {within:g} s (heard: {heard})")
-    return Check(f"DHCPv6 {name}" + (f" from {from_node}" if from_node else "")
-                 + f" on {lan}", fn)
+                # TRANSLATORS: {message} is a DHCPv6 message name (Solicit, Reply): keep it.
+                return _("{message} from {node} on {lan} ({source})").format(
+                    message=name, node=s.node or s.ifname, lan=lan, source=s.packet.src)
+        heard = _fmt(sorted({heard_from(m.name, s.node or s.ifname) for s, m in hits}))
+        if from_node:
+            raise CheckFailed(_("no DHCPv6 {message} from {node} on {lan} within {seconds} s "
+                                "(heard: {heard})").format(message=name, node=from_node, lan=lan,
+                                                           seconds=f"{within:g}", heard=heard))
+        raise CheckFailed(_("no DHCPv6 {message} on {lan} within {seconds} s (heard: "
+                            "{heard})").format(message=name, lan=lan, seconds=f"{within:g}",
+                                               heard=heard))
+    if from_node:
+        desc = _("DHCPv6 {message} from {node} on {lan}").format(message=name, node=from_node,
+                                                                 lan=lan)
+    else:
+        desc = _("DHCPv6 {message} on {lan}").format(message=name, lan=lan)
+    return Check(desc, fn)
+
+
+def heard_from(message: str, node: str) -> str:
+    """One item of what a listening check heard: "Solicit from h1"."""
+    # TRANSLATORS: {message} is a DHCPv6 message name (Solicit, Relay-Forw): keep it.
+    return _("{message} from {node}").format(message=message, node=node)
 
 
 def ra_flags_on_wire(lan: str, *, managed: Optional[bool] = None, other: Optional[bool] = None,
@@ -280,5 +350,10 @@ def ra_flags_on_wire(lan: str, *, managed: Optional[bool] = None, other: Optiona
                                   autonomous=None, default_router=None, window=window)
         return inner.fn(lab)
     flags = [f"{k}={int(v)}" for k, v in (("M", managed), ("O", other)) if v is not None]
-    return Check(f"RA from {from_node} on {lan}" + (f" has {' '.join(flags)}" if flags else ""),
-                 fn)
+    if flags:
+        # TRANSLATORS: {flags} are the RA's flags as they are written, "M=1 O=1".
+        desc = _("RA from {node} on {lan} has {flags}").format(node=from_node, lan=lan,
+                                                               flags=" ".join(flags))
+    else:
+        desc = _("RA from {node} on {lan}").format(node=from_node, lan=lan)
+    return Check(desc, fn)

@@ -23,11 +23,12 @@ import os
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
 
+from ..i18n import _
 from ..proto import ProtoError, dhcp6
 from ..proto.dhcp6 import DnsServers, IaNa
 from . import wire as w
 from .check import Check, CheckFailed
-from .dhcp6 import DHCP6_PORTS, _fmt, _reply_problems
+from .dhcp6 import DHCP6_PORTS, _fmt, _reply_problems, heard_from, wanted
 from .dhcp6_stateful import Answer, Client, Pool, _lease_problems, lan_ports
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def decoded(seen: Iterable[w.Seen], ports: Iterable[str]) -> list[Decoded]:
 
 def _sent_by(msgs: Sequence[Decoded], payload: bytes) -> set[str]:
     """Nodes whose cable this payload came in on."""
-    return {s.node for s, _ in msgs if not s.outgoing and s.node
+    return {s.node for s, m in msgs if not s.outgoing and s.node
             and s.packet.payload == payload}
 
 
@@ -91,19 +92,25 @@ def _forwarded(t: _Trace, client: str, relay: str, server: str, server_iface: st
     to_srv = [x for x in t.forws if x[0].outgoing and x[0].ifname == t.srv_port]
     if to_srv:
         return to_srv[0]
-    elsewhere = sorted({s.node for s, _ in t.forws if s.outgoing and s.node})
+    elsewhere = sorted({s.node for s, m in t.forws if s.outgoing and s.node})
     if elsewhere:
         dst = t.forws[0][0].packet.dst
-        raise CheckFailed(f"the Relay-Forw carrying {client}'s Solicit went to {dst}, which "
-                          f"delivered it to {_fmt(elsewhere)}, not to {server}")
+        raise CheckFailed(_("the Relay-Forw carrying {client}'s Solicit went to {address}, "
+                            "which delivered it to {nodes}, not to {server}").format(
+                                client=client, address=dst, nodes=_fmt(elsewhere),
+                                server=server))
     if own:
-        raise CheckFailed(f"{relay} answered {client}'s Solicit itself (an Advertise came in "
-                          f"on {relay}'s cable) but no Relay-Forw carrying it reached "
-                          f"{server} on {t.srv_lan}: that is a server, not a relay")
-    raise CheckFailed(f"no Relay-Forw carrying {client}'s Solicit reached {server}:{server_iface} "
-                      f"on {t.srv_lan} within {timeout:g} s (is a relay running on {relay}, "
-                      f"e.g. dhcrelay -6 -l <{client}'s side> -u <{server}'s address>%<its "
-                      "side>?)")
+        raise CheckFailed(_("{relay} answered {client}'s Solicit itself (an Advertise came in "
+                            "on {relay}'s cable) but no Relay-Forw carrying it reached {server} "
+                            "on {lan}: that is a server, not a relay").format(
+                                relay=relay, client=client, server=server, lan=t.srv_lan))
+    # TRANSLATORS: the words in <…> are the parts of a command to fill in:
+    # keep them as they are, like the command.
+    raise CheckFailed(_("no Relay-Forw carrying {client}'s Solicit reached {server}:{iface} on "
+                        "{lan} within {seconds} s (is a relay running on {relay}, e.g. dhcrelay "
+                        "-6 -l <{client}'s side> -u <{server}'s address>%<its side>?)").format(
+                            client=client, server=server, iface=server_iface, lan=t.srv_lan,
+                            seconds=f"{timeout:g}", relay=relay))
 
 
 def _relay_problems(t: _Trace, fw: Decoded, cl: Client, relay: str, server: str,
@@ -115,18 +122,22 @@ def _relay_problems(t: _Trace, fw: Decoded, cl: Client, relay: str, server: str,
     s, m = fw
     came = _sent_by(t.msgs, s.packet.payload)
     if relay_up and relay not in came:
-        raise CheckFailed(f"the Relay-Forw {server} got came in on "
-                          f"{_fmt(sorted(came))}'s cable, not {relay}'s")
-    _, chain = dhcp6.innermost(m)
+        raise CheckFailed(_("the Relay-Forw {server} got came in on {nodes}'s cable, not "
+                            "{relay}'s").format(server=server, nodes=_fmt(sorted(came)),
+                                                relay=relay))
+    chain = dhcp6.innermost(m)[1]
     near = chain[-1]
     if ipaddress.IPv6Address(near.peer_address) != cl.addr:
-        raise CheckFailed(f"the Relay-Forw's peer-address is {near.peer_address}, not "
-                          f"{cl.node}'s link-local address {cl.addr} (the relay answers the "
-                          "client there)")
+        # TRANSLATORS: keep "peer-address" and "link-address" (DHCPv6 fields).
+        raise CheckFailed(_("the Relay-Forw's peer-address is {address}, not {client}'s "
+                            "link-local address {expected} (the relay answers the client "
+                            "there)").format(address=near.peer_address, client=cl.node,
+                                             expected=cl.addr))
     link = ipaddress.IPv6Address(near.link_address)
     if not any(link in p for p in prefixes):
-        raise CheckFailed(f"the Relay-Forw's link-address is {link}, not in {cl.lan}'s prefix "
-                          f"({_fmt(prefixes)}): the server chooses the client's subnet by it")
+        raise CheckFailed(_("the Relay-Forw's link-address is {address}, not in {lan}'s prefix "
+                            "({prefixes}): the server chooses the client's subnet by it").format(
+                                address=link, lan=cl.lan, prefixes=_fmt(prefixes)))
     return near, _fmt(sorted(came))
 
 
@@ -134,27 +145,34 @@ def _answered(t: _Trace, client: str, relay: str, server: str, timeout: float,
               ) -> tuple[Answer, dhcp6.RelayMessage]:
     mine = [(s, m) for s, m in t.repls if not s.outgoing and s.ifname == t.srv_port]
     if not mine:
-        others = sorted({s.node for s, _ in t.repls if not s.outgoing and s.node})
+        others = sorted({s.node for s, m in t.repls if not s.outgoing and s.node})
         if others:
-            raise CheckFailed(f"a Relay-Repl for {client}'s Solicit came in on "
-                              f"{_fmt(others)}'s cable, not {server}'s")
-        raise CheckFailed(f"{server} got {client}'s Solicit in a Relay-Forw but sent no "
-                          f"Relay-Repl within {timeout:g} s (is its DHCPv6 server listening on "
-                          "the address the relay sends to, with a subnet for the relay's "
-                          "link-address? Kea: interfaces [\"eth0/<address>\"])")
-    inner = [dhcp6.innermost(m)[0] for _, m in mine]
+            raise CheckFailed(_("a Relay-Repl for {client}'s Solicit came in on {nodes}'s "
+                                "cable, not {server}'s").format(client=client,
+                                                                nodes=_fmt(others),
+                                                                server=server))
+        raise CheckFailed(_("{server} got {client}'s Solicit in a Relay-Forw but sent no "
+                            "Relay-Repl within {seconds} s (is its DHCPv6 server listening on "
+                            "the address the relay sends to, with a subnet for the relay's "
+                            "link-address? Kea: interfaces [\"eth0/<address>\"])").format(
+                                server=server, client=client, seconds=f"{timeout:g}"))
+    inner = [dhcp6.innermost(m)[0] for s, m in mine]
     from_relay = [a for a in t.advs if relay in a.senders]
     good = [a for a in from_relay if a.msg in inner]
     if good:
         return good[0], mine[0][1]
     if from_relay:
-        raise CheckFailed(f"the Advertise {client} got from {relay}'s cable is not the one "
-                          f"{server} sent in its Relay-Repl")
+        raise CheckFailed(_("the Advertise {client} got from {relay}'s cable is not the one "
+                            "{server} sent in its Relay-Repl").format(client=client, relay=relay,
+                                                                       server=server))
     if t.advs:
-        who = _fmt(sorted({n for a in t.advs for n in a.senders}) or ["an unknown port"])
-        raise CheckFailed(f"{client}'s Advertise came in on {who}'s cable, not {relay}'s")
-    raise CheckFailed(f"{server} answered with a Relay-Repl, but {relay} did not pass the "
-                      f"Advertise on to {client}")
+        # TRANSLATORS: stands for a node, as in "came in on {who}'s cable".
+        who = _fmt(sorted({n for a in t.advs for n in a.senders}) or [_("an unknown port")])
+        raise CheckFailed(_("{client}'s Advertise came in on {who}'s cable, not "
+                            "{relay}'s").format(client=client, who=who, relay=relay))
+    raise CheckFailed(_("{server} answered with a Relay-Repl, but {relay} did not pass the "
+                        "Advertise on to {client}").format(server=server, relay=relay,
+                                                           client=client))
 
 
 def dhcp6_relays(client: str, relay: str, server: str, iface: str = "eth0", *,
@@ -192,20 +210,32 @@ def dhcp6_relays(client: str, relay: str, server: str, iface: str = "eth0", *,
         fw = _forwarded(t, client, relay, server, server_iface, own, timeout)
         near, came = _relay_problems(t, fw, cl, relay, server, relay_up,
                                      _link_prefixes(lab, relay, relay_iface, link_prefix))
-        adv, _ = _answered(t, client, relay, server, timeout)
-        offered = ""
+        adv = _answered(t, client, relay, server, timeout)[0]
+        items = None
         if p is not None:
             problems, items = _lease_problems(adv.msg, duid, IaNa, iaid, p, None)
             if problems:
-                raise CheckFailed(f"the Advertise {server} sent through {relay}: "
-                                  + "; ".join(problems))
-            offered = f", offering {_fmt(items)}"
-        return (f"{relay} relayed {client}'s Solicit to {server} (Relay-Forw from {came}'s "
-                f"cable, link-address {near.link_address}); {server} answered with a "
-                f"Relay-Repl and {client} got its Advertise from {relay}'s cable{offered}")
-    return Check(f"a relay on {relay} forwards {client}'s Solicit to {server} and the answer "
-                 "back (seen on both LANs)" + (f", offering an address from {p}" if p else ""),
-                 fn, within=within)
+                raise CheckFailed(_("the Advertise {server} sent through {relay}: "
+                                    "{problems}").format(server=server, relay=relay,
+                                                         problems="; ".join(problems)))
+        values = dict(relay=relay, client=client, server=server, came=came,
+                      link_address=near.link_address)
+        if items is not None:
+            return _("{relay} relayed {client}'s Solicit to {server} (Relay-Forw from {came}'s "
+                     "cable, link-address {link_address}); {server} answered with a Relay-Repl "
+                     "and {client} got its Advertise from {relay}'s cable, offering "
+                     "{items}").format(items=_fmt(items), **values)
+        return _("{relay} relayed {client}'s Solicit to {server} (Relay-Forw from {came}'s "
+                 "cable, link-address {link_address}); {server} answered with a Relay-Repl and "
+                 "{client} got its Advertise from {relay}'s cable").format(**values)
+    if p:
+        desc = _("a relay on {relay} forwards {client}'s Solicit to {server} and the answer back "
+                 "(seen on both LANs), offering an address from {pool}").format(
+                     relay=relay, client=client, server=server, pool=p)
+    else:
+        desc = _("a relay on {relay} forwards {client}'s Solicit to {server} and the answer back "
+                 "(seen on both LANs)").format(relay=relay, client=client, server=server)
+    return Check(desc, fn, within=within)
 
 
 # ------------------------------------------------------------ only listens
@@ -241,7 +271,7 @@ def dhcp6_relay_on_wire(relay: str, server: str, *, server_iface: str = "eth0",
         cports: list[str] = []
         cport = ""
         if client is not None:
-            cport, _, cports_map = lan_ports(lab, client, client_iface)
+            cport, cports_map = lan_ports(lab, client, client_iface)[::2]
             cports = list(cports_map)
         state: dict[str, str] = {}
 
@@ -263,27 +293,47 @@ def dhcp6_relay_on_wire(relay: str, server: str, *, server_iface: str = "eth0",
                         r.type == dhcp6.RELAY_REPL and not rs.outgoing and rs.ifname == srv_port
                         and (ri := dhcp6.innermost(r)[0]) is not None and ri.xid == inner.xid
                         for rs, r in msgs):
-                    state["unanswered"] = f"{server} sent no Relay-Repl for it"
+                    state["unanswered"] = "yes"
                     continue
                 state["ok"] = f"link-address {chain[-1].link_address}, xid {inner.xid:#x}"
                 return True
             return False
 
         seen = _listen(lab, within, found)
+        values = dict(relay=relay, message=name, client=client, server=server, lan=srv_lan)
         if found(seen):
-            return (f"{relay} forwarded a {name}" + (f" from {client}" if client else "")
-                    + f" to {server} on {srv_lan} ({state['ok']})"
-                    + (f"; {server} answered" if answered else ""))
+            # TRANSLATORS: {message} is a DHCPv6 message name (Solicit,
+            # Renew): keep it; {details} is "link-address …, xid 0x…".
+            text = (_("{relay} forwarded a {message} from {client} to {server} on {lan} "
+                      "({details}); {server} answered") if client and answered else
+                    _("{relay} forwarded a {message} from {client} to {server} on {lan} "
+                      "({details})") if client else
+                    _("{relay} forwarded a {message} to {server} on {lan} ({details}); "
+                      "{server} answered") if answered else
+                    _("{relay} forwarded a {message} to {server} on {lan} ({details})"))
+            return text.format(details=state["ok"], **values)
         msgs = decoded(seen, srv_ports)
-        heard = _fmt(sorted({f"{_name(m)} from {s.node or s.ifname}" for s, m in msgs
+        heard = _fmt(sorted({heard_from(_name(m), s.node or s.ifname) for s, m in msgs
                              if not s.outgoing}))
-        raise CheckFailed(f"no Relay-Forw carrying a {name}" + (f" of {client}'s" if client
-                                                               else "")
-                          + f" from {relay} reached {server} on {srv_lan} within {within:g} s"
-                          + (f" ({state['unanswered']})" if "unanswered" in state else "")
-                          + f" (heard on {srv_lan}: {heard})")
-    return Check(f"{relay} forwards a {name}" + (f" from {client}" if client else "")
-                 + f" to {server} (seen on {server}'s LAN)", fn)
+        unanswered = "unanswered" in state
+        text = (_("no Relay-Forw carrying a {message} of {client}'s from {relay} reached "
+                  "{server} on {lan} within {seconds} s ({server} sent no Relay-Repl for it) "
+                  "(heard on {lan}: {heard})") if client and unanswered else
+                _("no Relay-Forw carrying a {message} of {client}'s from {relay} reached "
+                  "{server} on {lan} within {seconds} s (heard on {lan}: {heard})") if client else
+                _("no Relay-Forw carrying a {message} from {relay} reached {server} on {lan} "
+                  "within {seconds} s ({server} sent no Relay-Repl for it) (heard on {lan}: "
+                  "{heard})") if unanswered else
+                _("no Relay-Forw carrying a {message} from {relay} reached {server} on {lan} "
+                  "within {seconds} s (heard on {lan}: {heard})"))
+        raise CheckFailed(text.format(seconds=f"{within:g}", heard=heard, **values))
+    if client:
+        desc = _("{relay} forwards a {message} from {client} to {server} (seen on {server}'s "
+                 "LAN)").format(relay=relay, message=name, client=client, server=server)
+    else:
+        desc = _("{relay} forwards a {message} to {server} (seen on {server}'s LAN)").format(
+            relay=relay, message=name, server=server)
+    return Check(desc, fn)
 
 
 def dhcp6_reply_on_wire(client: str, iface: str = "eth0", *, dns_servers: Sequence[str] = (),
@@ -326,15 +376,22 @@ def dhcp6_reply_on_wire(client: str, iface: str = "eth0", *, dns_servers: Sequen
                     ia = m.option(IaNa)
                     addrs = [x.address for x in (ia.leases() if ia else ())]
                     if not any(a in p for a in addrs):
-                        problems.append(f"no address from {p} (it gave: {_fmt(addrs)})")
+                        problems.append(_("no address from {pool} (it gave: {given})").format(
+                            pool=p, given=_fmt(addrs)))
                 who = from_node or _fmt(sorted(senders))
                 if problems:
-                    result["problems"] = f"the Reply {client}:{iface} got from {who}'s cable: " \
-                        + "; ".join(problems)
+                    result["problems"] = _("the Reply {client}:{iface} got from {who}'s cable: "
+                                           "{problems}").format(client=client, iface=iface,
+                                                                who=who,
+                                                                problems="; ".join(problems))
                     continue
                 dns = m.option(DnsServers)
-                result["ok"] = (f"{client}:{iface} got a Reply to its {asked[m.xid][0]} from "
-                                f"{who}'s cable: DNS {_fmt(dns.addresses if dns else ())}")
+                # TRANSLATORS: {message} is the DHCPv6 message name the client
+                # sent (Solicit, Renew): keep it.
+                result["ok"] = _("{client}:{iface} got a Reply to its {message} from {who}'s "
+                                 "cable: DNS {servers}").format(
+                                     client=client, iface=iface, message=asked[m.xid][0],
+                                     who=who, servers=_fmt(dns.addresses if dns else ()))
                 return True
             result["asked"] = _fmt(sorted({v[0] for v in asked.values()}))
             return False
@@ -345,14 +402,22 @@ def dhcp6_reply_on_wire(client: str, iface: str = "eth0", *, dns_servers: Sequen
         if "problems" in result:
             raise CheckFailed(result["problems"])
         if "elsewhere" in result:
-            raise CheckFailed(f"{client}:{iface} got a Reply, but it came in on "
-                              f"{result['elsewhere']}'s cable, not from {from_node}")
-        raise CheckFailed(f"{client}:{iface} got no DHCPv6 Reply to a request of its own on {lan} "
-                          f"within {within:g} s ({client} sent: {result.get('asked', 'none')}; "
-                          "is its DHCPv6 client running and asking?)")
-    want = [f"DNS {_fmt(dns_servers)}"] if dns_servers else []
-    want += [f"domains {_fmt(domains)}"] if domains else []
-    want += [f"an address from {p}"] if p else []
-    return Check(f"{client}:{iface} gets a DHCPv6 Reply" + (f" from {from_node}" if from_node
-                                                            else "")
-                 + (f" ({'; '.join(want)})" if want else "") + " (seen on its cable)", fn)
+            raise CheckFailed(_("{client}:{iface} got a Reply, but it came in on {nodes}'s "
+                                "cable, not from {node}").format(
+                                    client=client, iface=iface, nodes=result["elsewhere"],
+                                    node=from_node))
+        # TRANSLATORS: {sent} lists DHCPv6 message names (Solicit, Renew), or "none".
+        raise CheckFailed(_("{client}:{iface} got no DHCPv6 Reply to a request of its own on "
+                            "{lan} within {seconds} s ({client} sent: {sent}; is its DHCPv6 "
+                            "client running and asking?)").format(
+                                client=client, iface=iface, lan=lan, seconds=f"{within:g}",
+                                sent=result.get("asked", _("none"))))
+    want = wanted(dns_servers, domains)
+    want += [_("an address from {pool}").format(pool=p)] if p else []
+    values = dict(client=client, iface=iface, node=from_node, details="; ".join(want))
+    text = (_("{client}:{iface} gets a DHCPv6 Reply from {node} ({details}) (seen on its "
+              "cable)") if from_node and want else
+            _("{client}:{iface} gets a DHCPv6 Reply from {node} (seen on its cable)") if from_node
+            else _("{client}:{iface} gets a DHCPv6 Reply ({details}) (seen on its cable)") if want
+            else _("{client}:{iface} gets a DHCPv6 Reply (seen on its cable)"))
+    return Check(text.format(**values), fn)

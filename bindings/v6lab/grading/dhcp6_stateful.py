@@ -28,20 +28,23 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
+from ..i18n import N_, _
 from ..proto import ProtoError, dhcp6
 from ..proto.dhcp6 import DnsServers, IaAddr, IaNa, IaPd, IaPrefix, StatusCode
 from . import wire as w
 from .check import Check, CheckFailed
-from .dhcp6 import DHCP6_PORTS, _client_ll, _fmt, _open_client, _reply_problems
+from .dhcp6 import (DHCP6_PORTS, _client_ll, _fmt, _open_client, _reply_problems, malformed,
+                    status_problem, wanted)
 
 if TYPE_CHECKING:
     from ..lab import Lab
 
 SETTLE = 0.15       # after the first answer, how long to wait for a second (rogue) one
-HINT = (" (is a DHCPv6 server answering on this link, or a relay in front of one? Kea: "
-        "kea-dhcp6 with a subnet6 for this link's prefix; dnsmasq: --dhcp-range=...)")
-RELAYED_HINT = (" (is a DHCPv6 server listening on that address? Kea 2.2 hears a relay only "
-                "on an address it is told to bind: interfaces [\"eth0/<address>\"])")
+# What to look at when no answer came, after the failure (translated there).
+HINT = N_("(is a DHCPv6 server answering on this link, or a relay in front of one? Kea: "
+          "kea-dhcp6 with a subnet6 for this link's prefix; dnsmasq: --dhcp-range=...)")
+RELAYED_HINT = N_("(is a DHCPv6 server listening on that address? Kea 2.2 hears a relay only "
+                  "on an address it is told to bind: interfaces [\"eth0/<address>\"])")
 
 
 # -------------------------------------------------------------- the pools
@@ -120,7 +123,11 @@ class Client:
         self.dest = dest
         self.junk: list[str] = []
         self.who = f"{node}:{iface}"
-        self.where = f"from {node}:{iface} ({self.bound})"
+        # TRANSLATORS: where the grader's message was sent from, as in "no
+        # DHCPv6 Advertise to the grader's Solicit {where} within 2 s";
+        # {bound} is its socket's address and port.
+        self.where = _("from {node}:{iface} ({bound})").format(node=node, iface=iface,
+                                                               bound=self.bound)
 
     relayed = False
 
@@ -164,7 +171,7 @@ class Client:
             try:
                 m = self.unwrap(dhcp6.decode(p.payload))
             except ProtoError as e:
-                self.junk.append(f"a malformed answer from {p.src}: {e}")
+                self.junk.append(malformed(p.src, e))
                 continue
             if m is not None and m.xid == xid and m.type == want:
                 out[p.payload] = Answer(m, p.payload, self.senders(p.payload))
@@ -187,7 +194,7 @@ class RelayingClient(Client):
 
     def __init__(self, lab: "Lab", server: str, server_iface: str, from_node: str,
                  link_address: str, tap: w.Tap, timeout: float) -> None:
-        _, lan, ports = lan_ports(lab, server, server_iface)
+        lan, ports = lan_ports(lab, server, server_iface)[1:]
         mine = [p for p, n in ports.items() if n == from_node]
         if not mine:
             raise RuntimeError(f"{from_node} is not on {lan}, {server}:{server_iface}'s LAN")
@@ -197,9 +204,14 @@ class RelayingClient(Client):
         super().__init__(lab, from_node, iface, tap, timeout, src, (dst, dhcp6.SERVER_PORT))
         self.link_address = str(ipaddress.IPv6Address(link_address))
         self.peer = w.random_identity()[1]
-        self.who = f"the grader's relay on {from_node}:{iface}"
-        self.where = (f"relayed from {from_node}:{iface} ({self.bound}) to {server} at {dst} "
-                      f"(link-address {self.link_address})")
+        # TRANSLATORS: who got an answer, as in "{who} got a DHCPv6 Reply".
+        self.who = _("the grader's relay on {node}:{iface}").format(node=from_node, iface=iface)
+        # TRANSLATORS: as "from {node}:{iface} ({bound})", for a relayed
+        # message; keep "link-address" (a DHCPv6 field).
+        self.where = _("relayed from {node}:{iface} ({bound}) to {server} at {address} "
+                       "(link-address {link_address})").format(
+                           node=from_node, iface=iface, bound=self.bound, server=server,
+                           address=dst, link_address=self.link_address)
 
     def wrap(self, msg: dhcp6.Message) -> bytes:
         return dhcp6.encode(dhcp6.relay_forw(msg, self.link_address, self.peer))
@@ -215,8 +227,8 @@ def _global(lab: "Lab", node: str, iface: str) -> str:
     addrs = [a.address for a in lab[node].addresses(iface, 6)
              if a.scope == "global" and not a.tentative and not a.dadfailed]
     if not addrs:
-        raise CheckFailed(f"{node}:{iface} has no usable global address, so no relay can reach "
-                          "a DHCPv6 server there")
+        raise CheckFailed(_("{node}:{iface} has no usable global address, so no relay can "
+                            "reach a DHCPv6 server there").format(node=node, iface=iface))
     return addrs[0]
 
 
@@ -235,7 +247,8 @@ class Lease:
 
 
 def _who(answers: Sequence[Answer]) -> str:
-    return _fmt(sorted({n for a in answers for n in a.senders} or {"an unknown port"}))
+    # TRANSLATORS: stands for a node, as in "came in on {who}'s cable".
+    return _fmt(sorted({n for a in answers for n in a.senders} or {_("an unknown port")}))
 
 
 def _pick(answers: list[Answer], server: Optional[str], what: str, sent: str,
@@ -243,19 +256,29 @@ def _pick(answers: list[Answer], server: Optional[str], what: str, sent: str,
     """The answers that count: from server's cable if given, else any that
     crossed the LAN; CheckFailed saying why when none do."""
     if not answers:
-        raise CheckFailed(f"no DHCPv6 {what} to the grader's {sent} {cl.where} within "
-                          f"{cl.timeout:g} s" + (f"; {cl.junk[0]}" if cl.junk else "")
-                          + (RELAYED_HINT if cl.relayed else HINT))
+        # TRANSLATORS: {message} and {sent} are DHCPv6 message names
+        # (Advertise, Solicit): keep them; {where} is "from h1:eth0 (…)".
+        if cl.junk:
+            text = _("no DHCPv6 {message} to the grader's {sent} {where} within {seconds} s; "
+                     "{problem}").format(message=what, sent=sent, where=cl.where,
+                                         seconds=f"{cl.timeout:g}", problem=cl.junk[0])
+        else:
+            text = _("no DHCPv6 {message} to the grader's {sent} {where} within {seconds} "
+                     "s").format(message=what, sent=sent, where=cl.where,
+                                 seconds=f"{cl.timeout:g}")
+        raise CheckFailed(text + " " + _(RELAYED_HINT if cl.relayed else HINT))
     crossed = [a for a in answers if a.senders]
     if server is not None:
         mine = [a for a in crossed if server in a.senders]
         if not mine:
-            raise CheckFailed(f"{cl.who} got a DHCPv6 {what}, but it came in on "
-                              f"{_who(answers)}'s cable, not from {server}")
+            raise CheckFailed(_("{who} got a DHCPv6 {message}, but it came in on {senders}'s "
+                                "cable, not from {server}").format(
+                                    who=cl.who, message=what, senders=_who(answers),
+                                    server=server))
         return mine
     if not crossed:
-        raise CheckFailed(f"the DHCPv6 {what} {cl.who} got did not come in on any other port "
-                          f"of {cl.lan}")
+        raise CheckFailed(_("the DHCPv6 {message} {who} got did not come in on any other port "
+                            "of {lan}").format(message=what, who=cl.who, lan=cl.lan))
     return crossed
 
 
@@ -270,28 +293,33 @@ def _lease_problems(m: dhcp6.Message, duid: dhcp6.Duid, kind: type, iaid: int, p
     name = "IA_NA" if kind is IaNa else "IA_PD"
     cid = m.option(dhcp6.ClientId)
     if cid is None or cid.duid != duid:
-        return ["it does not carry the grader's client DUID (a real server echoes it)"], []
+        return [_("it does not carry the grader's client DUID (a real server echoes it)")], []
     st = m.option(StatusCode)
     if st is not None and st.status != 0:
-        return [f"status {st.name}: {st.message!r}"], []
+        return [status_problem(st)], []
     ia = _ia_of(m, kind, iaid)
     if ia is None:
-        return [f"it has no {name} for the grader's IAID"], []
+        # TRANSLATORS: {ia} is IA_NA or IA_PD (DHCPv6 option names): keep it.
+        return [_("it has no {ia} for the grader's IAID").format(ia=name)], []
     st = ia.status()
     if st is not None and st.status != 0:
-        return [f"{name} status {st.name}: {st.message!r}"], []
+        return [status_problem(st, name)], []
     live = [x for x in ia.leases() if x.valid > 0]
     items = [x.address if isinstance(x, IaAddr) else x.prefix for x in live]
     if not items:
-        return [f"its {name} holds no {'address' if kind is IaNa else 'prefix'}"], []
+        return [_("its {ia} holds no address").format(ia=name) if kind is IaNa
+                else _("its {ia} holds no prefix").format(ia=name)], []
     problems = []
     for x in items:
         if kind is IaNa and x not in pool:
-            problems.append(f"it offers {x}, which is not in the pool {pool}")
+            problems.append(_("it offers {address}, which is not in the pool {pool}").format(
+                address=x, pool=pool))
         elif kind is IaPd and not pool.holds(x):
-            problems.append(f"it delegates {x}, which is not inside {pool}")
+            problems.append(_("it delegates {prefix}, which is not inside {pool}").format(
+                prefix=x, pool=pool))
         elif kind is IaPd and length is not None and ipaddress.IPv6Network(x).prefixlen != length:
-            problems.append(f"it delegates {x}, not a /{length}")
+            problems.append(_("it delegates {prefix}, not a /{length}").format(
+                prefix=x, length=length))
     return problems, items
 
 
@@ -304,12 +332,14 @@ def _check(answers: list[Answer], what: str, duid: dhcp6.Duid, kind: type, iaid:
     for a in answers:
         problems, items = _lease_problems(a.msg, duid, kind, iaid, pool, length)
         if not problems:
-            problems = [p for p in _reply_problems(a.msg, dns_servers, domains)
-                        if not p.startswith("status")]
+            # Its status was looked at above.
+            problems = _reply_problems(a.msg, dns_servers, domains, status=False)
         if not problems:
             return a, items
         first = first or problems
-    raise CheckFailed(f"the DHCPv6 {what} from {_who(answers[:1])}: " + "; ".join(first))
+    # TRANSLATORS: {message} is a DHCPv6 message name (Advertise, Reply): keep it.
+    raise CheckFailed(_("the DHCPv6 {message} from {sender}: {problems}").format(
+        message=what, sender=_who(answers[:1]), problems="; ".join(first)))
 
 
 def _plain_ia(kind: type, iaid: int, items: Sequence[str]) -> Union[IaNa, IaPd]:
@@ -334,8 +364,9 @@ def obtain(cl: Client, kind: type, pool: Pool, length: Optional[int], *, server:
                         () if request else dns_servers, () if request else domains)
     sid = adv.msg.option(dhcp6.ServerId)
     if sid is None:
-        raise CheckFailed(f"the DHCPv6 Advertise from {_who([adv])} has no server DUID "
-                          "(SERVERID), so no client could Request what it offers")
+        raise CheckFailed(_("the DHCPv6 Advertise from {sender} has no server DUID "
+                            "(SERVERID), so no client could Request what it offers").format(
+                                sender=_who([adv])))
     sender = server or sorted(adv.senders)[0]
     lease = Lease(duid, _plain_ia(kind, iaid, items), sid.duid, sender, advertise=adv.msg,
                   items=items)
@@ -350,8 +381,9 @@ def obtain(cl: Client, kind: type, pool: Pool, length: Optional[int], *, server:
                       pool, length, dns_servers, domains)
     rsid = rep.msg.option(dhcp6.ServerId)
     if rsid is None or rsid.duid != sid.duid:
-        raise CheckFailed(f"the DHCPv6 Reply from {_who([rep])} carries another server DUID "
-                          f"than its Advertise ({dhcp6.duid_text(sid.duid)})")
+        raise CheckFailed(_("the DHCPv6 Reply from {sender} carries another server DUID than "
+                            "its Advertise ({duid})").format(sender=_who([rep]),
+                                                             duid=dhcp6.duid_text(sid.duid)))
     lease.reply, lease.items, lease.ia = rep.msg, got, _plain_ia(kind, iaid, got)
     return lease
 
@@ -377,8 +409,6 @@ def release_all(cl: Client, leases: list[Lease]) -> None:
 def _stateful(kind: type, make: Callable[["Lab", w.Tap], Client], pool: Pool,
               length: Optional[int], server: Optional[str], request: bool,
               dns_servers: Sequence[str], domains: Sequence[str]):
-    noun = "address" if kind is IaNa else "prefix"
-
     def fn(lab: "Lab") -> str:
         leases: list[Lease] = []
         with ExitStack() as stack:
@@ -396,11 +426,22 @@ def _stateful(kind: type, make: Callable[["Lab", w.Tap], Client], pool: Pool,
                 release_all(cl, leases)
         final = a.reply or a.advertise
         dns = final.option(DnsServers) if final else None
-        how = "and bound it (Request/Reply)" if request else "(Advertise only)"
-        more = f"; a second client got {_fmt(b.items)}" if request else ""
-        return (f"{cl.who} was offered {noun} {_fmt(a.items)} {how} on {a.sender}'s "
-                f"cable{more}; server DUID {dhcp6.duid_text(a.server_duid)}; DNS "
-                f"{_fmt(dns.addresses if dns else ())}" + ("; released" if request else ""))
+        values = dict(who=cl.who, items=_fmt(a.items), sender=a.sender,
+                      duid=dhcp6.duid_text(a.server_duid),
+                      servers=_fmt(dns.addresses if dns else ()))
+        if request:
+            text = (_("{who} was offered address {items} and bound it (Request/Reply) on "
+                      "{sender}'s cable; a second client got {second}; server DUID {duid}; "
+                      "DNS {servers}; released") if kind is IaNa else
+                    _("{who} was offered prefix {items} and bound it (Request/Reply) on "
+                      "{sender}'s cable; a second client got {second}; server DUID {duid}; "
+                      "DNS {servers}; released"))
+            return text.format(second=_fmt(b.items), **values)
+        text = (_("{who} was offered address {items} (Advertise only) on {sender}'s cable; "
+                  "server DUID {duid}; DNS {servers}") if kind is IaNa else
+                _("{who} was offered prefix {items} (Advertise only) on {sender}'s cable; "
+                  "server DUID {duid}; DNS {servers}"))
+        return text.format(**values)
     return fn
 
 
@@ -413,17 +454,18 @@ def _distinct(a: Lease, b: Lease, kind: type) -> None:
         same = [p for p in a.items for q in b.items
                 if ipaddress.IPv6Network(p).overlaps(ipaddress.IPv6Network(q))]
     if same:
-        raise CheckFailed(f"two clients bound at the same time were both given {_fmt(same)}: "
-                          f"what answers on {a.sender}'s cable does not keep one binding per "
-                          "client, as a DHCPv6 server does")
+        raise CheckFailed(_("two clients bound at the same time were both given {items}: "
+                            "what answers on {sender}'s cable does not keep one binding per "
+                            "client, as a DHCPv6 server does").format(items=_fmt(same),
+                                                                      sender=a.sender))
 
 
 def _describe(what: str, server: Optional[str], dns_servers: Sequence[str],
               domains: Sequence[str]) -> str:
-    extra = [f"DNS {_fmt(dns_servers)}"] if dns_servers else []
-    extra += [f"domains {_fmt(domains)}"] if domains else []
-    return (f"a DHCPv6 server {what}" + (f" (answers on {server}'s cable)" if server else "")
-            + (f" ({'; '.join(extra)})" if extra else ""))
+    """what (a translated sentence), then which cable and what it gives."""
+    extra = wanted(dns_servers, domains)
+    where = " " + _("(answers on {server}'s cable)").format(server=server) if server else ""
+    return what + where + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def dhcp6_offers_address(client: str, pool: str, iface: str = "eth0", *,
@@ -440,8 +482,9 @@ def dhcp6_offers_address(client: str, pool: str, iface: str = "eth0", *,
     p = Pool(pool)
     fn = _stateful(IaNa, lambda lab, tap: Client.direct(lab, client, iface, tap, timeout), p,
                    None, server, request, dns_servers, domains)
-    return Check(_describe(f"offers {client}:{iface} an address from {p}", server, dns_servers,
-                           domains), fn, within=within)
+    what = _("a DHCPv6 server offers {client}:{iface} an address from {pool}").format(
+        client=client, iface=iface, pool=p)
+    return Check(_describe(what, server, dns_servers, domains), fn, within=within)
 
 
 def dhcp6_delegates_prefix(client: str, pool: str, length: int, iface: str = "eth0", *,
@@ -456,8 +499,9 @@ def dhcp6_delegates_prefix(client: str, pool: str, length: int, iface: str = "et
     p = Pool(pool)
     fn = _stateful(IaPd, lambda lab, tap: Client.direct(lab, client, iface, tap, timeout), p,
                    length, server, request, dns_servers, domains)
-    return Check(_describe(f"delegates {client}:{iface} a /{length} from {p}", server,
-                           dns_servers, domains), fn, within=within)
+    what = _("a DHCPv6 server delegates {client}:{iface} a /{length} from {pool}").format(
+        client=client, iface=iface, length=length, pool=p)
+    return Check(_describe(what, server, dns_servers, domains), fn, within=within)
 
 
 def dhcp6_server_answers_relay(server: str, link_address: str, pool: str, *, from_node: str,
@@ -480,8 +524,13 @@ def dhcp6_server_answers_relay(server: str, link_address: str, pool: str, *, fro
     def make(lab: "Lab", tap: w.Tap) -> Client:
         return RelayingClient(lab, server, server_iface, from_node, link_address, tap, timeout)
     fn = _stateful(kind, make, p, prefix_length, server, request, dns_servers, domains)
-    what = (f"an address from {p}" if prefix_length is None
-            else f"a /{prefix_length} from {p}")
-    return Check(_describe(f"on {server} gives {what} to a client relayed from {link_address}",
-                           None, dns_servers, domains) + f" (the grader relays from {from_node})",
+    if prefix_length is None:
+        what = _("a DHCPv6 server on {server} gives an address from {pool} to a client relayed "
+                 "from {link_address}").format(server=server, pool=p, link_address=link_address)
+    else:
+        what = _("a DHCPv6 server on {server} gives a /{length} from {pool} to a client "
+                 "relayed from {link_address}").format(server=server, length=prefix_length,
+                                                       pool=p, link_address=link_address)
+    return Check(_describe(what, None, dns_servers, domains) + " "
+                 + _("(the grader relays from {node})").format(node=from_node),
                  fn, within=within)

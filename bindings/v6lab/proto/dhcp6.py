@@ -22,6 +22,7 @@ import uuid as _uuid
 from dataclasses import dataclass
 from typing import ClassVar, Iterable, Optional, Type, TypeVar, Union
 
+from ..i18n import _
 from . import dns
 from .errors import ProtoError, Reader
 
@@ -120,7 +121,7 @@ def decode_duid(data: bytes) -> Duid:
     if t == 4:
         b = r.take(16, "UUID")
         if r.left():
-            raise r.fail("DUID-UUID longer than 16 bytes")
+            raise r.fail(_("DUID-UUID longer than 16 bytes"))
         return DuidUuid(str(_uuid.UUID(bytes=b)))
     return DuidOther(t, r.rest())
 
@@ -326,13 +327,13 @@ class UnknownOption(Option):
 
 def _addresses(r: Reader) -> tuple[str, ...]:
     if r.left() % 16:
-        raise r.fail(f"length {r.left()} is not a multiple of 16")
-    return tuple(r.ip6("address") for _ in range(r.left() // 16))
+        raise r.fail(_("length {length} is not a multiple of 16").format(length=r.left()))
+    return tuple(r.ip6("address") for i in range(r.left() // 16))
 
 
 def _exact(r: Reader, n: int) -> Reader:
     if r.left() != n:
-        raise r.fail(f"length {r.left()}, must be {n}")
+        raise r.fail(_("length {length}, must be {expected}").format(length=r.left(), expected=n))
     return r
 
 
@@ -350,7 +351,7 @@ def _tail(r: Reader) -> tuple:
 def _iaprefix(r: Reader) -> IaPrefix:
     pref, valid, plen = r.u32("preferred lifetime"), r.u32("valid lifetime"), r.u8("prefix length")
     if plen > 128:
-        raise r.fail(f"prefix length {plen}")
+        raise r.fail(_("prefix length {length}").format(length=plen))
     raw = int.from_bytes(r.take(16, "prefix"), "big")
     net = ipaddress.IPv6Network((raw >> (128 - plen) << (128 - plen) if plen else 0, plen))
     return IaPrefix(pref, valid, str(net), _tail(r))
@@ -362,7 +363,7 @@ _DECODERS = {
     3: lambda r: IaNa(*_ia(r)),
     5: lambda r: IaAddr(r.ip6("address"), r.u32("preferred lifetime"), r.u32("valid lifetime"),
                         _tail(r)),
-    6: lambda r: OptionRequest(tuple(r.u16("option code") for _ in range(
+    6: lambda r: OptionRequest(tuple(r.u16("option code") for i in range(
         _even(r) // 2))),
     7: lambda r: Preference(_exact(r, 1).u8("preference")),
     8: lambda r: ElapsedTime(_exact(r, 2).u16("elapsed time")),
@@ -385,7 +386,7 @@ OPTION_NAMES = {1: "CLIENTID", 2: "SERVERID", 3: "IA_NA", 5: "IAADDR", 6: "ORO",
 
 def _even(r: Reader) -> int:
     if r.left() % 2:
-        raise r.fail(f"length {r.left()} is odd")
+        raise r.fail(_("length {length} is odd").format(length=r.left()))
     return r.left()
 
 
@@ -418,7 +419,8 @@ _depth = threading.local()
 def _decode_options(data: bytes, base: int = 0) -> tuple:
     depth = getattr(_depth, "n", 0)
     if depth >= MAX_NESTING:
-        raise ProtoError(f"DHCPv6 options at offset {base}: nested more than {MAX_NESTING} deep")
+        raise ProtoError(_("DHCPv6 options at offset {offset}: nested more than {limit} "
+                           "deep").format(offset=base, limit=MAX_NESTING))
     _depth.n = depth + 1
     try:
         return _decode_options_flat(data, base)
@@ -512,7 +514,7 @@ def _decode_message(data: bytes, base: int = 0) -> AnyMessage:
 def decode(data: bytes) -> AnyMessage:
     """A DHCPv6 message from a UDP payload; ProtoError if malformed."""
     if not data:
-        raise ProtoError("DHCPv6 message at offset 0: empty")
+        raise ProtoError(_("DHCPv6 message at offset 0: empty"))
     return _decode_message(bytes(data))
 
 

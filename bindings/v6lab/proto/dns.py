@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Union
 
+from ..i18n import _
 from .errors import ProtoError, Reader
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
@@ -140,19 +141,19 @@ def _read_name(r: Reader, whole: bytes | None) -> str:
             break
         if n & 0xC0 == 0xC0:
             if whole is None:
-                raise cur.fail("compression pointer where none is allowed")
+                raise cur.fail(_("compression pointer where none is allowed"))
             ptr = ((n & 0x3F) << 8) | cur.u8("compression pointer")
             jumps += 1
             if jumps > _MAX_POINTERS or ptr >= len(whole):
-                raise cur.fail(f"bad compression pointer {ptr}")
+                raise cur.fail(_("bad compression pointer {pointer}").format(pointer=ptr))
             cur = Reader(whole, r.what)
             cur.off = ptr
             continue
         if n & 0xC0:
-            raise cur.fail(f"label type {n >> 6} is not supported")
+            raise cur.fail(_("label type {type} is not supported").format(type=n >> 6))
         total += n + 1
         if total > 255:
-            raise cur.fail("name longer than 255 bytes")
+            raise cur.fail(_("name longer than 255 bytes"))
         labels.append(cur.take(n, "label").decode("ascii", "backslashreplace"))
     return ".".join(labels) + "."
 
@@ -272,10 +273,10 @@ def decode(data: bytes) -> Message:
     qid, flags = r.u16("id"), r.u16("flags")
     counts = [r.u16(f) for f in ("QDCOUNT", "ANCOUNT", "NSCOUNT", "ARCOUNT")]
     qs = []
-    for _ in range(counts[0]):
+    for i in range(counts[0]):
         name = _read_name(r, r.data)
         qs.append(Question(name, type_name(r.u16("question type")), r.u16("question class")))
-    sections = [tuple(_read_record(r, r.data) for _ in range(c)) for c in counts[1:]]
+    sections = [tuple(_read_record(r, r.data) for i in range(c)) for c in counts[1:]]
     return Message(qid, bool(flags & 0x8000), (flags >> 11) & 0xF, bool(flags & 0x400),
                    bool(flags & 0x200), bool(flags & 0x100), bool(flags & 0x80), flags & 0xF,
                    tuple(qs), *sections)

@@ -1,10 +1,16 @@
 """The one error every codec raises for malformed input, and the bounded
-reader that guarantees it (no slicing past the end goes unnoticed)."""
+reader that guarantees it (no slicing past the end goes unnoticed).
+
+Its text reaches a trainee (a check quotes why an answer was malformed), so
+it is translated when raised; the names of what and which field stay as
+the RFCs write them."""
 
 from __future__ import annotations
 
 import ipaddress
 import struct
+
+from ..i18n import _
 
 
 class ProtoError(ValueError):
@@ -27,11 +33,17 @@ class Reader:
         return len(self.data) - self.off
 
     def fail(self, why: str) -> "ProtoError":
-        return ProtoError(f"{self.what} at offset {self.base + self.off}: {why}")
+        # TRANSLATORS: {what} is the part of a message that is malformed
+        # ("DHCPv6 option 23 (DNS_SERVERS)"), {offset} a byte offset in it.
+        return ProtoError(_("{what} at offset {offset}: {why}").format(
+            what=self.what, offset=self.base + self.off, why=why))
 
     def take(self, n: int, field: str) -> bytes:
         if n < 0 or self.off + n > len(self.data):
-            raise self.fail(f"{field} needs {n} bytes, only {self.left()} left")
+            # TRANSLATORS: {field} is a protocol field's name ("option length"):
+            # keep it, as the RFC writes it.
+            raise self.fail(_("{field} needs {count} bytes, only {left} left").format(
+                field=field, count=n, left=self.left()))
         b = self.data[self.off:self.off + n]
         self.off += n
         return b
