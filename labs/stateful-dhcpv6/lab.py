@@ -89,7 +89,7 @@ class Lab(LabDefinition):
                 after(radvd, c.router_advertises("r1", "eth0", prefixes=[p], managed=True,
                                                  autonomous=False, default_router=None), _),
             ], hints=[
-                _("radvd on r1 must advertise ${lan1_prefix} on eth0 with the M flag on "
+                _("radvd on r1 must advertise lan1's prefix on eth0 with the M flag on "
                   "(AdvManagedFlag on) and the A flag off (AdvAutonomous off). Is radvd "
                   "running? What does rdisc6 eth0 on h1 show?"),
                 _("In /etc/radvd.conf on r1: interface eth0 { AdvSendAdvert on; "
@@ -124,7 +124,7 @@ class Lab(LabDefinition):
                 _("Each host needs a DHCPv6 client that asks for an address, and the default "
                   "route comes from the RA, not from DHCPv6. Look at ip -6 addr and "
                   "ip -6 route on h1."),
-                _("On h1 and h2: dhclient -6 -v -lf /run/dhclient6.leases -pf "
+                _("On h1 and h2: dhclient -6 -nw -v -lf /run/dhclient6.leases -pf "
                   "/run/dhclient6.pid eth0"),
                 _("No default route? DHCPv6 has no option for one: the RA's router lifetime "
                   "must not be 0 (AdvDefaultLifetime), and the host must accept RAs."),

@@ -16,7 +16,7 @@ RADVD_TEMPLATE = """interface eth0 {
 };
 """
 
-DHCLIENT = "dhclient -6 -v -lf /run/dhclient6.leases -pf /run/dhclient6.pid eth0"
+DHCLIENT = "dhclient -6 -nw -v -lf /run/dhclient6.leases -pf /run/dhclient6.pid eth0"
 
 
 def variables(lab) -> dict:
