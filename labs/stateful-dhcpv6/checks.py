@@ -22,6 +22,7 @@ translator `_` (docs/translating.md).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import ipaddress
 import time
@@ -47,7 +48,11 @@ def after(first: Check, then: Check, _: Translate) -> Check:
     """`then`, tried only when `first` holds (first's function is called
     again: it should be a cheap state check). When first fails, this check
     fails at once with first's reason, whatever then's `within`; otherwise
-    then is retried within its own window as the grader would."""
+    then is retried within its own window as the grader would. The
+    function wears then's name and module (functools.wraps): its messages
+    past the gate are then's, and tools that ask where a message comes
+    from (tests/labs, for its language) must get then's answer."""
+    @functools.wraps(then.fn)
     def fn(lab: "Lab") -> Optional[str]:
         try:
             first.fn(lab)
