@@ -47,7 +47,12 @@ class Lab(LabDefinition):
         t.add_host("h1")
         t.add_host("h2")
         # Central IT's: the trainee cannot log into them.
-        t.add_node("dhcp", image="kea-server", provider=True)
+        # No DAD on the server's own addresses: nobody else is given them,
+        # and Kea, which binds once at start, can then start at once
+        # (DAD would hold the lab's start for about 1.5 s).
+        t.add_node("dhcp", image="kea-server", provider=True,
+                   sysctls={"net.ipv6.conf.default.accept_dad": 0,
+                            "net.ipv6.conf.all.accept_dad": 0})
         t.add_node("www", image="host", provider=True)
         t.add_link("r1", "lan1", addrs_a=[v["r1_lan1"] + "/64"])     # r1:eth0
         t.add_link("r1", "lan2", addrs_a=[v["r1_lan2"] + "/64"])     # r1:eth1
