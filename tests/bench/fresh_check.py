@@ -53,12 +53,12 @@ def main() -> None:
     from v6lab.course import load_labs
 
     only = [x for x in a.labs.split(",") if x]
-    print(f"{'lab':<14} {'start s':>8} {'check (CLI) s':>14} {'grading s':>10} {'solved s':>9}"
+    print(f"{'lab':<16} {'start s':>8} {'check (CLI) s':>14} {'grading s':>10} {'solved s':>9}"
           f"  (median of {a.reps})")
     for lab_id, d in load_labs().items():
         if only and lab_id not in only:
             continue
-        name = f"bench-fresh-{lab_id}"
+        name = f"bench-{lab_id}-{os.getpid()}"   # unique: benches may run side by side
         start = v6lab("start", lab_id, "--name", name, check=True)
         try:
             time.sleep(a.settle)
@@ -67,7 +67,7 @@ def main() -> None:
             fresh = median_of(a.reps, lambda: d.grader().grade(lab))
             v6lab("solve", "--lab", name, check=True)
             solved = median_of(a.reps, lambda: d.grader().grade(lab))
-            print(f"{lab_id:<14} {start:>8.3f} {cli:>14.3f} {fresh:>10.3f} {solved:>9.3f}")
+            print(f"{lab_id:<16} {start:>8.3f} {cli:>14.3f} {fresh:>10.3f} {solved:>9.3f}")
         finally:
             v6lab("down", "--lab", name)
 
