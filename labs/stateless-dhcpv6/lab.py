@@ -40,7 +40,10 @@ class Lab(LabDefinition):
         t.add_host("h2", binaries=[{"name": "rdnssd", "package": "rdnssd"},
                                    {"name": "rdisc6", "package": "ndisc6"}])
         # The company's DNS server: set up by the lab (nodes/ns1/etc/corp-dns.conf).
-        t.add_host("ns1", image="dhcp6-server", provider=True)
+        # No DAD on its address (no one else can hold it): it answers as
+        # soon as the lab is up, not a second later.
+        t.add_host("ns1", image="dhcp6-server", provider=True,
+                   sysctls={"net.ipv6.conf.default.accept_dad": 0})
         t.add_link("r1", "lan1", addrs_a=[v["r1_lan1"]])          # r1:eth0
         t.add_link("r1", "lan2", addrs_a=[v["r1_lan2"]])          # r1:eth1
         t.add_link("h1", "lan1")
