@@ -70,9 +70,16 @@ def after(pre: Check, inner: Check) -> Check:
 
 # ------------------------------------------------------------ DHCPv6
 
-def _usable_link_local(_: Translate, lab, node: str, iface: str) -> str:
-    lls = [a for a in lab[node].addresses(iface, 6) if a.scope == "link"]
-    ok = [a.address for a in lls if not a.tentative and not a.dadfailed]
+def _usable_link_local(_: Translate, lab, node: str, iface: str, wait: float = 2.0) -> str:
+    """The client's link-local address, waiting up to `wait` s while it is
+    in DAD (a lab graded right after it started)."""
+    deadline = time.monotonic() + wait
+    while True:
+        lls = [a for a in lab[node].addresses(iface, 6) if a.scope == "link"]
+        ok = [a.address for a in lls if not a.tentative and not a.dadfailed]
+        if ok or not any(a.tentative for a in lls) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     if not ok:
         kind = CheckPending if any(a.tentative for a in lls) else CheckFailed
         raise kind(_("{node}:{iface} has no usable link-local address, so it cannot ask "
