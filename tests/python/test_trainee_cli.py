@@ -170,13 +170,13 @@ def write_long_lab(root: Path) -> Path:
     a long id and title, as the next labs will have."""
     labs = root / "labs"
     labs.mkdir()
-    (labs / "stateless-dhcpv6").mkdir()
-    (labs / "stateless-dhcpv6" / "lab.py").write_text(
+    (labs / "ipv6-mostly-pref64").mkdir()
+    (labs / "ipv6-mostly-pref64" / "lab.py").write_text(
         "from v6lab import Topo\n"
         "from v6lab.course import LabDefinition\n"
         "from v6lab.grading import Step, checks as c\n\n\n"
         "class Lab(LabDefinition):\n"
-        "    title = 'Stateless DHCPv6: DNS servers and search domains beside SLAAC'\n"
+        "    title = 'IPv6-mostly: PREF64 and DHCPv4 option 108 beside SLAAC'\n"
         "    level = 'intermediate'\n    minutes = 45\n    order = 40\n\n"
         "    def topology(self):\n"
         "        t = Topo('s')\n        t.add_host('h1')\n        return t\n\n"
@@ -204,7 +204,7 @@ def test_labs_at_80_columns_never_cuts_an_id_and_agrees_with_progress(tmp_path):
     out = run("labs")
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= 80
-    for lab in ("link-local", "static-gua", "slaac", "stateless-dhcpv6"):
+    for lab in ("link-local", "static-gua", "slaac", "ipv6-mostly-pref64"):
         assert re.search(rf"\s{re.escape(lab)}\s", out), (lab, out)
     assert "…" not in out
     # Each lab's row (title and its level line) stays within three lines.
