@@ -86,12 +86,16 @@ def _where_in_lab(folder: Path, e: BaseException) -> str:
 @dataclass
 class Mistake:
     """A common mistake, scripted: apply() runs instead of the solution of
-    `step`, and grading must then fail exactly that step."""
+    `step`, and grading must then fail exactly that step, with a message
+    that names this cause. `expect` holds pieces of that message in
+    English (${variables} allowed), all of which it must contain: a
+    message that blames the wrong cause then fails the lab's test."""
 
     name: str
     step: str
     description: str
     apply: Action
+    expect: tuple[str, ...] = ()
 
 
 class LabDefinition:

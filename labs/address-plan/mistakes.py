@@ -66,18 +66,36 @@ def loopback_64(lab):
 
 # Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
-    Mistake("sites-60", "plan", N_("gives each site a /60: no room for more networks"), sites_60),
+    Mistake("sites-60", "plan", N_("gives each site a /60: no room for more networks"), sites_60,
+            expect=(
+                "2 problems in /root/plan.yaml on r1",
+                "/root/plan.yaml:6: sites.hanoi:",
+                "room for 12 more, and the brief asks for room for ${room} more",)),
     Mistake("network-in-other-site", "plan",
             N_("numbers a hanoi network from danang's /56, overlapping danang's guest LAN"),
-            network_in_other_site),
+            network_in_other_site,
+            expect=(
+                "sites.hanoi.networks.guest: ${danang_guest} is not inside its site hanoi "
+                "(${hanoi}, line 6)",)),
     Mistake("link-from-lan", "plan", N_("numbers the r1-r2 link from the staff LAN's /64"),
-            link_from_lan),
+            link_from_lan,
+            expect=(
+                "/root/plan.yaml:25: links.r1-r2:",
+                "overlaps sites.hanoi.networks.staff (${hanoi_staff}, line 8)",)),
     Mistake("typo-in-allocation", "plan",
             N_("types the ISP's prefix with a zero missing: the plan is outside the /48"),
-            typo_in_allocation),
+            typo_in_allocation,
+            expect=(
+                "/root/plan.yaml:2: allocation: 2001:db8:4c0::/48 is not the prefix your ISP "
+                "gave (${allocation})",)),
     Mistake("plan-is-a-link", "plan",
-            N_("makes /root/plan.yaml a symbolic link to /etc/shadow"), plan_is_a_link),
+            N_("makes /root/plan.yaml a symbolic link to /etc/shadow"), plan_is_a_link,
+            expect=("/root/plan.yaml on r1 cannot be graded: a symbolic link is on the path",)),
     Mistake("deployed-typo", "deploy",
-            N_("deploys servers with a zero missing (…:13::1/64): not the plan's /64"), deployed_typo),
-    Mistake("loopback-64", "deploy", N_("gives the loopback a /64 instead of a /128"), loopback_64),
+            N_("deploys servers with a zero missing (…:13::1/64): not the plan's /64"), deployed_typo,
+            expect=(
+                "r1:eth3 has 2001:db8:4c00:13::1/64, but the plan gives it "
+                "sites.hanoi.networks.servers ${hanoi_servers}",)),
+    Mistake("loopback-64", "deploy", N_("gives the loopback a /64 instead of a /128"), loopback_64,
+            expect=("r1:lo has ${r1_loopback}/64, but the plan gives it ${r1_loopback}/128",)),
 ]

@@ -30,12 +30,20 @@ def all_nodes_as_answer(lab):
 # Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
     Mistake("mode-without-bounce", "stable-privacy",
-            N_("sets addr_gen_mode but does not bring the interface down and up"), mode_without_bounce),
+            N_("sets addr_gen_mode but does not bring the interface down and up"), mode_without_bounce,
+            expect=("h2:eth0 has 2 link-local addresses",)),
     Mistake("ping-old-address", "neighbour",
-            N_("pings h2's old EUI-64 address, noted before step 2"), ping_old_address),
+            N_("pings h2's old EUI-64 address, noted before step 2"), ping_old_address,
+            expect=("h1 has no neighbour entry for fe80::",)),
     Mistake("unicast-as-answer", "solicited-node",
             N_("answers with h2's link-local address instead of its solicited-node group"),
-            unicast_as_answer),
+            unicast_as_answer,
+            expect=(
+                "${answer_file} on h1 says fe80::",
+                "which is not h2's solicited-node multicast group",)),
     Mistake("all-nodes-as-answer", "solicited-node",
-            N_("answers with the all-nodes group ff02::1"), all_nodes_as_answer),
+            N_("answers with the all-nodes group ff02::1"), all_nodes_as_answer,
+            expect=(
+                "${answer_file} on h1 says ff02::1,",
+                "which is not h2's solicited-node multicast group",)),
 ]

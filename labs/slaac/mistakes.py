@@ -42,12 +42,18 @@ def config_without_daemon(lab):
 
 # Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
-    Mistake("forwarding-off", "forwarding", N_("leaves forwarding off on r1"), forwarding_off),
+    Mistake("forwarding-off", "forwarding", N_("leaves forwarding off on r1"), forwarding_off,
+            expect=("r1: net.ipv6.conf.all.forwarding is 0, expected 1",)),
     Mistake("prefix-48", "radvd", N_("advertises a /48, from which hosts cannot form addresses"),
-            prefix_48),
-    Mistake("autonomous-off", "radvd", N_("sets AdvAutonomous off"), autonomous_off),
+            prefix_48,
+            expect=("RA from r1:eth0", "no prefix ${lan1_prefix} (advertised: 2001:db8:10::/48)")),
+    Mistake("autonomous-off", "radvd", N_("sets AdvAutonomous off"), autonomous_off,
+            expect=("RA from r1:eth0", "prefix ${lan1_prefix} has A=0")),
     Mistake("wrong-interface", "radvd", N_("advertises on eth1 (lan2) instead of eth0"),
-            wrong_interface),
+            wrong_interface,
+            expect=(
+                "r1:eth0 sent no Router Advertisement and did not answer a Router Solicitation",)),
     Mistake("config-without-daemon", "radvd", N_("writes /etc/radvd.conf but never starts radvd"),
-            config_without_daemon),
+            config_without_daemon,
+            expect=("radvd is not running on r1",)),
 ]

@@ -56,18 +56,26 @@ def router_lifetime_zero(lab):
 # Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
     Mistake("autonomous-on", "ra", N_("leaves AdvAutonomous on: hosts make SLAAC addresses too"),
-            autonomous_on),
+            autonomous_on,
+            expect=("RA from r1:eth0", "prefix ${lan1_prefix} has A=1")),
     Mistake("no-relay", "relay", N_("sets M=1 and starts the hosts' clients, but runs no relay"),
-            no_relay),
+            no_relay,
+            expect=("dhcrelay is not running on r1",)),
     Mistake("upstream-wrong-interface", "relay",
             N_("relays to the server's address out of eth0 (lan1) instead of eth1"),
-            upstream_wrong_interface),
+            upstream_wrong_interface,
+            expect=("no Relay-Forw carrying h1's Solicit reached dhcp:eth0 on lan2",)),
     Mistake("upstream-wrong-server", "relay",
-            N_("points the relay at www instead of the DHCPv6 server"), upstream_wrong_server),
+            N_("points the relay at www instead of the DHCPv6 server"), upstream_wrong_server,
+            expect=(
+                "the Relay-Forw carrying h1's Solicit went to ${www}, which delivered it to www, "
+                "not to dhcp",)),
     Mistake("downstream-wrong-interface", "relay",
             N_("listens for clients on eth1 (lan2) instead of eth0"),
-            downstream_wrong_interface),
+            downstream_wrong_interface,
+            expect=("no Relay-Forw carrying h1's Solicit reached dhcp:eth0 on lan2",)),
     Mistake("router-lifetime-zero", "hosts",
             N_("sets AdvDefaultLifetime 0: hosts get addresses but no default route"),
-            router_lifetime_zero),
+            router_lifetime_zero,
+            expect=("h1 has no default route",)),
 ]

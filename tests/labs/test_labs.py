@@ -132,7 +132,14 @@ def test_mistake_fails_exactly_its_step(lab_factory, in_language, lab_id, mistak
     assert all(s.status in ("skipped", "fail") for s in report.steps[ids.index(m.step) + 1:])
     step = report.step(m.step)
     assert step.hint == d.grader().step(m.step).hints[0]
-    assert step.message
+    # The message names this mistake's cause (Mistake.expect, in English):
+    # a message that blames something else fails here.
+    assert m.expect, f"{lab_id}:{mistake} says nothing of the message it expects"
+    if lang == "en":
+        for piece in m.expect:
+            assert render(piece, d.vars) in step.message, (piece, step.message)
+    else:
+        assert step.message
     check_vietnamese(d, report, lang)
     if lang == "vi":
         english = next(x for x in LABS[lab_id].mistakes if x.name == mistake).description
