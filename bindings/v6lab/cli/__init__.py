@@ -26,15 +26,14 @@ from . import info, lab_commands, node_commands, training
 # Re-exported: scripts and tests register commands on main with errors, and
 # call run() and _check_environment() as they did when the CLI was one file.
 from ._common import EXIT_FAILED, EXIT_INTERNAL, _check_environment, _internal, errors
-from ._i18n import Group, Option, lang_option
+from ._i18n import Group, lang_option, version_option
 
 __all__ = ["main", "run", "errors"]
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]},
              help=N_("v6lab: IPv6 training labs on real Linux networking."))
-@click.version_option(package_name=None, version="0.1.0", prog_name="v6lab", cls=Option,
-                      help=N_("Show the version and exit."))
+@version_option("0.1.0")
 @lang_option()
 @click.pass_context
 def main(ctx: click.Context) -> None:

@@ -173,6 +173,19 @@ def lang_option() -> Callable[[Callable[..., Any]], Any]:
                   help=N_("Language of messages and help, e.g. vi (default: the locale)."))
 
 
+def version_option(version: str) -> Callable[[Callable[..., Any]], Any]:
+    """click.version_option, whose message click translates at import time
+    (in English, before --lang): this one says it when it is asked for."""
+    def show(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if not value or ctx.resilient_parsing:
+            return
+        click.echo(_("{prog}, version {version}").format(prog=ctx.find_root().info_name,
+                                                          version=version))
+        ctx.exit()
+    return option("--version", is_flag=True, expose_value=False, is_eager=True,
+                  callback=show, help=N_("Show the version and exit."))
+
+
 def _click_messages() -> None:  # pragma: no cover - never called
     """Never called: lists click's messages that v6lab can show, marked as
     click writes them, so that xgettext puts them in v6lab's catalogue
@@ -182,8 +195,6 @@ def _click_messages() -> None:  # pragma: no cover - never called
     N_("Options")
     N_("Commands")
     N_("Show this message and exit.")
-    N_("Show the version and exit.")
-    N_("%(prog)s, version %(version)s")
     N_("Aborted!")
     N_("(Deprecated) {text}")
     N_("default: {default}")
@@ -195,7 +206,9 @@ def _click_messages() -> None:  # pragma: no cover - never called
     N_("No such command {name!r}.")
     N_("No such option: {name}")
     # TRANSLATORS: the English has one form for one possibility and another
-    # for several: {possibility} is the list in both (one form suits Vietnamese).
+    # for several: click fills {possibility} and {possibilities} with the
+    # same list, so a language of one form may use either.
+    # xgettext: no-python-brace-format
     ngettext("Did you mean {possibility}?", "(Possible options: {possibilities})", 1)
     ngettext("Got unexpected extra argument ({args})",
              "Got unexpected extra arguments ({args})", 1)
