@@ -63,7 +63,7 @@ def _probe_userns() -> tuple[bool, str]:
     if pid == 0:  # pragma: no cover - child
         libc = ctypes.CDLL(None, use_errno=True)
         os._exit(0 if libc.unshare(userns.CLONE_NEWUSER) == 0 else 1)
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     return status == 0, (_("created one in a child process") if status == 0
                          else _("unshare(CLONE_NEWUSER) refused"))
 

@@ -160,7 +160,7 @@ def _spec(d: dict[str, Any], rec_id: str) -> _core.Spec:
         issues = e.args[1] if len(e.args) > 1 else []
         if not issues:
             raise _bad("spec", str(e)) from None
-        _, where, why = issues[0]
+        where, why = issues[0][1:]
         n = len(issues) - 1
         more = f" (and {n} more problem{'s' if n > 1 else ''})" if n else ""
         raise _bad(f"spec.{where}" if where else "spec", why + more) from None

@@ -192,6 +192,22 @@ def test_no_f_string_is_marked():
     assert not bad, bad
 
 
+def test_no_module_that_translates_names_a_variable_underscore():
+    """`a, _ = f()` in a module that imports `_` makes `_` a local of the
+    whole function: the next `_("…")` there calls the tuple's item (doctor's
+    waitpid, the lab picker and capture did so once)."""
+    bad = []
+    for f in sorted(CORE.rglob("*.py")) + sorted(LABS.rglob("*.py")):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        imports = any(isinstance(n, ast.ImportFrom) and any(a.name == "_" for a in n.names)
+                      for n in ast.walk(tree))
+        if not imports:
+            continue
+        bad += [f"{f.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(tree)
+                if isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store)]
+    assert not bad, bad
+
+
 # ------------------------------------------------------------ fallbacks
 
 def mo_bytes(messages: dict[str, str]) -> bytes:

@@ -148,7 +148,7 @@ def pick_lab(lab_name: Optional[str]) -> Optional[str]:
     share) this is a usage error (exit 2) that lists the ids to pass with
     --lab. registry.find says the same with exit 1; it is not changed here,
     so the check is made first and the verb then attaches as before."""
-    labs, _ = registry.scan()
+    labs = registry.scan()[0]
     if lab_name is None and len(labs) > 1:
         ids = ", ".join(f"{r.id} ({r.name})" for r in labs)
         _fail(_("several labs are running: {labs}; say which one with --lab ID "

@@ -100,10 +100,10 @@ def capture(lab_name: Optional[str], node: str, iface: str, out: str, count: int
     try:
         p = subprocess.Popen(n.exec_argv(args), stdout=sink, stderr=subprocess.PIPE, env=n.env())
         try:
-            _, err = p.communicate()
+            err = p.communicate()[1]
         except KeyboardInterrupt:
             p.terminate()
-            _, err = p.communicate()
+            err = p.communicate()[1]
     finally:
         if sink is not sys.stdout.buffer:
             sink.close()

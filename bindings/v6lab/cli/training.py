@@ -329,6 +329,9 @@ def progress(export: Optional[str], fmt: str) -> None:
     # shown, times `v6lab solve` was used.
     t = Table(_("lab"), _("status"), _("attempts"), _("best"), _("last"), _("hints"),
               _("solves"))
+    # The id is what a trainee types and the status one phrase: neither is
+    # wrapped (headings wrap first, e.g. Vietnamese ones at 80 columns).
+    t.columns[0].no_wrap = t.columns[1].no_wrap = True
     for d in load_labs().values():
         s = prog.summary(d.id)
         t.add_row(d.id, status_text(s["status"]), str(s["attempts"]),
