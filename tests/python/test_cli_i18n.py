@@ -257,3 +257,31 @@ def test_progress_and_doctor_tables_align_in_vietnamese(tmp_path):
     # Names and statuses are machine fields: English whatever the language.
     assert found[0]["name"] == "mode" and {f["status"] for f in found} <= {"ok", "limited", "missing"}
     assert VIETNAMESE.search(found[0]["found"])
+
+
+def test_a_running_lab_in_vietnamese(v6lab_available, tmp_path):
+    """up, inspect, status and stop of a real lab in Vietnamese: the address
+    table's headings wrap rather than cut an address at 80 columns, its
+    borders line up, and no address is lost."""
+    name = f"vi{os.getpid()}"
+    env = environ(V6LAB_LANG="vi", V6LAB_PROGRESS=str(tmp_path / "p.json"))
+    r = v6lab("up", str(ROOT / "examples" / "small.yaml"), "--name", name, env=env)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert r.stdout.startswith(f"bài thực hành {name} đã chạy (id ") and "mở shell bằng:" in r.stdout
+        r = v6lab("inspect", "--lab", name, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "giao" in r.stdout and "địa chỉ" in r.stdout and "…" not in r.stdout, r.stdout
+        assert boxed_rows_align(r.stdout) and max(cells(x) for x in r.stdout.splitlines()) <= 80
+        data = json.loads(v6lab("inspect", "--lab", name, "--format", "json", env=env).stdout)
+        for node in data["nodes"].values():
+            for iface in node["interfaces"].values():
+                for a in iface["addresses"]:
+                    assert a["address"] in r.stdout, (a, r.stdout)
+        r = v6lab("status", env=env)
+        assert r.returncode == 0 and "tên" in r.stdout and boxed_rows_align(r.stdout), r.stdout
+        r = v6lab("hint", "--lab", name, env=env)
+        assert r.returncode == 1 and "không phải từ chương trình học" in r.stderr, r.stderr
+    finally:
+        r = v6lab("stop", "--lab", name, env=env)
+    assert r.returncode == 0 and r.stdout.startswith(f"đã dừng bài thực hành {name} ("), r.stdout

@@ -192,6 +192,19 @@ def test_no_f_string_is_marked():
     assert not bad, bad
 
 
+def test_no_message_is_marked_inside_an_f_string():
+    """xgettext does not look inside f-strings: f"[b]{_('Done')}[/]" would
+    never reach a catalogue (the CLI's first draft had three)."""
+    bad = []
+    for f in sorted(CORE.rglob("*.py")) + sorted(LABS.rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                bad += [f"{f.relative_to(ROOT)}:{c.lineno}" for c in ast.walk(node)
+                        if isinstance(c, ast.Call) and isinstance(c.func, (ast.Name, ast.Attribute))
+                        and getattr(c.func, "id", getattr(c.func, "attr", "")) in ("_", "N_", "ngettext")]
+    assert not bad, bad
+
+
 def test_no_module_that_translates_names_a_variable_underscore():
     """`a, _ = f()` in a module that imports `_` makes `_` a local of the
     whole function: the next `_("…")` there calls the tuple's item (doctor's

@@ -43,7 +43,9 @@ def demo(topology: Optional[str]) -> None:
         for src, dst, addr in _demo_pings(lab):
             r = lab[src].cmd(["ping", "-c", "1", "-W", "2", addr], timeout=10)
             ok &= r.ok
-            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+            # TRANSLATORS: the result of one ping of `v6lab demo`.
+            mark = "[green]" + escape(_("ok")) + "[/]" if r.ok else \
+                "[red]" + escape(_("FAILED")) + "[/]"
             con.print(f"  {src} -> {dst} ({addr}): {mark}")
     con.print("\n" + escape(_("The lab is gone again. Keep one running with: {up}, then "
                               "{shell}.").format(up=f"v6lab up {path}", shell="v6lab shell h1")))
@@ -98,8 +100,14 @@ def images() -> None:
     reg = _core.ImageRegistry.load_path([str(p) for p in paths.images_path()])
     for name in reg.names():
         d = reg.describe(name)
-        ext = f", extends {d['extends']}" if d["extends"] else ""
-        click.echo(f"{name} ({d['role']}{ext}): {d['description']}")
+        # The role and the description are the image file's own words.
+        if d["extends"]:
+            line = _("{name} ({role}, extends {base}): {description}").format(
+                name=name, role=d["role"], base=d["extends"], description=d["description"])
+        else:
+            line = _("{name} ({role}): {description}").format(
+                name=name, role=d["role"], description=d["description"])
+        click.echo(line)
 
 
 def _dot(spec: _core.Spec, live: Optional[dict[str, list[str]]] = None) -> str:

@@ -156,8 +156,9 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     Progress().record_start(d.id)
     ms = f"{(time.monotonic() - t0) * 1000:.0f}"
     up_in = _("Lab {name} is up in {ms} ms").format(name=rec.name, ms=ms)
-    con.print(f"[bold green]{escape(up_in)}[/] "
-              f"[dim]({escape(_('id {id}').format(id=rec.id))})[/]\n")
+    # TRANSLATORS: after "Lab X is up in N ms": the lab's id, as --lab takes it.
+    lab_id = _("id {id}").format(id=rec.id)
+    con.print(f"[bold green]{escape(up_in)}[/] [dim]({escape(lab_id)})[/]\n")
     lab = Lab.attach(rec.id)
     with con.status(escape(_("Waiting for duplicate address detection…"))):
         settled = _wait_dad(lab, START_DAD_WAIT)
@@ -245,7 +246,7 @@ def check(lab_name: Optional[str], fmt: str, verbose: bool) -> None:
         con.print(f"[bold]{escape(d.title)}[/] [dim]({escape(lab.name)})[/]")
         report.render(con, verbose=verbose)
         if report.passed:
-            con.print(f"\n[bold green]{escape(_('All steps done. Well done!'))}[/]")
+            con.print("\n[bold green]" + escape(_("All steps done. Well done!")) + "[/]")
     if report.has_errors:
         sys.exit(EXIT_GRADER)
     sys.exit(0 if report.passed else EXIT_FAILED)
