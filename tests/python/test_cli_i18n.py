@@ -285,3 +285,16 @@ def test_a_running_lab_in_vietnamese(v6lab_available, tmp_path):
     finally:
         r = v6lab("stop", "--lab", name, env=env)
     assert r.returncode == 0 and r.stdout.startswith(f"đã dừng bài thực hành {name} ("), r.stdout
+
+
+def test_the_vietnamese_trainee_guide_matches_the_english_one():
+    """Same sections, every command block as in the English (comments
+    included: they are what a trainee copies), NFC text."""
+    import unicodedata
+    en = (ROOT / "docs" / "trainee-guide.md").read_text(encoding="utf-8")
+    vi = (ROOT / "docs" / "trainee-guide.vi.md").read_text(encoding="utf-8")
+    assert unicodedata.is_normalized("NFC", vi) and VIETNAMESE.search(vi)
+    assert en.count("\n## ") == vi.count("\n## ") and en.count("\n### ") == vi.count("\n### ")
+    blocks = re.compile(r"```sh\n(.*?)```", re.S)
+    assert blocks.findall(en) == blocks.findall(vi)
+    assert "trainee-guide.vi.md" in en
