@@ -109,7 +109,8 @@ def template(folder: Path) -> list[dict]:
     return parse_po(r.stdout)
 
 
-BRACES = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# {name}, and click's {name!r} (a conversion) and {n:>3} (a format spec).
+BRACES = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(![rsa])?(?::[^{}]*)?\}")
 LAB_VARS = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Words that are addresses, commands, options, file or interface names: they
 # must come through translation unchanged.
@@ -150,7 +151,8 @@ def test_translations_keep_placeholders_and_technical_words(po: Path):
     for e in parse_po(po.read_text(encoding="utf-8")):
         for tr in e["msgstr"]:
             for pattern in (BRACES, LAB_VARS):
-                assert set(pattern.findall(tr)) == set(pattern.findall(e["msgid"])), \
+                found = {m.group(0) for m in pattern.finditer(tr)}
+                assert found == {m.group(0) for m in pattern.finditer(e["msgid"])}, \
                     f"{po}: placeholders differ:\n  {e['msgid']}\n  {tr}"
             lost = technical_words(e["msgid"]) - set(tr.split()) - technical_words(tr)
             assert not lost, f"{po}: {sorted(lost)} changed in translation:\n  {e['msgid']}\n  {tr}"
