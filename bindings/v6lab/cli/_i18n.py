@@ -120,7 +120,7 @@ class Group(_Translated, click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         saved = {var: os.environ.get(var) for var in _SAVED_VARS}
-        explicit = i18n.set_language(None)
+        explicit = i18n.set_language(None)  # the caller's choice, to restore
         i18n.set_language(explicit)
         # --lang is read here too, before click parses: a mistake in the
         # group's own options (`v6lab --lang vi --bogus`) is then reported
