@@ -17,18 +17,36 @@ from pathlib import Path
 from typing import Optional
 
 from . import _core, userns
+from .i18n import N_, _
+
+# The prerequisites' names: English in Finding.name and JSON (ready() and
+# scripts test them), translated for display by name_text().
+NAMES = (N_("mode"), N_("user namespaces"), N_("uidmap"), N_("subordinate ids"),
+         N_("per-node limits"), N_("TUN device"), N_("network namespaces"),
+         N_("kernel features"))
+KERNEL_PREFIX = "kernel: "
 
 
 @dataclass
 class Finding:
     """One prerequisite: its name, whether it holds ("ok", "missing" or
-    "limited"), what was found, and the fix when it does not hold."""
+    "limited"), what was found, and the fix when it does not hold. The name
+    and status are English (machine fields); the rest is in the trainee's
+    language."""
 
     name: str
     status: str
     found: str
     fix: str = ""
     needed_for: str = ""
+
+
+def name_text(name: str) -> str:
+    """A finding's name in the trainee's language."""
+    if name.startswith(KERNEL_PREFIX):
+        # TRANSLATORS: {feature} is a kernel module or option: vxlan, sit, netem.
+        return _("kernel: {feature}").format(feature=name[len(KERNEL_PREFIX):])
+    return _(name) if name in NAMES else name
 
 
 def _read(path: str) -> Optional[str]:
@@ -45,8 +63,9 @@ def _probe_userns() -> tuple[bool, str]:
     if pid == 0:  # pragma: no cover - child
         libc = ctypes.CDLL(None, use_errno=True)
         os._exit(0 if libc.unshare(userns.CLONE_NEWUSER) == 0 else 1)
-    _, status = os.waitpid(pid, 0)
-    return status == 0, "created one in a child process" if status == 0 else "unshare(CLONE_NEWUSER) refused"
+    status = os.waitpid(pid, 0)[1]
+    return status == 0, (_("created one in a child process") if status == 0
+                         else _("unshare(CLONE_NEWUSER) refused"))
 
 
 def _userns_findings(root: bool) -> list[Finding]:
@@ -59,7 +78,7 @@ def _userns_findings(root: bool) -> list[Finding]:
         fix += " and kernel.apparmor_restrict_unprivileged_userns=0"
     out.append(Finding("user namespaces", "ok" if ok else "missing",
                        f"{how} (user.max_user_namespaces={maxns})", "" if ok else fix,
-                       "every lab (nodes run in user namespaces, also under root)"))
+                       _("every lab (nodes run in user namespaces, also under root)")))
     if root:
         return out
     tools = bool(shutil.which("newuidmap") and shutil.which("newgidmap"))
@@ -68,16 +87,20 @@ def _userns_findings(root: bool) -> list[Finding]:
     subu = userns.subordinate_range(user, uid, "/etc/subuid")
     subg = userns.subordinate_range(user, uid, "/etc/subgid")
     out.append(Finding("uidmap", "ok" if tools else "limited",
-                       "newuidmap and newgidmap found" if tools else "newuidmap/newgidmap not found",
+                       _("newuidmap and newgidmap found") if tools
+                       else _("newuidmap/newgidmap not found"),
                        "" if tools else "apt-get install uidmap",
-                       "daemons that switch users (dnsmasq, Kea, unbound, FRR) without root"))
-    ranges = f"{subu[0]}+{subu[1]}" if subu else "none"
+                       _("daemons that switch users (dnsmasq, Kea, unbound, FRR) without root")))
+    ranges = f"{subu[0]}+{subu[1]}" if subu else _("none")
     has = bool(subu and subg)
+    # TRANSLATORS: {ranges} is "200000+65536" (first id + how many) or "none".
     out.append(Finding("subordinate ids", "ok" if has else "limited",
-                       f"/etc/subuid and /etc/subgid give {user}: {ranges}",
-                       "" if has else f"usermod --add-subuids 200000-265535 "
-                                      f"--add-subgids 200000-265535 {user} (as root)",
-                       "daemons that switch users without root"))
+                       _("/etc/subuid and /etc/subgid give {user}: {ranges}").format(
+                           user=user, ranges=ranges),
+                       "" if has else _("{command} (as root)").format(
+                           command=f"usermod --add-subuids 200000-265535 "
+                                   f"--add-subgids 200000-265535 {user}"),
+                       _("daemons that switch users without root")))
     return out
 
 
@@ -89,58 +112,63 @@ def _cgroup_finding(root: bool) -> Finding:
         kind = "cgroup v1"
         ok = root and os.access("/sys/fs/cgroup/pids", os.W_OK) and \
             os.access("/sys/fs/cgroup/memory", os.W_OK)
-    return Finding("per-node limits", "ok" if ok else "limited",
-                   f"{kind}, " + ("v6lab may create cgroups" if ok else
-                                  "no cgroup v6lab may create children in: processes are capped "
-                                  "per node by RLIMIT_NPROC, memory only by tmpfs sizes"),
-                   "" if ok else "run as root, or delegate a cgroup v2 subtree with pids and "
-                                 "memory to the user (systemd: Delegate=yes)",
-                   "a fork bomb or memory hog in one node leaving the rest working")
+    found = (_("{kind}, v6lab may create cgroups") if ok else
+             _("{kind}, no cgroup v6lab may create children in: processes are capped per node "
+               "by RLIMIT_NPROC, memory only by tmpfs sizes")).format(kind=kind)
+    return Finding("per-node limits", "ok" if ok else "limited", found,
+                   "" if ok else _("run as root, or delegate a cgroup v2 subtree with pids and "
+                                   "memory to the user (systemd: Delegate=yes)"),
+                   _("a fork bomb or memory hog in one node leaving the rest working"))
 
 
 def _tun_finding() -> Finding:
     tun = "/dev/net/tun"
     if not os.path.exists(tun):
-        return Finding("TUN device", "missing", f"{tun} does not exist", "modprobe tun",
-                       "NAT64 labs (tayga)")
+        return Finding("TUN device", "missing", _("{file} does not exist").format(file=tun),
+                       "modprobe tun", _("NAT64 labs (tayga)"))
     ok = os.access(tun, os.R_OK | os.W_OK)
     mode = oct(os.stat(tun).st_mode & 0o777)
-    return Finding("TUN device", "ok" if ok else "limited", f"{tun} mode {mode}",
-                   "" if ok else f"chmod 0666 {tun} (Debian's default), or run as root",
-                   "NAT64 labs (tayga)")
+    return Finding("TUN device", "ok" if ok else "limited",
+                   _("{file} mode {mode}").format(file=tun, mode=mode),
+                   "" if ok else _("{command} (Debian's default), or run as root").format(
+                       command=f"chmod 0666 {tun}"),
+                   _("NAT64 labs (tayga)"))
 
 
 def _kernel_findings() -> list[Finding]:
     out = []
-    for feature, labs in (("vxlan", "overlay labs"), ("sit", "6in4 tunnel labs"),
-                          ("ip6tnl", "IPv6-in-IPv6 tunnel labs"), ("gre", "GRE labs"),
-                          ("dummy", "labs with dummy interfaces"), ("netem", "impairment labs")):
+    for feature, labs in (("vxlan", N_("overlay labs")), ("sit", N_("6in4 tunnel labs")),
+                          ("ip6tnl", N_("IPv6-in-IPv6 tunnel labs")), ("gre", N_("GRE labs")),
+                          ("dummy", N_("labs with dummy interfaces")),
+                          ("netem", N_("impairment labs"))):
         why = _core.kernel_feature_missing(feature)
-        out.append(Finding(f"kernel: {feature}", "ok" if not why else "missing",
-                           "present" if not why else why.split(": ")[0],
-                           "" if not why else "use a kernel built with that option", labs))
+        # The core's explanation (why) is data: left in English.
+        out.append(Finding(KERNEL_PREFIX + feature, "ok" if not why else "missing",
+                           _("present") if not why else why.split(": ")[0],
+                           "" if not why else _("use a kernel built with that option"), _(labs)))
     return out
 
 
 def findings() -> list[Finding]:
     """Every prerequisite, probed now."""
     root = os.geteuid() == 0 and userns.in_initial_userns()
-    mode = Finding("mode", "ok", "root: labs run in user namespaces v6lab maps" if root else
-                   f"rootless (uid {os.getuid()}): labs run in a user namespace you own, and "
-                   "their grades are self-assessment")
+    mode = Finding("mode", "ok", _("root: labs run in user namespaces v6lab maps") if root else
+                   _("rootless (uid {uid}): labs run in a user namespace you own, and their "
+                     "grades are self-assessment").format(uid=os.getuid()))
     out = [mode, *_userns_findings(root), _cgroup_finding(root), _tun_finding()]
     ns = _core.namespace_support() if root else ""
     if root:
         out.append(Finding("network namespaces", "ok" if not ns else "missing",
-                           ns or "created one", "" if not ns else "use a kernel with CONFIG_NET_NS"))
+                           ns or _("created one"),
+                           "" if not ns else _("use a kernel with CONFIG_NET_NS")))
     if root:
         out += _kernel_findings()
     else:
-        out.append(Finding("kernel features", "ok", "probed when a lab that needs one starts "
-                           "(sit, ip6tnl, gre, dummy, netem, vxlan)"))
+        out.append(Finding("kernel features", "ok", _("probed when a lab that needs one starts "
+                                                      "(sit, ip6tnl, gre, dummy, netem, vxlan)")))
     return out
 
 
 def ready(items: list[Finding]) -> bool:
     """Whether labs can run at all (limited features are not blockers)."""
-    return all(f.status != "missing" for f in items if not f.name.startswith("kernel:"))
+    return all(f.status != "missing" for f in items if not f.name.startswith(KERNEL_PREFIX))

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Sequence, Union
 
+from .i18n import _
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIBEXEC_DIR = PACKAGE_DIR / "libexec"
 INIT = LIBEXEC_DIR / "v6lab-init"
@@ -87,8 +89,8 @@ def _private_tmp(path: Path) -> Path:
         pass
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise Error(f"{path} is not a private directory of this user: remove it, or set "
-                    "V6LAB_STATE_DIR or XDG_RUNTIME_DIR")
+        raise Error(_("{path} is not a private directory of this user: remove it, or set "
+                      "V6LAB_STATE_DIR or XDG_RUNTIME_DIR").format(path=path))
     return path
 
 
@@ -113,7 +115,10 @@ def state_dir_problem() -> str:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        return f"{where}: {probe} is not a directory, so lab records cannot be kept there"
+        # TRANSLATORS: {where} is V6LAB_STATE_DIR=PATH or PATH; {path} the part that is wrong.
+        return _("{where}: {path} is not a directory, so lab records cannot be kept there").format(
+            where=where, path=probe)
     if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
-        return f"{where}: {probe} is not writable, so lab records cannot be kept there"
+        return _("{where}: {path} is not writable, so lab records cannot be kept there").format(
+            where=where, path=probe)
     return ""

@@ -25,6 +25,7 @@ from typing import Any, Optional
 from . import paths
 from . import _core
 from ._core import Error
+from .i18n import _
 
 
 # A record is a few kilobytes per node; anything far bigger is not one.
@@ -159,7 +160,7 @@ def _spec(d: dict[str, Any], rec_id: str) -> _core.Spec:
         issues = e.args[1] if len(e.args) > 1 else []
         if not issues:
             raise _bad("spec", str(e)) from None
-        _, where, why = issues[0]
+        where, why = issues[0][1:]
         n = len(issues) - 1
         more = f" (and {n} more problem{'s' if n > 1 else ''})" if n else ""
         raise _bad(f"spec.{where}" if where else "spec", why + more) from None
@@ -409,11 +410,12 @@ def find(name: Optional[str]) -> LabRecord:
             if f"record {name} " in line or f"/{name}:" in line:
                 raise RecordError(line)
     if not labs:
-        raise Error("no lab is running (start one with 'v6lab start' or 'v6lab up FILE')")
+        raise Error(_("no lab is running (start one with 'v6lab start' or 'v6lab up FILE')"))
     if name is None:
         if len(labs) > 1:
             names = ", ".join(f"{r.name} ({r.id})" for r in labs)
-            raise Error(f"several labs are running ({names}): choose one with --lab")
+            raise Error(_("several labs are running ({labs}): choose one with --lab").format(
+                labs=names))
         return labs[0]
     by_id = [r for r in labs if r.id == name]
     if by_id:
@@ -423,6 +425,8 @@ def find(name: Optional[str]) -> LabRecord:
         return by_name[0]
     if len(by_name) > 1:
         ids = ", ".join(r.id for r in by_name)
-        raise Error(f"several labs are called '{name}' (ids {ids}): give the id with --lab")
+        raise Error(_("several labs are called '{name}' (ids {ids}): give the id with "
+                      "--lab").format(name=name, ids=ids))
     names = ", ".join(f"{r.name} ({r.id})" for r in labs)
-    raise Error(f"no running lab is called '{name}' (running: {names})")
+    raise Error(_("no running lab is called '{name}' (running: {labs})").format(
+        name=name, labs=names))

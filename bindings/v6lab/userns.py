@@ -29,6 +29,7 @@ from typing import Optional
 
 from ._core import Error
 from .errors import UsernsUnavailableError
+from .i18n import _
 
 CLONE_NEWUSER = 0x10000000
 _CAP_SYS_ADMIN = 21
@@ -145,18 +146,21 @@ def enter() -> str:
         if helper:
             os.close(w)
             os.waitpid(helper, 0)
-        raise UsernsUnavailableError(
-            f"this host does not let {user} create user namespaces ({os.strerror(err)}): "
-            "allow them (sysctl user.max_user_namespaces=15000; on Ubuntu also "
-            "kernel.apparmor_restrict_unprivileged_userns=0), run 'v6lab doctor', or run as root")
+        # TRANSLATORS: {error} is the system's reason, in English.
+        raise UsernsUnavailableError(_(
+            "this host does not let {user} create user namespaces ({error}): allow them "
+            "(sysctl user.max_user_namespaces=15000; on Ubuntu also "
+            "kernel.apparmor_restrict_unprivileged_userns=0), run 'v6lab doctor', or run as "
+            "root").format(user=user, error=os.strerror(err)))
     if helper:
         os.write(w, b"x")
         os.close(w)
-        _, status = os.waitpid(helper, 0)
+        status = os.waitpid(helper, 0)[1]
         if status != 0:
-            raise UsernsUnavailableError(
-                f"newuidmap/newgidmap refused to map {user}'s subordinate ids "
-                f"({subu[0]}+65535): check /etc/subuid and /etc/subgid ('v6lab doctor')")
+            raise UsernsUnavailableError(_(
+                "newuidmap/newgidmap refused to map {user}'s subordinate ids ({ranges}): check "
+                "/etc/subuid and /etc/subgid ('v6lab doctor')").format(
+                    user=user, ranges=f"{subu[0]}+65535"))
         return f"node ids 0..65535: 0 is {user}, the rest {user}'s subordinate ids"
     Path("/proc/self/setgroups").write_text("deny")
     Path("/proc/self/uid_map").write_text(f"0 {uid} 1")

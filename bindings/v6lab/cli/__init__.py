@@ -7,7 +7,8 @@ it lists (one module per area):
   info           demo, doctor, images, graph
 
 What they share (exit codes, the error decorator, picking a lab) is in
-_common, the table of a lab's addresses in _views. No module of this
+_common, the table of a lab's addresses in _views, the translated help and
+--lang in _i18n. No module of this
 package imports this one: each command module defines plain click commands
 and this module adds them to the group, so `python -m v6lab.cli`,
 `python -m v6lab` and `./v6lab` all see every verb, and any module can be
@@ -20,19 +21,24 @@ from typing import Optional
 
 import click
 
+from ..i18n import N_
 from . import info, lab_commands, node_commands, training
 # Re-exported: scripts and tests register commands on main with errors, and
 # call run() and _check_environment() as they did when the CLI was one file.
 from ._common import EXIT_FAILED, EXIT_INTERNAL, _check_environment, _internal, errors
+from ._i18n import Group, lang_option, version_option
 
 __all__ = ["main", "run", "errors"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name=None, version="0.1.0", prog_name="v6lab")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]},
+             help=N_("v6lab: IPv6 training labs on real Linux networking."))
+@version_option("0.1.0")
+@lang_option()
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """v6lab: IPv6 training labs on real Linux networking."""
+    """The group's callback: runs before every verb (--lang, being eager,
+    has been applied by then)."""
     _check_environment(ctx.invoked_subcommand)
 
 

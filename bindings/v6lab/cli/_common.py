@@ -33,8 +33,10 @@ import click
 from .. import paths, registry
 from .._core import Error, SpecError
 from ..errors import exit_code, message
+from ..i18n import N_, _, ngettext
 from ..lab import Lab
 from ..topo_file import cut
+from ._i18n import option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,17 +69,20 @@ def errors(fn: F) -> F:
         except SpecError as e:
             issues = e.args[1] if len(e.args) > 1 else []
             if len(issues) > 1:
-                click.echo(f"v6lab: {len(issues)} problems:", err=True)
+                click.echo("v6lab: " + ngettext("{n} problem:", "{n} problems:",
+                                                len(issues)).format(n=len(issues)), err=True)
                 for src, field, msg in issues[:MAX_LISTED]:
                     click.echo(f"  {src}: {field + ': ' if field else ''}{msg}", err=True)
                 if len(issues) > MAX_LISTED:
-                    click.echo(f"  … and {len(issues) - MAX_LISTED} more", err=True)
+                    more = len(issues) - MAX_LISTED
+                    click.echo("  " + ngettext("… and {n} more", "… and {n} more",
+                                               more).format(n=more), err=True)
                 sys.exit(EXIT_SPEC)
             _fail(str(e.args[0]), EXIT_SPEC)
         except Error as e:  # each kind has its exit code (v6lab.errors)
             _fail(message(e), exit_code(e))
         except KeyboardInterrupt:
-            _fail("interrupted", 130)
+            _fail(_("interrupted"), 130)
         except click.ClickException:
             raise
         except OSError as e:  # the machine refused something: say what, on what
@@ -89,8 +94,9 @@ def errors(fn: F) -> F:
 
 
 def _internal(e: BaseException) -> None:
-    _fail(f"internal error: {type(e).__name__}: {cut(str(e), 200)}; please report it",
-          EXIT_INTERNAL)
+    # TRANSLATORS: {error} is Python's exception, left in English.
+    _fail(_("internal error: {error}; please report it").format(
+        error=f"{type(e).__name__}: {cut(str(e), 200)}"), EXIT_INTERNAL)
 
 
 def _check_environment(verb: Optional[str]) -> None:
@@ -126,12 +132,12 @@ def require_fds(lab: Lab) -> None:
         raise Error(problem)
 
 
-lab_option = click.option("--lab", "lab_name", metavar="NAME",
-                          help="Lab name or id (default: the only running lab).")
+lab_option = option("--lab", "lab_name", metavar="NAME",
+                    help=N_("Lab name or id (default: the only running lab)."))
 
-instructor_option = click.option(
+instructor_option = option(
     "--instructor", is_flag=True,
-    help="Also enter nodes the lab provides (the ISP, the Internet), which trainees cannot.")
+    help=N_("Also enter nodes the lab provides (the ISP, the Internet), which trainees cannot."))
 
 
 def pick_lab(lab_name: Optional[str]) -> Optional[str]:
@@ -142,17 +148,17 @@ def pick_lab(lab_name: Optional[str]) -> Optional[str]:
     share) this is a usage error (exit 2) that lists the ids to pass with
     --lab. registry.find says the same with exit 1; it is not changed here,
     so the check is made first and the verb then attaches as before."""
-    labs, _ = registry.scan()
+    labs = registry.scan()[0]
     if lab_name is None and len(labs) > 1:
         ids = ", ".join(f"{r.id} ({r.name})" for r in labs)
-        _fail(f"several labs are running: {ids}; say which one with --lab ID "
-              f"(e.g. --lab {labs[0].id}), or stop the ones you do not need "
-              "with 'v6lab stop --lab ID'", EXIT_USAGE)
+        _fail(_("several labs are running: {labs}; say which one with --lab ID "
+                "(e.g. --lab {id}), or stop the ones you do not need "
+                "with 'v6lab stop --lab ID'").format(labs=ids, id=labs[0].id), EXIT_USAGE)
     if lab_name is not None and not any(r.id == lab_name for r in labs):
         same = [r for r in labs if r.name == lab_name]
         if len(same) > 1:
-            _fail(f"several labs are called '{lab_name}': "
-                  f"{', '.join(r.id for r in same)}; give the id with --lab ID", EXIT_USAGE)
+            _fail(_("several labs are called '{name}': {ids}; give the id with --lab ID").format(
+                name=lab_name, ids=", ".join(r.id for r in same)), EXIT_USAGE)
     return lab_name
 
 
@@ -189,12 +195,16 @@ def already_running(rec: registry.LabRecord, again: str) -> Error:
     another one (with --new appended). The commands it offers name the lab
     by its name, which is short and (unless --new made two) unique."""
     pick = rec.name if len(running_named(rec.name)) == 1 else rec.id
-    ways = [f"carry on in it ('v6lab shell --lab {pick} {first_node(rec)}')"]
+    ways = [_("carry on in it ('{command}')").format(
+        command=f"v6lab shell --lab {pick} {first_node(rec)}")]
     if rec.meta.get("course"):  # reset rebuilds curriculum labs only
-        ways.append(f"start it over ('v6lab reset --lab {pick}')")
-    ways.append(f"stop it ('v6lab stop --lab {pick}')")
-    return Error(f"lab {rec.name} is already running (id {rec.id}): {', '.join(ways)}, "
-                 f"or start another one ('{again} --new')")
+        ways.append(_("start it over ('{command}')").format(command=f"v6lab reset --lab {pick}"))
+    ways.append(_("stop it ('{command}')").format(command=f"v6lab stop --lab {pick}"))
+    # TRANSLATORS: {ways} is a list of "carry on in it ('v6lab shell …')",
+    # "stop it ('v6lab stop …')"; {command} starts another lab.
+    return Error(_("lab {name} is already running (id {id}): {ways}, "
+                   "or start another one ('{command}')").format(
+        name=rec.name, id=rec.id, ways=", ".join(ways), command=f"{again} --new"))
 
 
 def console() -> Any:

@@ -13,38 +13,42 @@ import click
 
 from .. import _core, paths
 from .._core import Error, MissingBinaryError
+from ..i18n import N_, _
 from ..lab import Lab, require_root
 from ._common import EXIT_FAILED, EXIT_HOST, attach, console, errors, lab_option, require_fds
+from ._i18n import command, option
 from ._views import _print_inspect
 
 DEFAULT_TOPOLOGY = paths.PACKAGE_DIR.parent.parent / "examples" / "small.yaml"
 
 
-@click.command()
+@command(help=N_("Build the default lab, show it, prove it forwards IPv6, tear it down."))
 @click.argument("topology", required=False)
 @errors
 def demo(topology: Optional[str]) -> None:
-    """Build the default lab, show it, prove it forwards IPv6, tear it down."""
+    from rich.markup import escape
     con = console()
     path = topology or str(DEFAULT_TOPOLOGY)
     t0 = time.monotonic()
     built = Lab(path)
     require_fds(built)
     with built as lab:
-        con.print(f"[bold]Lab {lab.name}[/] from {path} is up in "
-                  f"{(time.monotonic() - t0) * 1000:.0f} ms")
+        con.print(escape(_("Lab {name} from {file} is up in {ms} ms").format(
+            name=lab.name, file=path, ms=f"{(time.monotonic() - t0) * 1000:.0f}")))
         for node in lab:
             node.wait_addresses_ready()
         _print_inspect(con, lab)
-        con.print("\n[bold]Reachability[/] (pings sent from inside the nodes)")
+        con.print("\n" + escape(_("Reachability (pings sent from inside the nodes)")))
         ok = True
         for src, dst, addr in _demo_pings(lab):
             r = lab[src].cmd(["ping", "-c", "1", "-W", "2", addr], timeout=10)
             ok &= r.ok
-            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+            # TRANSLATORS: the result of one ping of `v6lab demo`.
+            mark = "[green]" + escape(_("ok")) + "[/]" if r.ok else \
+                "[red]" + escape(_("FAILED")) + "[/]"
             con.print(f"  {src} -> {dst} ({addr}): {mark}")
-    con.print(f"\nThe lab is gone again. Keep one running with: "
-              f"[bold]v6lab up {path}[/], then [bold]v6lab shell h1[/].")
+    con.print("\n" + escape(_("The lab is gone again. Keep one running with: {up}, then "
+                              "{shell}.").format(up=f"v6lab up {path}", shell="v6lab shell h1")))
     sys.exit(0 if ok else EXIT_FAILED)
 
 
@@ -63,11 +67,12 @@ def _demo_pings(lab: Lab) -> list[tuple[str, str, str]]:
     return [(src, d, addrs[d]) for d in names[1:]]
 
 
-@click.command()
+@command(help=N_("What this host lets v6lab do (root or rootless), with the fix for each gap."))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
 def doctor(fmt: str) -> None:
-    """What this host lets v6lab do (root or rootless), with the fix for each gap."""
+    """Names and statuses stay English in JSON (scripts test them); what was
+    found, the fixes and what needs them are in the trainee's language."""
     from dataclasses import asdict
 
     from .. import doctor as doc
@@ -75,24 +80,34 @@ def doctor(fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([asdict(f) for f in items], indent=2))
     else:
+        from rich.markup import escape
         from rich.table import Table
-        t = Table("check", "status", "found", "fix", "needed for")
+        # TRANSLATORS: column headings of `v6lab doctor`: the prerequisite,
+        # ok/limited/missing (left in English), what was found, the fix,
+        # and what needs it.
+        t = Table(_("check"), _("status"), _("found"), _("fix"), _("needed for"))
         style = {"ok": "green", "limited": "yellow", "missing": "red"}
         for f in items:
-            t.add_row(f.name, f"[{style[f.status]}]{f.status}[/]", f.found, f.fix, f.needed_for)
+            t.add_row(escape(doc.name_text(f.name)), f"[{style[f.status]}]{f.status}[/]", escape(f.found),
+                      escape(f.fix), escape(f.needed_for))
         console().print(t)
     sys.exit(0 if doc.ready(items) else EXIT_HOST)
 
 
-@click.command()
+@command(help=N_("List node images."))
 @errors
 def images() -> None:
-    """List node images."""
     reg = _core.ImageRegistry.load_path([str(p) for p in paths.images_path()])
     for name in reg.names():
         d = reg.describe(name)
-        ext = f", extends {d['extends']}" if d["extends"] else ""
-        click.echo(f"{name} ({d['role']}{ext}): {d['description']}")
+        # The role and the description are the image file's own words.
+        if d["extends"]:
+            line = _("{name} ({role}, extends {base}): {description}").format(
+                name=name, role=d["role"], base=d["extends"], description=d["description"])
+        else:
+            line = _("{name} ({role}): {description}").format(
+                name=name, role=d["role"], description=d["description"])
+        click.echo(line)
 
 
 def _dot(spec: _core.Spec, live: Optional[dict[str, list[str]]] = None) -> str:
@@ -150,23 +165,23 @@ def _graph_format(output: Optional[str], fmt: Optional[str]) -> str:
         if suffix in GRAPH_FORMATS:
             return GRAPH_FORMATS[suffix]
         if suffix:
-            raise click.UsageError(f"cannot tell the format from '{suffix}' in {output}: "
-                                   f"use {', '.join(GRAPH_FORMATS)} or --format")
+            raise click.UsageError(_("cannot tell the format from '{suffix}' in {file}: use "
+                                     "{suffixes} or --format").format(
+                suffix=suffix, file=output, suffixes=", ".join(GRAPH_FORMATS)))
     return "svg"
 
 
-@click.command()
+@command(help=N_("Draw the lab (nodes, links and, for a running lab, its live addresses)."))
 @lab_option
-@click.option("--topology", help="Draw a topology file instead of a running lab.")
-@click.option("--output", "-o", default=None, metavar="FILE",
-              help="The file to write, exactly (default: NAME.svg here); its suffix "
-                   "(.svg, .dot, .png, .pdf) sets the format.")
-@click.option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
-              default=None, help="Output format (default: from FILE's suffix, else svg).")
+@option("--topology", help=N_("Draw a topology file instead of a running lab."))
+@option("--output", "-o", default=None, metavar="FILE",
+        help=N_("The file to write, exactly (default: NAME.svg here); its suffix "
+                "(.svg, .dot, .png, .pdf) sets the format."))
+@option("--format", "fmt", type=click.Choice(sorted(set(GRAPH_FORMATS.values()))),
+        default=None, help=N_("Output format (default: from FILE's suffix, else svg)."))
 @errors
 def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str],
           fmt: Optional[str]) -> None:
-    """Draw the lab (nodes, links and, for a running lab, its live addresses)."""
     kind = _graph_format(output, fmt)
     if topology:
         spec, live = Lab(topology).spec, None
@@ -181,14 +196,17 @@ def graph(lab_name: Optional[str], topology: Optional[str], output: Optional[str
     else:
         dot_bin = _core.find_program("dot")
         if not dot_bin:
-            raise MissingBinaryError(f"drawing {kind.upper()} needs Graphviz: install the Debian "
-                                     "package graphviz, or write the source with -o FILE.dot")
+            raise MissingBinaryError(_("drawing {format} needs Graphviz: install the Debian "
+                                       "package graphviz, or write the source with -o "
+                                       "FILE.dot").format(format=kind.upper()))
         r = subprocess.run([dot_bin, f"-T{kind}", "-o", str(target)], input=dot.encode(),
                            capture_output=True)
         if r.returncode != 0:
             err = r.stderr.decode(errors="replace").strip().splitlines()
-            raise Error(f"graphviz could not draw {target}: {err[-1] if err else r.returncode}")
-    click.echo(f"wrote {target.resolve()}")
+            # TRANSLATORS: {error} is what Graphviz said, in English, or its exit code.
+            raise Error(_("graphviz could not draw {file}: {error}").format(
+                file=target, error=err[-1] if err else r.returncode))
+    click.echo(_("wrote {file}").format(file=target.resolve()))
 
 
 COMMANDS = {"demo": demo, "doctor": doctor, "images": images, "graph": graph}

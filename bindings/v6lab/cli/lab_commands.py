@@ -10,23 +10,27 @@ from typing import Optional
 import click
 
 from .. import detached, registry
+from ..i18n import N_, _
 from ..lab import Lab, require_root
 from ._common import (EXIT_FAILED, _fail, _fd_preflight, already_running, console, errors,
                       first_node, free_name, lab_option, pick_lab, require_fds, running_named)
+from ._i18n import command, option
 
 
-@click.command()
+NEW_HELP = N_("Start another lab even if one of that name is running "
+              "(it is given a free name unless --name says one).")
+
+
+@command(help=N_("Start a lab from a topology file; it runs until 'v6lab down'.\n\n"
+                 "If a lab of that name is already running, say so instead of starting a "
+                 "second one (--new starts it anyway)."))
 @click.argument("topology")
-@click.option("--name", help="Lab name (default: the topology's name).")
-@click.option("--new", "new", is_flag=True,
-              help="Start another lab even if one of that name is running "
-                   "(it is given a free name unless --name says one).")
+@option("--name", help=N_("Lab name (default: the topology's name)."))
+@option("--new", "new", is_flag=True, help=NEW_HELP)
 @errors
 def up(topology: str, name: Optional[str], new: bool) -> None:
-    """Start a lab from a topology file; it runs until 'v6lab down'.
-
-    If a lab of that name is already running, say so instead of starting a
-    second one (--new starts it anyway)."""
+    """A second lab of a running lab's name is refused: every later verb
+    that names it would have to ask which one."""
     lab = Lab(topology, name=name)  # validates; builds nothing
     require_fds(lab)  # fits? before any process starts
     wanted = lab.name
@@ -36,33 +40,34 @@ def up(topology: str, name: Optional[str], new: bool) -> None:
     if same and name is None:
         wanted = free_name(wanted)
     rec = detached.start(topology, name=wanted)
-    click.echo(f"lab {rec.name} is up (id {rec.id}, nodes: {', '.join(rec.nodes)})")
-    click.echo(f"open a shell with: v6lab shell {first_node(rec)}")
+    click.echo(_("lab {name} is up (id {id}, nodes: {nodes})").format(
+        name=rec.name, id=rec.id, nodes=", ".join(rec.nodes)))
+    click.echo(_("open a shell with: {command}").format(
+        command=f"v6lab shell {first_node(rec)}"))
 
 
-@click.command()
+@command(help=N_("Stop a running lab."))
 @lab_option
-@click.option("--all", "all_", is_flag=True, help="Stop every detached lab.")
-@click.option("--force", is_flag=True,
-              help="Also stop labs owned by scripts (kills the owning process).")
+@option("--all", "all_", is_flag=True, help=N_("Stop every detached lab."))
+@option("--force", is_flag=True,
+        help=N_("Also stop labs owned by scripts (kills the owning process)."))
 @errors
 def down(lab_name: Optional[str], all_: bool, force: bool) -> None:
-    """Stop a running lab."""
     require_root()
     if all_:
         stopped = detached.stop_all(force=force)
-        click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing"))
+        click.echo(_("stopped: {labs}").format(labs=", ".join(stopped)) if stopped
+                   else _("stopped: nothing"))
         return
     rec = registry.find(pick_lab(lab_name))
     detached.stop_owner(rec, force=force)
-    click.echo(f"lab {rec.name} ({rec.id}) stopped")
+    click.echo(_("lab {name} ({id}) stopped").format(name=rec.name, id=rec.id))
 
 
-@click.command("status")
+@command("status", help=N_("List running labs (and, on stderr, records that were ignored)."))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
 def status(fmt: str) -> None:
-    """List running labs (and, on stderr, records that were ignored)."""
     labs, ignored = registry.scan()
     for line in ignored:
         click.echo(f"v6lab: {line}", err=True)
@@ -70,46 +75,52 @@ def status(fmt: str) -> None:
         click.echo(json.dumps([detached.describe(r) for r in labs], indent=2))
         return
     if not labs:
-        click.echo("no lab is running")
+        click.echo(_("no lab is running"))
         return
     from rich.table import Table
 
-    t = Table("name", "id", "source", "nodes", "owner", "age")
+    # TRANSLATORS: column headings of `v6lab status`: the lab's name, its
+    # id, what it was started from, how many nodes, who owns it, its age.
+    t = Table(_("name"), _("id"), _("source"), _("nodes"), _("owner"), _("age"))
     t.columns[1].no_wrap = True  # the id is what --lab takes
     for r in labs:
-        owner = "supervisor" if r.detached else f"pid {r.owner_pid}"
+        # TRANSLATORS: the owner of a lab started with `v6lab up` or `start`.
+        owner = _("supervisor") if r.detached else f"pid {r.owner_pid}"
         t.add_row(r.name, r.id, detached.source_of(r), str(len(r.nodes)), owner,
                   f"{time.time() - r.created:.0f} s")
     console().print(t)
 
 
-@click.command()
+@command(help=N_("Remove what dead labs left behind (their records); never touches a "
+                 "running lab."))
 @errors
 def clean() -> None:
-    """Remove what dead labs left behind (their records); never touches a
-    running lab."""
     removed = registry.clean(grace=0 if not registry.running() else 5)
-    click.echo("removed: " + (", ".join(removed) if removed else "nothing"))
+    click.echo(_("removed: {records}").format(records=", ".join(removed)) if removed
+               else _("removed: nothing"))
 
 
-@click.command()
+@command(help=N_("Check a topology file without building anything. Exit 3: invalid; "
+                 "1: valid, but too big for this machine's open-file limit."))
 @click.argument("topology")
-@click.option("--resolved", is_flag=True, help="Print the resolved spec as JSON.")
+@option("--resolved", is_flag=True, help=N_("Print the resolved spec as JSON."))
 @errors
 def validate(topology: str, resolved: bool) -> None:
-    """Check a topology file without building anything. Exit 3: invalid;
-    1: valid, but too big for this machine's open-file limit."""
     lab = Lab(topology)
     problem = _fd_preflight(lab)
     if problem:
-        _fail(f"{topology}: valid, but it cannot be built here: {problem}", EXIT_FAILED)
+        _fail(_("{file}: valid, but it cannot be built here: {problem}").format(
+            file=topology, problem=problem), EXIT_FAILED)
     if resolved:
         click.echo(json.dumps(lab.spec.to_dict(), indent=2))
     else:
         members = sum(len(lan.members) for lan in lab.spec.lans)
-        click.echo(f"{topology}: valid ({len(lab.spec.nodes)} nodes, "
-                   f"{len(lab.spec.lans)} LANs with {members} members, "
-                   f"{len(lab.spec.links)} point-to-point links)")
+        # TRANSLATORS: the counts are numbers; "LANs" and "point-to-point"
+        # as the trade says them.
+        click.echo(_("{file}: valid ({nodes} nodes, {lans} LANs with {members} members, "
+                     "{links} point-to-point links)").format(
+            file=topology, nodes=len(lab.spec.nodes), lans=len(lab.spec.lans),
+            members=members, links=len(lab.spec.links)))
 
 
 # Name -> command, for the group in __init__ (stop and ls are aliases).

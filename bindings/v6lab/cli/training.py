@@ -13,9 +13,11 @@ import click
 
 from .. import detached, paths, registry
 from .._core import Error
+from ..i18n import N_, _
 from ..lab import Lab, require_root
 from ._common import (EXIT_FAILED, EXIT_GRADER, already_running, attach, console, errors,
                       first_node, free_name, lab_option, require_fds, running_named)
+from ._i18n import command, option
 from ._views import _print_inspect
 
 if TYPE_CHECKING:
@@ -23,6 +25,20 @@ if TYPE_CHECKING:
 
 # The curriculum, grading and progress modules are imported by the verbs
 # that use them, so that `v6lab shell` and `v6lab exec` start fast.
+
+# A lab's level as the trainee reads it (the lab declares the English word).
+LEVEL_TEXT = {"beginner": N_("beginner"), "intermediate": N_("intermediate"),
+              "advanced": N_("advanced")}
+
+
+def level_text(level: str) -> str:
+    return _(LEVEL_TEXT.get(level, level))
+
+
+def status_text(status: str) -> str:
+    """A progress status (English in JSON) in the trainee's words."""
+    from ..progress import status_text as text
+    return text(status)
 
 
 def find_lab(lab_id: str) -> "LabDefinition":
@@ -46,71 +62,81 @@ def _course_lab(lab_name: Optional[str]) -> tuple[Lab, "LabDefinition"]:
     lab = attach(lab_name)
     course = lab.meta.get("course")
     if not course:
-        raise Error(f"lab {lab.name} was started from a topology, not from the curriculum: "
-                    "it has nothing to grade (start one with 'v6lab start LAB')")
+        raise Error(_("lab {name} was started from a topology, not from the curriculum: "
+                      "it has nothing to grade (start one with 'v6lab start LAB')").format(
+            name=lab.name))
     return lab, find_lab(course)
 
 
-@click.command()
+@command(help=N_("The curriculum, with your status and score in each lab."))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
 def labs(fmt: str) -> None:
-    """The curriculum, with your status and score in each lab."""
+    """Titles and summaries in the trainee's language; the rest (ids,
+    level, status, language codes) as a script reads them."""
     from ..course import scan_labs
     prog = Progress()
     defs, broken = scan_labs()
     if fmt == "json":
         click.echo(json.dumps([{"id": d.id, "title": d.title, "level": d.level,
                                 "minutes": d.minutes, "summary": d.summary,
-                                "folder": str(d.folder), **prog.summary(d.id)}
+                                "folder": str(d.folder), "languages": d.languages,
+                                **prog.summary(d.id)}
                                for d in defs.values()]
                               + [{"broken": line} for line in broken], indent=2))
         return
     console().print(_labs_table(defs, prog))
     # A broken lab is reported and breaks no other.
     for line in broken:
-        click.echo(f"broken lab (not loaded): {line}", err=True)
+        # TRANSLATORS: {problem} is the lab author's diagnostic, in English.
+        click.echo(_("broken lab (not loaded): {problem}").format(problem=line), err=True)
 
 
 def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
     """The curriculum table. The id is what a trainee types, so it is never
-    cut or wrapped; level and time go under the title (dim) so that at 80
-    columns the title has room and wraps to two or three lines, not seven.
-    The status is the one `progress` shows, word for word (solves are a
-    column of `progress`)."""
+    cut or wrapped; level, time and the lab's languages go under the title
+    (dim) so that at 80 columns the title has room and wraps to two or three
+    lines, not seven. The status is the one `progress` shows, word for word
+    (solves are a column of `progress`)."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     t.add_column("#", justify="right", no_wrap=True)
-    t.add_column("lab", no_wrap=True, min_width=max((len(i) for i in defs), default=3))
-    t.add_column("title", overflow="fold", ratio=1)
-    t.add_column("status", no_wrap=True)
-    t.add_column("best", justify="right", no_wrap=True)
+    # TRANSLATORS: column headings of `v6lab labs`: the lab's id, its title,
+    # the trainee's status in it and their best score.
+    t.add_column(_("lab"), no_wrap=True, min_width=max((len(i) for i in defs), default=3))
+    t.add_column(_("title"), overflow="fold", ratio=1)
+    t.add_column(_("status"), no_wrap=True)
+    t.add_column(_("best"), justify="right", no_wrap=True)
     for i, d in enumerate(defs.values(), 1):
         s = prog.summary(d.id)
         best = f"{s['best']:g} %" if s["best"] is not None else ""
-        t.add_row(str(i), d.id, f"{d.title}\n[dim]{d.level}, {d.minutes} min[/]",
-                  s["status"], best)
+        # TRANSLATORS: under a lab's title: "beginner, 25 min; languages: en, vi"
+        # ({languages} are codes, as --lang takes them).
+        about = _("{level}, {minutes} min; languages: {languages}").format(
+            level=level_text(d.level), minutes=d.minutes, languages=", ".join(d.languages))
+        t.add_row(str(i), d.id, f"{escape(d.title)}\n[dim]{escape(about)}[/]",
+                  status_text(s["status"]), best)
     return t
 
 
-@click.command()
+@command(help=N_("Start a lab of the curriculum (LAB, default: the first) and show how to "
+                 "begin.\n\n"
+                 "If a lab of that name is already running, say so (with its id) instead of "
+                 "starting a second one: two labs of one name make every later verb that "
+                 "names it ask which one. --new starts another anyway."))
 @click.argument("lab_id", required=False, metavar="[LAB]")
-@click.option("--name", help="Name of the running lab (default: the lab's id).")
-@click.option("--new", "new", is_flag=True,
-              help="Start another lab even if one of that name is running "
-                   "(it is given a free name unless --name says one).")
+@option("--name", help=N_("Name of the running lab (default: the lab's id)."))
+@option("--new", "new", is_flag=True,
+        help=N_("Start another lab even if one of that name is running "
+                "(it is given a free name unless --name says one)."))
 @errors
 def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
-    """Start a lab of the curriculum (LAB, default: the first) and show how to begin.
-
-    If a lab of that name is already running, say so (with its id) instead of
-    starting a second one: two labs of one name make every later verb that
-    names it ask which one. --new starts another anyway."""
     require_root()
     defs = load_labs()
     if not defs:
-        raise Error("no lab found (the labs/ folder is missing)")
+        raise Error(_("no lab found (the labs/ folder is missing)"))
     d = defs[lab_id] if lab_id in defs else (next(iter(defs.values())) if lab_id is None
                                              else find_lab(lab_id))
     wanted = name or d.id
@@ -124,20 +150,25 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
     require_fds(Lab(topo, name=wanted))  # before any process starts
     con = console()
     t0 = time.monotonic()
-    with con.status(f"Starting lab {d.id}: {d.title}…"):
+    from rich.markup import escape
+    with con.status(escape(_("Starting lab {id}: {title}…").format(id=d.id, title=d.title))):
         rec = detached.start(topo, name=wanted, course=d.id)
     Progress().record_start(d.id)
-    con.print(f"[bold green]Lab {rec.name} is up[/] in {(time.monotonic() - t0) * 1000:.0f} ms "
-              f"[dim](id {rec.id})[/]\n")
+    ms = f"{(time.monotonic() - t0) * 1000:.0f}"
+    up_in = _("Lab {name} is up in {ms} ms").format(name=rec.name, ms=ms)
+    # TRANSLATORS: after "Lab X is up in N ms": the lab's id, as --lab takes it.
+    lab_id = _("id {id}").format(id=rec.id)
+    con.print(f"[bold green]{escape(up_in)}[/] [dim]({escape(lab_id)})[/]\n")
     lab = Lab.attach(rec.id)
-    with con.status("Waiting for duplicate address detection…"):
+    with con.status(escape(_("Waiting for duplicate address detection…"))):
         settled = _wait_dad(lab, START_DAD_WAIT)
     _print_inspect(con, lab, mark_tentative=False)
     if not settled:
-        con.print("[dim]Some addresses are still settling (duplicate address detection "
-                  "takes about a second): 'v6lab inspect' shows them as they are now.[/]")
+        con.print("[dim]" + escape(_(
+            "Some addresses are still settling (duplicate address detection takes about a "
+            "second): 'v6lab inspect' shows them as they are now.")) + "[/]")
     from rich.markdown import Markdown
-    con.print(f"\n[bold]{d.title}[/]\n")
+    con.print(f"\n[bold]{escape(d.title)}[/]\n")
     con.print(Markdown(d.instructions()))
     # The guide with this run's values (addresses, prefixes) filled in.
     guide = d.readme
@@ -147,17 +178,23 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
         guide = rendered
     except OSError:
         pass
-    con.print(f"\nThe whole guide: {guide}")
+    con.print("\n" + escape(_("The whole guide: {file}").format(file=guide)))
     first = first_node(rec)
     others = [r for r in registry.running() if r.id != rec.id]
     lab_arg = f" --lab {rec.id}" if others else ""
     con.print()
-    for what, verb in (("Open a shell:", f"shell{lab_arg} {first}"), ("Check your work:", f"check{lab_arg}"),
-                       ("Stuck?", f"hint{lab_arg}"), ("Done:", f"stop{lab_arg}")):
-        con.print(f"{what:<17}[bold]v6lab {verb}[/]")
+    # TRANSLATORS: four labels, each followed by the command to type.
+    todo = ((_("Open a shell:"), f"shell{lab_arg} {first}"),
+            (_("Check your work:"), f"check{lab_arg}"),
+            (_("Stuck?"), f"hint{lab_arg}"), (_("Done:"), f"stop{lab_arg}"))
+    from rich.cells import cell_len
+    width = max(17, *(cell_len(what) + 1 for what, _verb in todo))
+    for what, verb in todo:
+        con.print(f"{escape(what)}{' ' * (width - cell_len(what))}[bold]v6lab {verb}[/]")
     if others:
-        con.print(f"[yellow]Other labs are running too ({', '.join(r.id for r in others)}): "
-                  "give each command --lab ID, or stop the ones you do not need.[/]")
+        con.print("[yellow]" + escape(_(
+            "Other labs are running too ({ids}): give each command --lab ID, or stop the ones "
+            "you do not need.").format(ids=", ".join(r.id for r in others))) + "[/]")
 
 
 # How long `start` waits for duplicate address detection before it shows
@@ -186,14 +223,13 @@ def _wait_dad(lab: Lab, timeout: float) -> bool:
         time.sleep(0.1)
 
 
-@click.command()
+@command(help=N_("Grade the running lab now. Exit 0: every step passed; 1: some failed; "
+                 "6: the grader could not evaluate a check."))
 @lab_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "tap"]), default="text")
-@click.option("--verbose", "-v", is_flag=True, help="List every check, passed or not.")
+@option("--verbose", "-v", is_flag=True, help=N_("List every check, passed or not."))
 @errors
 def check(lab_name: Optional[str], fmt: str, verbose: bool) -> None:
-    """Grade the running lab now. Exit 0: every step passed; 1: some failed;
-    6: the grader could not evaluate a check."""
     lab, d = _course_lab(lab_name)
     prog = Progress()
     report = d.grader().grade(lab, hints_shown=prog.hints_shown(d.id))
@@ -205,91 +241,105 @@ def check(lab_name: Optional[str], fmt: str, verbose: bool) -> None:
     elif fmt == "tap":
         click.echo(report.to_tap(), nl=False)
     else:
+        from rich.markup import escape
         con = console()
-        con.print(f"[bold]{d.title}[/] [dim]({lab.name})[/]")
+        con.print(f"[bold]{escape(d.title)}[/] [dim]({escape(lab.name)})[/]")
         report.render(con, verbose=verbose)
         if report.passed:
-            con.print("\n[bold green]All steps done. Well done![/]")
+            con.print("\n[bold green]" + escape(_("All steps done. Well done!")) + "[/]")
     if report.has_errors:
         sys.exit(EXIT_GRADER)
     sys.exit(0 if report.passed else EXIT_FAILED)
 
 
-@click.command()
+@command(help=N_("Show the next hint for STEP (default: the first unfinished step)."))
 @lab_option
 @click.argument("step", required=False)
 @errors
 def hint(lab_name: Optional[str], step: Optional[str]) -> None:
-    """Show the next hint for STEP (default: the first unfinished step)."""
     lab, d = _course_lab(lab_name)
     grader = d.grader()
     if step is None:
         nxt = grader.grade(lab).first_unfinished()
         if nxt is None:
-            click.echo("Every step is done: no hint needed.")
+            click.echo(_("Every step is done: no hint needed."))
             return
         step = nxt.id
     s = grader.step(step) if step in [x.id for x in grader.steps] else None
     if s is None:
-        raise Error(f"lab {d.id} has no step '{step}' (steps: {', '.join(x.id for x in grader.steps)})")
+        raise _no_step(d.id, step, [x.id for x in grader.steps])
     # The k-th request shows hint k (then the last one again); `check`
     # shows the latest hint shown, or the first.
     shown = Progress().record_hint(d.id, s.id)
     k = min(shown, len(s.hints) - 1)
-    click.echo(f"{s.title} — hint {k + 1} of {len(s.hints)}:\n{s.hints[k]}")
+    # TRANSLATORS: "{title} — hint 2 of 3:", then the hint on the next line.
+    head = _("{title} — hint {k} of {n}:").format(title=s.title, k=k + 1, n=len(s.hints))
+    click.echo(f"{head}\n{s.hints[k]}")
 
 
-@click.command()
+def _no_step(lab_id: str, step: str, steps: list[str]) -> Error:
+    return Error(_("lab {lab} has no step '{step}' (steps: {steps})").format(
+        lab=lab_id, step=step, steps=", ".join(steps)))
+
+
+@command(help=N_("Apply the reference solution up to STEP (default: every step). Recorded "
+                 "in your progress."))
 @lab_option
 @click.argument("step", required=False)
 @errors
 def solve(lab_name: Optional[str], step: Optional[str]) -> None:
-    """Apply the reference solution up to STEP (default: every step). Recorded
-    in your progress."""
     lab, d = _course_lab(lab_name)
     if step is not None and step not in [s.id for s in d.steps()]:
-        raise Error(f"lab {d.id} has no step '{step}' (steps: {', '.join(s.id for s in d.steps())})")
+        raise _no_step(d.id, step, [s.id for s in d.steps()])
     done = d.solve(lab, upto=step)
     Progress().record_solve(d.id, done)
-    click.echo(f"solved: {', '.join(done)} (run 'v6lab check' to see the result)")
+    click.echo(_("solved: {steps} (run 'v6lab check' to see the result)").format(
+        steps=", ".join(done)))
 
 
-@click.command()
+@command(help=N_("Put the lab back in its initial state (rebuilt from scratch)."))
 @lab_option
 @errors
 def reset(lab_name: Optional[str]) -> None:
-    """Put the lab back in its initial state (rebuilt from scratch)."""
     lab, d = _course_lab(lab_name)
     rec = registry.find(lab.id)
     detached.stop_owner(rec)
     new = detached.start(d.topology(), name=lab.name, course=d.id)
-    click.echo(f"lab {new.name} is back in its initial state (id {new.id})")
+    click.echo(_("lab {name} is back in its initial state (id {id})").format(
+        name=new.name, id=new.id))
 
 
-@click.command()
-@click.option("--export", "export", type=click.Path(dir_okay=False), help="Write everything as JSON to this file.")
+@command(help=N_("Your progress: attempts, best and last scores, hints and solves used."))
+@option("--export", "export", type=click.Path(dir_okay=False),
+        help=N_("Write everything as JSON to this file."))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @errors
 def progress(export: Optional[str], fmt: str) -> None:
-    """Your progress: attempts, best and last scores, hints and solves used."""
     prog = Progress()
     data = prog.export()
     if export:
         Path(export).write_text(json.dumps(data, indent=2))
-        click.echo(f"progress written to {export}")
+        click.echo(_("progress written to {file}").format(file=export))
         return
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
     from rich.table import Table
-    t = Table("lab", "status", "attempts", "best", "last", "hints", "solves")
+    # TRANSLATORS: column headings of `v6lab progress`: the lab's id, the
+    # status, how many times it was graded, best and last score, hints
+    # shown, times `v6lab solve` was used.
+    t = Table(_("lab"), _("status"), _("attempts"), _("best"), _("last"), _("hints"),
+              _("solves"))
+    # The id is what a trainee types and the status one phrase: neither is
+    # wrapped (headings wrap first, e.g. Vietnamese ones at 80 columns).
+    t.columns[0].no_wrap = t.columns[1].no_wrap = True
     for d in load_labs().values():
         s = prog.summary(d.id)
-        t.add_row(d.id, s["status"], str(s["attempts"]),
+        t.add_row(d.id, status_text(s["status"]), str(s["attempts"]),
                   "" if s["best"] is None else f"{s['best']:g} %",
                   "" if s["last"] is None else f"{s['last']:g} %", str(s["hints"]), str(s["solves"]))
     console().print(t)
-    click.echo(f"(stored in {prog.path})")
+    click.echo(_("(stored in {file})").format(file=prog.path))
 
 
 COMMANDS = {"labs": labs, "start": start, "check": check, "hint": hint, "solve": solve,
