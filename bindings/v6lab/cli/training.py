@@ -85,7 +85,11 @@ def labs(fmt: str) -> None:
                                for d in defs.values()]
                               + [{"broken": line} for line in broken], indent=2))
         return
+    from rich.markup import escape
     console().print(_labs_table(defs, prog))
+    # TRANSLATORS: under `v6lab labs`: what the codes after a lab's time mean.
+    console().print("[dim]" + escape(_("en vi: the languages each lab speaks "
+                                      "(choose one with --lang)")) + "[/]")
     # A broken lab is reported and breaks no other.
     for line in broken:
         # TRANSLATORS: {problem} is the lab author's diagnostic, in English.
@@ -112,10 +116,11 @@ def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
     for i, d in enumerate(defs.values(), 1):
         s = prog.summary(d.id)
         best = f"{s['best']:g} %" if s["best"] is not None else ""
-        # TRANSLATORS: under a lab's title: "beginner, 25 min; languages: en, vi"
-        # ({languages} are codes, as --lang takes them).
-        about = _("{level}, {minutes} min; languages: {languages}").format(
-            level=level_text(d.level), minutes=d.minutes, languages=", ".join(d.languages))
+        # TRANSLATORS: under a lab's title: "beginner · 25 min · en vi" ({languages}
+        # are codes, as --lang takes them; the line under the table says so).
+        # Short, so that it fits one line at 80 columns.
+        about = _("{level} · {minutes} min · {languages}").format(
+            level=level_text(d.level), minutes=d.minutes, languages=" ".join(d.languages))
         t.add_row(str(i), d.id, f"{escape(d.title)}\n[dim]{escape(about)}[/]",
                   status_text(s["status"]), best)
     return t
