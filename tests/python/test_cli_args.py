@@ -90,3 +90,17 @@ def test_internal_errors_are_one_line(tmp_path: Path) -> None:
                        env={**os.environ, "PYTHONPATH": str(ROOT / "bindings")})
     assert r.returncode == 70 and "Traceback" not in r.stderr
     assert r.stderr.strip() == "v6lab: internal error: ZeroDivisionError: x; please report it"
+
+
+def test_a_closed_pipe_stops_quietly():
+    """`v6lab labs | head -1`: the reader has gone; v6lab stops like any Unix
+    tool, with no "Broken pipe" line and the shell's SIGPIPE status."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run([PY, "-m", "v6lab", "labs"], stdout=w, stderr=subprocess.PIPE,
+                           text=True, timeout=60,
+                           env={**os.environ, "PYTHONPATH": str(ROOT / "bindings")})
+    finally:
+        os.close(w)
+    assert p.returncode == 141 and p.stderr == "", p.stderr

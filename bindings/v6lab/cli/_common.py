@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from typing import Any, Callable, Optional, TypeVar
 
@@ -85,12 +86,25 @@ def errors(fn: F) -> F:
             _fail(_("interrupted"), 130)
         except click.ClickException:
             raise
+        except BrokenPipeError:
+            _reader_went_away()
         except OSError as e:  # the machine refused something: say what, on what
             what = f" {cut(str(e.filename), 200)}" if e.filename else ""
             _fail(f"{e.strerror or e}{':' if what else ''}{what}", EXIT_FAILED)
         except Exception as e:  # a bug: one line, not a traceback
             _internal(e)
     return wrapper  # type: ignore[return-value]
+
+
+def _reader_went_away() -> None:
+    """`v6lab labs | head`: the reader closed the pipe. Like any Unix tool,
+    stop quietly (no "Broken pipe" line, exit 141 as a shell counts a
+    SIGPIPE), with stdout pointed at /dev/null so that Python's own flush
+    at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(128 + signal.SIGPIPE)
 
 
 def _internal(e: BaseException) -> None:
