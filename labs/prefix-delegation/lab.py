@@ -130,7 +130,7 @@ class Lab(LabDefinition):
             ], hints=[
                 _("Each LAN gets its own /64 taken from the /${pd_length} the ISP delegated "
                   "(not from the WAN prefix ${wan_prefix}): eth1 is staff, eth2 is guest."),
-                _("If the delegation is 2001:db8:3000:100::/56, its /64s are "
+                _("If the delegation is 2001:db8:3000:100::/56, it holds the /64 prefixes "
                   "2001:db8:3000:100::/64 to 2001:db8:3000:1ff::/64: on cpe, ip -6 addr add "
                   "2001:db8:3000:101::1/64 dev eth1 and ip -6 addr add "
                   "2001:db8:3000:102::1/64 dev eth2 (with your own prefix)."),
@@ -143,7 +143,7 @@ class Lab(LabDefinition):
                 _("radvd on cpe must advertise, on eth1 and on eth2, the /64 that interface is "
                   "numbered from, so that the hosts form addresses from the delegation."),
                 _("In /etc/radvd.conf, an interface block for eth1 and one for eth2, each with "
-                  "AdvSendAdvert on; and prefix ::/64 { }; (::/64 means: the /64s of this "
+                  "AdvSendAdvert on; and prefix ::/64 { }; (::/64 means: the /64 prefixes of this "
                   "interface's addresses); then run: radvd"),
                 _("radvd -c checks the file; after changing it: kill $(cat /run/radvd.pid); "
                   "radvd"),

@@ -51,11 +51,11 @@ MISTAKES = [
     Mistake("request-64", "pd",
             N_("asks for a /64 (ia_pd 1/::/64): one LAN's worth, not an office's"), request_64),
     Mistake("lan-from-wan", "lans",
-            N_("numbers the LANs from /64s next to the WAN prefix, which the ISP never "
+            N_("numbers the LANs from /64 prefixes next to the WAN prefix, which the ISP never "
                "delegated"), lan_from_wan),
     Mistake("one-prefix-for-both", "lans",
             N_("numbers staff and guest from the same /64"), one_prefix_for_both),
     Mistake("radvd-wan-prefix", "radvd",
-            N_("advertises the WAN prefix on the LANs instead of their own /64s"),
+            N_("advertises the WAN prefix on the LANs instead of their own /64 prefixes"),
             radvd_wan_prefix),
 ]

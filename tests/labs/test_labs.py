@@ -79,6 +79,7 @@ def start(lab_factory, d: LabDefinition) -> Lab:
 
 def test_curriculum_has_the_first_three_labs():
     assert list(LABS)[:3] == ["link-local", "static-gua", "slaac"]
+    assert "prefix-delegation" in LABS   # lab 7 (issue 12)
     for d in LABS.values():
         assert d.readme.exists() and d.instructions(), d.id
         assert set(d.solution) == {s.id for s in d.steps()}, d.id
