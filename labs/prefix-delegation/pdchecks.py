@@ -206,7 +206,14 @@ def advertises_lan_prefix(isp: str, cpe: str, wan: str, iface: str, length: int,
     numbered from, which is known only once the ISP has delegated."""
     def fn(lab: "Lab") -> str:
         p = lan_prefix(lab, isp, cpe, wan, iface, length, _)
-        return c.router_advertises(cpe, iface, prefixes=[str(p)], autonomous=True,
-                                   default_router=True).fn(lab) or ""
+        try:
+            return c.router_advertises(cpe, iface, prefixes=[str(p)], autonomous=True,
+                                       default_router=True).fn(lab) or ""
+        except CheckFailed as e:
+            # Says which /64 was expected: the library's message names the
+            # prefix it was given, not why that one.
+            raise CheckFailed(_("{cpe}:{iface} does not advertise its own /64 {prefix}: "
+                                "{reason}").format(cpe=cpe, iface=iface, prefix=p,
+                                                   reason=e)) from None
     return Check(_("{cpe} advertises {iface}'s /64 from the delegation (seen on its switch "
                    "port)").format(cpe=cpe, iface=iface), fn)
