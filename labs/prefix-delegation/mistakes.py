@@ -47,15 +47,23 @@ def radvd_wan_prefix(lab):
 MISTAKES = [
     Mistake("forwarding-only", "wan",
             N_("turns forwarding on and leaves accept_ra at 1 on eth0: the CPE drops its "
-               "default route"), forwarding_only),
+               "default route"), forwarding_only,
+            expect=("cpe has no default route",)),
     Mistake("request-64", "pd",
-            N_("asks for a /64 (ia_pd 1/::/64): one LAN's worth, not an office's"), request_64),
+            N_("asks for a /64 (ia_pd 1/::/64): one LAN's worth, not an office's"), request_64,
+            expect=("/64 to cpe, not a /${pd_length}: ask for a /${pd_length}",)),
     Mistake("lan-from-wan", "lans",
             N_("numbers the LANs from /64 prefixes next to the WAN prefix, which the ISP never "
-               "delegated"), lan_from_wan),
+               "delegated"), lan_from_wan,
+            expect=("cpe:eth1 has 2001:db8:ff00:2::1/64, which is not a /64 inside the delegated "
+                    "prefix",)),
     Mistake("one-prefix-for-both", "lans",
-            N_("numbers staff and guest from the same /64"), one_prefix_for_both),
+            N_("numbers staff and guest from the same /64"), one_prefix_for_both,
+            expect=("cpe:eth1 and cpe:eth2 are both numbered from",
+                    "each LAN needs a /64 of its own")),
     Mistake("radvd-wan-prefix", "radvd",
             N_("advertises the WAN prefix on the LANs instead of their own /64 prefixes"),
-            radvd_wan_prefix),
+            radvd_wan_prefix,
+            expect=("cpe:eth1 does not advertise its own /64",
+                    "(advertised: ${wan_prefix})")),
 ]
