@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from . import errors, paths, registry
 from ._core import Error
+from .i18n import _
 from .lab import Lab, TopoSource, raw_spec, require_root
 
 # Errors the supervisor reports by class name, raised here as themselves so
@@ -64,7 +65,7 @@ def start(topo: TopoSource, *, name: Optional[str] = None, course: Optional[str]
     if not msg.startswith("ok "):
         proc.wait()
         if msg.startswith("error "):
-            kind, _, text = msg[len("error "):].partition("\n")
+            kind, text = msg[len("error "):].partition("\n")[::2]
             raise _ERRORS.get(kind, Error)(text)
         raise Error(msg or f"the supervisor of lab {lab.name} exited before the lab was up")
     # The supervisor lives on in its own session; do not keep a zombie of it.
@@ -78,9 +79,9 @@ def stop_owner(rec: registry.LabRecord, *, timeout: float = 10.0,
     script (not detached) is stopped only with force, since that kills the
     script."""
     if not rec.detached and not force:
-        raise Error(f"lab {rec.name} ({rec.id}) belongs to process {rec.owner_pid}, "
-                    "not to a v6lab supervisor: stop it there, or use --force to "
-                    "kill that process")
+        raise Error(_("lab {name} ({id}) belongs to process {pid}, not to a v6lab supervisor: "
+                      "stop it there, or use --force to kill that process").format(
+                          name=rec.name, id=rec.id, pid=rec.owner_pid))
     try:
         pidfd = os.pidfd_open(rec.owner_pid)
     except ProcessLookupError:

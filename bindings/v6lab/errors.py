@@ -19,7 +19,10 @@ OSErrors with the kernel's errno.
 
 from __future__ import annotations
 
+import re
+
 from ._core import Error, KernelError, MissingBinaryError, NodeFileError, SocketError, SpecError
+from .i18n import _
 
 __all__ = ["Error", "SpecError", "MissingBinaryError", "KernelError", "SocketError",
            "NodeFileError", "UsageError", "ProviderNodeError", "NotOwnerError", "NeedsRootError",
@@ -73,8 +76,27 @@ def exit_code(e: BaseException) -> int:
     return int(getattr(e, "exit_code", 1))
 
 
+# The core's sentence for a missing program (core/src/lab.cpp), one a line.
+_MISSING = re.compile(r"program '(?P<program>[^']+)' is not installed; (?P<nodes>.+) need\(s\) "
+                      r"it: install the Debian package (?P<package>\S+) \(apt-get install \S+\)")
+
+
+def _missing_binaries(text: str) -> str:
+    """The core's missing-program lines in the trainee's language (each
+    line it does not recognise stays as it is)."""
+    def one(line: str) -> str:
+        m = _MISSING.fullmatch(line)
+        if not m:
+            return line
+        return _("program '{program}' is not installed; {nodes} need(s) it: install the Debian "
+                 "package {package} (apt-get install {package})").format(**m.groupdict())
+    return "\n".join(one(line) for line in text.splitlines())
+
+
 def message(e: BaseException) -> str:
     """The error's one sentence (an OSError's message without "[Errno N]")."""
     if isinstance(e, OSError) and isinstance(e, Error) and e.strerror:
         return str(e.strerror)
+    if isinstance(e, MissingBinaryError):
+        return _missing_binaries(str(e))
     return str(e.args[0] if isinstance(e, SpecError) and e.args else e)

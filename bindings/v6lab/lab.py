@@ -27,6 +27,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _core, paths, registry, userns
 from ._core import Error
+from .i18n import _
 from .errors import NeedsRootError, NotOwnerError
 from .node import CmdResult, Command, Node, NodeProcess, wait_until
 from .topo import RawSpec, Topo, load_topology
@@ -123,24 +124,26 @@ class LabView:
         raise NotImplementedError
 
     def _not_owner(self, what: str) -> NotOwnerError:
-        return NotOwnerError(f"lab {self.name} ({self.id}) belongs to process {self.owner_pid}: "
-                             f"only that process can {what}")
+        # {what} is one of the translated phrases below ("start it", …).
+        return NotOwnerError(_("lab {name} ({id}) belongs to process {pid}: only that process "
+                               "can {what}").format(name=self.name, id=self.id,
+                                                    pid=self.owner_pid, what=what))
 
     def start(self) -> "LabView":
-        raise self._not_owner("start it (it is running already)")
+        raise self._not_owner(_("start it (it is running already)"))
 
     @property
     def limits(self) -> str:
         """Which per-node resource limits are in force, in one sentence
         (cgroups where the host allows them, else RLIMIT_NPROC only)."""
-        raise self._not_owner("read its resource limits")
+        raise self._not_owner(_("read its resource limits"))
 
     def timing(self) -> dict[str, float]:
         """Bring-up time by phase (seconds), for benchmarks."""
-        raise self._not_owner("time its bring-up")
+        raise self._not_owner(_("time its bring-up"))
 
     def __enter__(self) -> "LabView":
-        raise self._not_owner("scope its lifetime with 'with'; use stop() to ask it to stop")
+        raise self._not_owner(_("scope its lifetime with 'with'; use stop() to ask it to stop"))
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
@@ -391,6 +394,6 @@ def require_root() -> None:
     except (OSError, ValueError):
         allowed = False
     if not allowed:
-        raise NeedsRootError("v6lab needs root or user namespaces to build a lab, and this host "
-                             "allows no user namespaces (user.max_user_namespaces is 0): run it "
-                             "as root, or see 'v6lab doctor'")
+        raise NeedsRootError(_("v6lab needs root or user namespaces to build a lab, and this "
+                               "host allows no user namespaces (user.max_user_namespaces is 0): "
+                               "run it as root, or see 'v6lab doctor'"))
