@@ -1,11 +1,5 @@
 """Checks this lab needs that the library does not have (yet).
 
-- `after(first, then)`: `then` is tried only once `first` holds. A step's
-  checks run side by side and a step lasts as long as its slowest check,
-  so a wire probe next to "radvd runs" would make a fresh lab wait out the
-  probe's silence window (1.5 s) although the daemon check already failed
-  in a millisecond. The library should gain this as an option of Check
-  (e.g. `Check.requires`), or run a step's checks in order of cost.
 - `address_from_pool(host, pool)`: the host holds a leased (not
   hand-written) address inside a DHCPv6 pool *range*; `has_address` takes
   a prefix only.
@@ -22,7 +16,6 @@ translator `_` (docs/translating.md).
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import ipaddress
 import time
@@ -42,32 +35,6 @@ LEASE_FILE = "/var/lib/kea/kea-leases6.csv"
 # A lease file grows by a line per lease change; a day of renewals of a
 # few hosts is far below this.
 LEASE_FILE_MAX = 1 << 20
-
-
-def after(first: Check, then: Check, _: Translate) -> Check:
-    """`then`, tried only when `first` holds (first's function is called
-    again: it should be a cheap state check). When first fails, this check
-    fails at once with first's reason, whatever then's `within`; otherwise
-    then is retried within its own window as the grader would. The
-    function wears then's name and module (functools.wraps): its messages
-    past the gate are then's, and tools that ask where a message comes
-    from (tests/labs, for its language) must get then's answer."""
-    @functools.wraps(then.fn)
-    def fn(lab: "Lab") -> Optional[str]:
-        try:
-            first.fn(lab)
-        except CheckFailed as e:
-            raise CheckFailed(_("not tried yet: {reason}").format(reason=e)) from None
-        deadline = time.monotonic() + then.within
-        while True:
-            try:
-                return then.fn(lab)
-            except CheckFailed as e:
-                settled = then.retry == "pending" and not isinstance(e, CheckPending)
-                if settled or time.monotonic() + then.interval > deadline:
-                    raise
-            time.sleep(then.interval)
-    return Check(then.description, fn, weight=then.weight)
 
 
 def _pool_addresses(lab: "Lab", host: str, iface: str, pool: Pool) -> list:

@@ -7,7 +7,7 @@ hosts get an address from the pool, and their default route still from
 the RA: DHCPv6 gives no route.
 
 Steps are ordered, and each step's wire probe is tried only once the
-cheap state check before it holds (checks.after), so `v6lab check` on a
+cheap state check before it holds (Check.after), so `v6lab check` on a
 fresh lab fails step 1 in milliseconds.
 """
 
@@ -16,7 +16,7 @@ from v6lab.course import LabDefinition
 from v6lab.grading import Step, checks as c
 from v6lab.i18n import N_
 
-from .checks import address_from_pool, after, server_holds_lease
+from .checks import address_from_pool, server_holds_lease
 
 
 class Lab(LabDefinition):
@@ -91,8 +91,8 @@ class Lab(LabDefinition):
                 # M flag on, the prefix on-link but not for SLAAC (A=0). The
                 # router lifetime is the next steps' business (the classic
                 # surprise is graded where the trainee meets it: no route).
-                after(radvd, c.router_advertises("r1", "eth0", prefixes=[p], managed=True,
-                                                 autonomous=False, default_router=None), _),
+                c.router_advertises("r1", "eth0", prefixes=[p], managed=True,
+                                    autonomous=False, default_router=None).after(radvd),
             ], hints=[
                 _("radvd on r1 must advertise lan1's prefix on eth0 with the M flag on "
                   "(AdvManagedFlag on) and the A flag off (AdvAutonomous off). Is radvd "
@@ -107,8 +107,8 @@ class Lab(LabDefinition):
                 # The grader's own Solicit from h1's cable, followed: a
                 # Relay-Forw delivered to dhcp's port on lan2, a Relay-Repl
                 # from dhcp's cable, the Advertise handed to h1 by r1.
-                after(dhcrelay, c.dhcp6_relays("h1", "r1", "dhcp", pool=pool, timeout=1,
-                                               within=3), _),
+                c.dhcp6_relays("h1", "r1", "dhcp", pool=pool, timeout=1,
+                               within=3).after(dhcrelay),
             ], hints=[
                 _("The DHCPv6 server is not on lan1, and a client's Solicit goes to a "
                   "link-local multicast group: a relay on r1 must listen on lan1's interface "

@@ -24,14 +24,11 @@ defeats:
   only if its frame came in on the DNS server node's switch port (an
   address added to the host itself, with a local DNS server behind it,
   fails).
-- `after`: runs a cheap check first and the costly one only if it passed,
-  so that a fresh lab fails at once instead of waiting for a silent LAN.
 """
 
 from __future__ import annotations
 
 import errno
-import functools
 import ipaddress
 import socket
 import time
@@ -56,16 +53,6 @@ def _addr(text: str) -> str:
 
 def _domain(d: str) -> str:
     return d.rstrip(".").lower()
-
-
-def after(pre: Check, inner: Check) -> Check:
-    """inner, run only once pre passes (pre's failure is the message).
-    The function keeps inner's name and module: its messages are inner's."""
-    @functools.wraps(inner.fn)
-    def fn(lab):
-        pre.fn(lab)
-        return inner.fn(lab)
-    return inner.with_options(fn=fn)
 
 
 # ------------------------------------------------------------ DHCPv6

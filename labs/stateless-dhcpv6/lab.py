@@ -6,7 +6,7 @@ from v6lab.errors import Error
 from v6lab.grading import Step, checks as c
 from v6lab.i18n import N_
 
-from .checks import after, follows_rdnss, information_reply, resolver_names, resolves_through
+from .checks import follows_rdnss, information_reply, resolver_names, resolves_through
 
 
 class Lab(LabDefinition):
@@ -70,10 +70,10 @@ class Lab(LabDefinition):
                      radvd,
                      # On r1's own cable, answering the grader's solicitation.
                      # Only asked once radvd runs: a silent LAN would cost 1.5 s.
-                     after(radvd, c.router_advertises(
+                     c.router_advertises(
                          "r1", "eth0", prefixes=[p], managed=False, other=True,
-                         autonomous=True, default_router=True, rdnss=[dns])).with_options(
-                             weight=2),
+                         autonomous=True, default_router=True, rdnss=[dns]).after(
+                             radvd).with_options(weight=2),
                  ], hints=[
                      # No ${variables} here: tests/labs compares the fresh lab's hint
                      # with the unrendered steps()[0].hints[0].

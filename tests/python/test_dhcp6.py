@@ -414,6 +414,39 @@ def test_relay_kea_offers_delegates_and_releases(lab):
 
 
 @needs_kea
+def test_attack_rogue_server_beside_the_relay_ends_no_wait_early(lab):
+    """h2 runs a second server on h1's LAN, from another range: its
+    Advertise (often the first) comes in on h2's cable. A probe's wait
+    ends only at an answer that decides the check (docs/grading.md, "When
+    a wait ends"): h2's answer never counts for r1 or for the relay, and it
+    does not stop the grader before the relayed Advertise arrives."""
+    rogue = "2001:db8:1::300-2001:db8:1::3ff"
+    argv = dnsmasq() + ["--dhcp-range=2001:db8:1::300,2001:db8:1::3ff,64,1h"]
+    argv.remove("--dhcp-range=::,constructor:eth0,ra-stateless")
+    with relayed(lab), running(lab["h2"], argv, "dnsmasq-rogue"):
+        # Both servers answer (the first run waits for both to start).
+        status, msg = run(c.dhcp6_offers_address("h1", rogue, server="h2", request=False,
+                                                 within=5), lab)
+        assert status == "pass", msg
+        status, msg = run(c.dhcp6_offers_address("h1", POOL, server="r1", request=False,
+                                                 within=5), lab)
+        assert status == "pass" and "on r1's cable" in msg, msg
+        for _ in range(3):
+            status, msg = run(c.dhcp6_relays("h1", "r1", "srv", pool=POOL), lab)
+            assert status == "pass" and "h1 got its Advertise from r1's cable" in msg, msg
+            status, msg = run(c.dhcp6_offers_address("h1", POOL, server="r1",
+                                                     request=False), lab)
+            assert status == "pass", msg
+        # Each server's answer is judged as its own, whichever came first.
+        status, msg = run(c.dhcp6_offers_address("h1", POOL, server="h2", request=False), lab)
+        assert status == "fail" and msg.startswith(
+            "the DHCPv6 Advertise from h2: it offers 2001:db8:1::3"), msg
+        status, msg = run(c.dhcp6_offers_address("h1", rogue, server="r1", request=False), lab)
+        assert status == "fail" and msg.startswith(
+            "the DHCPv6 Advertise from r1: it offers 2001:db8:1::1"), msg
+
+
+@needs_kea
 def test_relay_to_the_wrong_server_fails_with_where_it_went(lab):
     with relayed(lab, upstream="2001:db8:2::3"):        # h3, which runs no server
         status, msg = run(c.dhcp6_relays("h1", "r1", "srv", within=3), lab)

@@ -339,17 +339,27 @@ def reaches_on_wire(src: str, dst: str, *, at: Optional[str] = None, timeout: fl
         types = (w.ECHO_REQUEST, w.ECHO_REPLY)
         tap = w.Tap.switch(lab, types) if port else w.Tap.node(lab, dnode, types)
         cable = port or difname
-        with tap:
-            r = lab[src].ping(addr, count=1, timeout=timeout)
-            tap.collect(0.2)
-            seen = [s for s in tap.seen if s.ifname == cable and not s.injected]
         # On a switch port the bridge delivers *out of* the port; in the node
         # the request comes *in* on its interface.
         into = bool(port)
-        reqs = {s.packet.body.ident for s in seen if s.outgoing == into and s.packet.dst == addr
-                and s.packet.icmp_type == w.ECHO_REQUEST}
-        reps = [s for s in seen if s.outgoing != into and s.packet.src == addr
-                and s.packet.icmp_type == w.ECHO_REPLY and s.packet.body.ident in reqs]
+
+        def evidence(frames: list[w.Seen]) -> tuple[set[int], list[w.Seen]]:
+            seen = [s for s in frames if s.ifname == cable and not s.injected]
+            reqs = {s.packet.body.ident for s in seen if s.outgoing == into
+                    and s.packet.dst == addr and s.packet.icmp_type == w.ECHO_REQUEST}
+            reps = [s for s in seen if s.outgoing != into and s.packet.src == addr
+                    and s.packet.icmp_type == w.ECHO_REPLY and s.packet.body.ident in reqs]
+            return reqs, reps
+
+        with tap:
+            r = lab[src].ping(addr, count=1, timeout=timeout)
+            # The frames are in the tap's queue by now; 0.2 s bounds the wait
+            # only while the evidence is incomplete. More frames could only
+            # add requests and replies, never take one away: stopping once
+            # both are seen gives the verdict waiting would.
+            if not all(evidence(tap.seen)):
+                tap.collect(0.2, until=lambda frames: all(evidence(frames)))
+            reqs, reps = evidence(tap.seen)
         if not r.received:
             # The same words as the library's reaches() (its messages).
             errs = "; ".join(_("{error} from {source}").format(

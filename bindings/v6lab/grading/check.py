@@ -13,6 +13,12 @@ tentative address, an incomplete neighbour entry) is retried, and the
 result says what was waited for; with retry="any" (the default, for checks
 whose progress cannot be seen, such as a route learned from the next RA)
 every failure is retried until the window closes.
+
+`check.after(first)` tries a costly check (one that provokes and listens
+on the wire) only once a cheap one holds, so that a fresh lab fails fast:
+first is run once, with its own options; if it does not pass, the check
+fails at once with first's message ("not tried yet: ..."), whatever its
+own `within`; otherwise the check runs as it would alone.
 """
 
 from __future__ import annotations
@@ -49,9 +55,27 @@ class Check:
     id: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     retry: str = "any"   # "any" failure, or only "pending" ones (see above)
+    requires: Optional["Check"] = None   # tried only once this passes (after())
+
+    def after(self, first: "Check") -> "Check":
+        """A copy tried only once `first` passes (module doc). The copy
+        keeps this check's function, description, weight and window: its
+        messages past the gate are this check's."""
+        return self.with_options(requires=first)
 
     def run(self, lab: "Lab") -> tuple[str, str, float]:
         """Returns (status, message, seconds): status is pass, fail or error."""
+        gate = 0.0
+        if self.requires is not None:
+            status, msg, gate = self.requires.run(lab)
+            if status == "fail":
+                return "fail", _("not tried yet: {reason}").format(reason=msg), gate
+            if status != "pass":   # an error in the gate is an error here, never a pass
+                return status, msg, gate
+        status, msg, sec = self._run(lab)   # its own window, from now
+        return status, msg, gate + sec
+
+    def _run(self, lab: "Lab") -> tuple[str, str, float]:
         t0 = time.monotonic()
         deadline = t0 + self.within
         waited_for = ""

@@ -21,7 +21,7 @@ import ipaddress
 import select
 import socket
 import time
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 from ..i18n import _
 from ..proto import ProtoError, dhcp6
@@ -94,10 +94,12 @@ def _open_client(lab: "Lab", node: str, iface: str, ll: str,
 
 
 def _exchange(lab: "Lab", node: str, iface: str, timeout: float,
+              settled: Optional[Callable[[dhcp6.Message, str], bool]] = None,
               ) -> tuple[list[tuple[dhcp6.Message, str]], list[str], str]:
     """Sends one Information-Request and gathers the Replies to it for up
     to timeout seconds. Returns ([(reply, node whose port it came in on)],
-    problems with other answers, what the grader bound to)."""
+    problems with other answers, what the grader bound to). settled(reply,
+    node) true of a Reply ends the wait for others at once (see _gather)."""
     ll = _client_ll(lab, node, iface)
     duid = dhcp6.DuidLl(1, lab[node].link(iface).mac)
     req = dhcp6.information_request(duid)
@@ -111,24 +113,35 @@ def _exchange(lab: "Lab", node: str, iface: str, timeout: float,
         with s:
             s.sendto(dhcp6.encode(req), (dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
                                          dhcp6.SERVER_PORT))
-            got = _gather(s, req.xid, timeout, junk)
-        if tap is not None:
-            # A frame the socket got has crossed the switch already.
-            tap.collect(0.1, until=lambda seen: _attribute(seen, got, client_port) is not None)
-            owners = _attribute(tap.seen, got, client_port) or {}
-        else:
-            owners = {}
+
+            def owners_of(got: list[tuple[bytes, dhcp6.Message]]) -> dict[bytes, str]:
+                if tap is None:
+                    return {}
+                # A frame the socket got has crossed the switch already.
+                tap.collect(0.1, until=lambda seen: _attribute(seen, got, client_port)
+                            is not None)
+                return _attribute(tap.seen, got, client_port) or {}
+
+            def decided(got: list[tuple[bytes, dhcp6.Message]]) -> bool:
+                owners = owners_of(got)
+                return settled is not None and any(
+                    settled(msg, owners.get(payload, "")) for payload, msg in got)
+
+            got = _gather(s, req.xid, timeout, junk, decided)
+        owners = owners_of(got)
         for payload, msg in got:
             replies.append((msg, owners.get(payload, "")))
     return replies, junk, bound
 
 
-def _gather(s: socket.socket, xid: int, timeout: float,
-            junk: list[str]) -> list[tuple[bytes, dhcp6.Message]]:
+def _gather(s: socket.socket, xid: int, timeout: float, junk: list[str],
+            decided: Callable[[list[tuple[bytes, dhcp6.Message]]], bool] = lambda got: False,
+            ) -> list[tuple[bytes, dhcp6.Message]]:
     out: list[tuple[bytes, dhcp6.Message]] = []
     end = time.monotonic() + timeout
     # After the first Reply, wait a little for others (a second server, or a
-    # rogue one), not the whole timeout.
+    # rogue one that answered first), not the whole timeout -- and not at
+    # all once decided(replies so far) says a Reply that counts is in.
     while (left := end - time.monotonic()) > 0:
         if not select.select([s], [], [], left)[0]:
             break
@@ -140,6 +153,8 @@ def _gather(s: socket.socket, xid: int, timeout: float,
             continue
         if isinstance(m, dhcp6.Message) and m.xid == xid and m.type == dhcp6.REPLY:
             out.append((data, m))
+            if decided(out):
+                break
             end = min(end, time.monotonic() + 0.3)
     return out
 
@@ -220,7 +235,17 @@ def dhcp6_information_reply(client: str, iface: str = "eth0", *, server: Optiona
     want = wanted(dns_servers, [_domain(d) for d in domains])
 
     def fn(lab: "Lab") -> str:
-        replies, junk, bound = _exchange(lab, client, iface, timeout)
+        on_lan = w.lan_of(lab, client, iface) is not None
+
+        def counts(m: dhcp6.Message, node: str) -> bool:
+            # The Reply the verdict below would pass on: from server's cable
+            # if named, else from any other port of the LAN (anything on a
+            # point-to-point link), with what the step asks. The verdict
+            # takes the first such Reply, so later ones could not change it.
+            right = node == server if server is not None else (bool(node) or not on_lan)
+            return right and not _reply_problems(m, dns_servers, domains)
+
+        replies, junk, bound = _exchange(lab, client, iface, timeout, counts)
         if not replies:
             if junk:
                 raise CheckFailed(_(

@@ -202,7 +202,23 @@ def dhcp6_relays(client: str, relay: str, server: str, iface: str = "eth0", *,
             duid = dhcp6.random_duid()
             iaid = int.from_bytes(os.urandom(4), "big")
             sol = dhcp6.solicit(duid, iaid=iaid)
-            advs = cl.ask(sol, dhcp6.ADVERTISE)
+            srv_port, _lan, srv_ports = lan_ports(lab, server, server_iface)
+
+            def settled(answers: list[Answer]) -> bool:
+                # An Advertise from relay's cable that is the one inside a
+                # Relay-Repl come in on the server's cable ends the chain:
+                # the Relay-Forw and Relay-Repl that make the proof crossed
+                # the switch before it, and the checks below take the first
+                # of each, so frames after it could not change the verdict.
+                # A first answer from elsewhere (a rogue server on the
+                # client's LAN) does not settle it: the relayed one may
+                # follow within SETTLE.
+                inner = [dhcp6.innermost(m)[0] for s, m in decoded(tap.seen, srv_ports)
+                         if m.type == dhcp6.RELAY_REPL and not s.outgoing
+                         and s.ifname == srv_port]
+                return any(relay in a.senders and a.msg in inner for a in answers)
+
+            advs = cl.ask(sol, dhcp6.ADVERTISE, settled=settled)
             t = _Trace(lab, cl, sol, advs, server, server_iface)
         relay_iface = w.port_owners(lab)[down[0]].partition(":")[2]
         relay_up = [port for port, n in t.srv_ports.items() if n == relay]
