@@ -13,19 +13,7 @@ from v6lab import i18n
 from v6lab.grading import Check, CheckFailed, CheckPending, Grader, Step
 from v6lab.testing import FakeLab
 
-
-def counting(outcomes: list):
-    """Plays outcomes in order (an exception is raised, anything else
-    returned), the last repeating; counts the calls."""
-    calls: list[int] = []
-
-    def fn(_lab):
-        calls.append(1)
-        o = outcomes[min(len(calls), len(outcomes)) - 1]
-        if isinstance(o, BaseException):
-            raise o
-        return o
-    return fn, calls
+from .test_check_engine import counting
 
 
 def test_a_failing_gate_fails_at_once_with_its_reason_and_never_runs_the_check():
