@@ -172,8 +172,11 @@ def dns64_fresh_name(client: str, server: str, prefix: str, zone: str, auth_node
         with lab[auth_node].socket(socket.AF_INET, socket.SOCK_DGRAM, bind_addr=auth_addr,
                                    port=53, reuse_addr=True) as auth, \
                 lab[client].socket(socket.AF_INET6, socket.SOCK_DGRAM) as cl:
-            cl.sendto(dns.encode(q), (server, 53))
+            # Connected: an ICMP port unreachable ends the wait at once.
+            cl.connect((server, 53))
+            cl.send(dns.encode(q))
             deadline = time.monotonic() + DNS_TIMEOUT
+            error = _("no answer within {seconds} s").format(seconds=f"{DNS_TIMEOUT:g}")
             while answer is None and (left := deadline - time.monotonic()) > 0:
                 ready = select.select([auth, cl], [], [], left)[0]
                 if auth in ready:
@@ -185,16 +188,18 @@ def dns64_fresh_name(client: str, server: str, prefix: str, zone: str, auth_node
                 if cl in ready:
                     try:
                         m = dns.decode(cl.recv(4096))
+                    except OSError as e:
+                        error = e.strerror or str(e)
+                        break
                     except ProtoError as e:
                         raise CheckFailed(_("{server} sent a malformed answer: {error}").format(
                             server=server, error=e)) from None
                     if m.response and m.id == q.id:
                         answer = m
         if answer is None:
-            raise CheckFailed(_("no DNS answer from {server} for {name} AAAA within {seconds} s "
-                                "(the Internet's resolver was asked for it: {asked})").format(
-                                    server=server, name=name, seconds=f"{DNS_TIMEOUT:g}",
-                                    asked=_fmt(asked)))
+            raise CheckFailed(_("no DNS answer from {server} for {name} AAAA: {error} (the "
+                                "Internet's resolver was asked for it: {asked})").format(
+                                    server=server, name=name, error=error, asked=_fmt(asked)))
         got = sorted(_norm(r.data) for r in answer.answers if r.type == "AAAA")
         if got != [expected]:
             raise CheckFailed(_("{server} answers {name} (the grader's own name: A {v4}, no AAAA) "

@@ -86,7 +86,7 @@ class Lab(LabDefinition):
         "pool4": "192.0.2.0/24", "tayga4": "192.0.2.1",
         # A zone the Internet's resolver asks the grader about (checks.py):
         # served at v4only's address while a check runs, by the grader alone.
-        "probe_zone": "nat64-probe.example.net",
+        "probe_zone": "nat64-probe.example",
     }
     summary = N_("The office LAN is IPv6-only; make gw its NAT64 (tayga and nftables) and "
                  "DNS64 (unbound) so that pc reaches the IPv4-only server ${inet_v4only} "
