@@ -161,8 +161,8 @@ class Lab(LabDefinition):
             ], hints=[
                 _("A DNS64 answers AAAA queries for names that have only an A record with an "
                   "address made of the NAT64 prefix and the IPv4 address; real AAAA records "
-                  "stay as they are. Ask it yourself from pc: dig @${gw_lan} ${inet_v4only} AAAA "
-                  "(pc's dig may not be the grader's, but it shows what unbound says)."),
+                  "stay as they are. Ask it yourself from pc: dig @${gw_lan} ${inet_v4only} AAAA, "
+                  "then the same for ${inet_dual} and ipv4only.arpa."),
                 _("In /etc/unbound/unbound.conf on gw: interface: ${gw_lan}, access-control: "
                   "${office_prefix} allow, module-config: \"dns64 iterator\", dns64-prefix: "
                   "${nat64_prefix}, and a forward-zone for \".\" to the ISP's resolver "
@@ -184,10 +184,10 @@ class Lab(LabDefinition):
                 _("In /etc/tayga.conf: tun-device nat64, ipv4-addr ${tayga4}, prefix "
                   "${nat64_prefix}, dynamic-pool ${pool4}, data-dir /var/lib/tayga. Then: "
                   "mkdir -p /var/lib/tayga; tayga --mktun; ip link set nat64 up; ip route add "
-                  "${pool4} dev nat64; ip route add ${nat64_prefix} dev nat64; tayga"),
+                  "${pool4} dev nat64; ip -6 route add ${nat64_prefix} dev nat64; tayga"),
                 _("NAT44 with nftables: nft add table ip nat; nft 'add chain ip nat postrouting "
                   "{ type nat hook postrouting priority srcnat; }'; nft add rule ip nat "
-                  "postrouting oifname eth1 masquerade. tayga -d runs it in the foreground and "
+                  "postrouting oifname eth1 ip saddr ${pool4} masquerade. tayga -d runs it in the foreground and "
                   "shows what it does."),
             ]),
             Step("client", _("pc uses the DNS64 and reaches ${inet_v4only}"), points=2, checks=[
