@@ -51,7 +51,7 @@ def test_padding_past_total_length_is_not_payload():
     (packet(frag=0x2000 | 3), "a fragment at offset 24"),
     (packet(total=400), "total length 400 does not fit"),
     (packet()[:30], "total length 40 does not fit the 30 bytes received"),
-    (packet()[:10], "source address needs 4 bytes"),
+    (packet()[:10], "header checksum needs 2 bytes, only 0 left"),
     (b"", "version/IHL needs 1 bytes"),
 ], ids=["ipv6", "udp", "fragment", "long", "truncated", "short-header", "empty"])
 def test_what_is_not_a_whole_ipv4_tcp_packet_is_a_proto_error(bad, why):
