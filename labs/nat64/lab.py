@@ -187,8 +187,8 @@ class Lab(LabDefinition):
                   "${pool4} dev nat64; ip -6 route add ${nat64_prefix} dev nat64; tayga"),
                 _("NAT44 with nftables: nft add table ip nat; nft 'add chain ip nat postrouting "
                   "{ type nat hook postrouting priority srcnat; }'; nft add rule ip nat "
-                  "postrouting oifname eth1 ip saddr ${pool4} masquerade. tayga -d runs it in the foreground and "
-                  "shows what it does."),
+                  "postrouting oifname eth1 ip saddr ${pool4} masquerade. tayga -d runs it in "
+                  "the foreground and shows what it does."),
             ]),
             Step("client", _("pc uses the DNS64 and reaches ${inet_v4only}"), points=2, checks=[
                 client_fetches("pc", v["inet_v4only"], v["nat64_prefix"], "v4only",

@@ -10,7 +10,7 @@ UNBOUND_TEMPLATE = """server:
     access-control: ${office_prefix} allow
     module-config: "dns64 iterator"
     dns64-prefix: ${nat64_prefix}
-    username: "unbound"
+    username: ""
     chroot: ""
     pidfile: /run/unbound.pid
     use-syslog: no
