@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import Callable
 
 from v6lab import Topo
 from v6lab.course import LabDefinition
@@ -47,19 +48,21 @@ def synthesised(prefix: str, v4: str) -> str:
     return str(net[int(ipaddress.IPv4Address(v4))])
 
 
-def tun_problem() -> str:
+def tun_problem(_: Callable[[str], str] = str) -> str:
     """Why tayga could not open /dev/net/tun here, in one sentence, or "".
     Each node sees the host's TUN device (root mode binds one per node),
-    so what this process may open is what a node's root may open."""
+    so what this process may open is what a node's root may open: in a
+    user namespace, a device owned by the host's root opens only if its
+    mode lets every user open it."""
     try:
         fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
-        return ("this kernel has no TUN device (/dev/net/tun is missing: kernel option "
-                "CONFIG_TUN), which tayga needs")
+        return _("this kernel has no TUN device (/dev/net/tun is missing: kernel option "
+                 "CONFIG_TUN), which tayga needs")
     except PermissionError:
-        return ("/dev/net/tun is not accessible to this user, so tayga cannot create its "
-                "TUN interface: run v6lab as root, or allow it with "
-                "'chmod 0666 /dev/net/tun' (Debian's default mode)")
+        return _("/dev/net/tun is not accessible to this user, so tayga cannot create its "
+                 "TUN interface: run v6lab as root, or allow it with "
+                 "'chmod 0666 /dev/net/tun' (Debian's default mode)")
     os.close(fd)
     return ""
 
@@ -96,7 +99,7 @@ class Lab(LabDefinition):
         """The kernel probes, and TUN: tayga is userspace over /dev/net/tun,
         which a rootless lab may not open (mode 0600 on some hosts)."""
         missing = super().missing_kernel_features()
-        tun = tun_problem()
+        tun = tun_problem(self._)
         return missing + [tun] if tun else missing
 
     def topology(self) -> Topo:
@@ -127,9 +130,9 @@ class Lab(LabDefinition):
         # node's own view of the device is what tayga will get.
         r = lab["gw"].cmd("exec 3<>/dev/net/tun")
         if r.returncode != 0:
-            raise Error("gw cannot open /dev/net/tun (" + (r.stderr.strip() or "refused")
-                        + "), so tayga cannot run: run v6lab as root, or allow it with "
-                        "'chmod 0666 /dev/net/tun'")
+            raise Error(self._("gw cannot open /dev/net/tun ({error}), so tayga cannot run: run "
+                               "v6lab as root, or allow it with 'chmod 0666 /dev/net/tun'").format(
+                                   error=r.stderr.strip() or "refused"))
 
     def steps(self) -> list[Step]:
         _, v = self._, self.vars
