@@ -34,7 +34,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from v6lab.errors import NodeFileError
-from v6lab.grading import Check, CheckFailed
+from v6lab.grading import Check, CheckFailed, CheckPending
 from v6lab.proto import ProtoError, dns, ipv4
 
 if TYPE_CHECKING:
@@ -44,6 +44,9 @@ Translate = Callable[[str], str]
 
 DNS_TIMEOUT = 2.0       # the trainee's DNS64 asks the Internet's resolver: a few ms here
 TCP_TIMEOUT = 2.0       # a SYN and one retransmission (1 s)
+# The client's address leaves DAD about 1 s after it came up (a check run
+# right after the lab started); only that is waited for (retry="pending").
+SETTLE = 3.0
 
 
 def _fmt(items: Iterable[object]) -> str:
@@ -52,6 +55,22 @@ def _fmt(items: Iterable[object]) -> str:
 
 def _norm(addr: str) -> str:
     return str(ipaddress.ip_address(addr))
+
+
+def _ready(lab: "Lab", client: str, _: Translate) -> None:
+    """CheckPending while every global address of client is still in DAD:
+    its packets would leave from its link-local address, which no DNS64's
+    access-control and no route back covers (the answer: REFUSED)."""
+    addrs = [a for a in lab[client].addresses(None, 6) if a.scope == "global"]
+    if addrs and all(a.tentative for a in addrs):
+        raise CheckPending(_("{client}'s address {address} is still tentative (duplicate "
+                             "address detection)").format(client=client, address=addrs[0].cidr))
+
+
+def _probe(description: str, fn: Callable[["Lab"], str]) -> Check:
+    """A check that probes from a client: waits only while the client's
+    address is in DAD (_ready), fails at once on anything else."""
+    return Check(description, fn, within=SETTLE, retry="pending")
 
 
 def _aaaa(lab: "Lab", client: str, server: str, name: str, _: Translate) -> list[str]:
@@ -74,6 +93,7 @@ def dns64_synthesises(client: str, server: str, name: str, expected: str,
     """server answers client's AAAA query for name, which has only an A
     record, with exactly the synthesised `expected`."""
     def fn(lab: "Lab") -> str:
+        _ready(lab, client, _)
         got = _aaaa(lab, client, server, name, _)
         if not got:
             raise CheckFailed(_("{server} gives no AAAA for {name}, which has only an A record: "
@@ -84,7 +104,7 @@ def dns64_synthesises(client: str, server: str, name: str, expected: str,
                                 "DNS64 prefix must be the one tayga translates").format(
                                     server=server, name=name, got=_fmt(got), expected=expected))
         return _("{name} AAAA {address} (synthesised)").format(name=name, address=got[0])
-    return Check(_("{server} synthesises {name} AAAA = {expected} for {client}").format(
+    return _probe(_("{server} synthesises {name} AAAA = {expected} for {client}").format(
         server=server, name=name, expected=expected, client=client), fn)
 
 
@@ -95,6 +115,7 @@ def real_aaaa_kept(client: str, server: str, name: str, real: str, prefix: str,
     net = ipaddress.IPv6Network(prefix)
 
     def fn(lab: "Lab") -> str:
+        _ready(lab, client, _)
         got = _aaaa(lab, client, server, name, _)
         synth = [a for a in got if ipaddress.IPv6Address(a) in net]
         if synth:
@@ -107,7 +128,7 @@ def real_aaaa_kept(client: str, server: str, name: str, real: str, prefix: str,
             raise CheckFailed(_("{server} answers {name} AAAA with {got}, not its real {real}")
                               .format(server=server, name=name, got=_fmt(got), real=real))
         return _("{name} AAAA {address} (real, kept)").format(name=name, address=got[0])
-    return Check(_("{server} keeps the real AAAA of {name} ({real})").format(
+    return _probe(_("{server} keeps the real AAAA of {name} ({real})").format(
         server=server, name=name, real=real), fn)
 
 
@@ -117,6 +138,7 @@ def rfc7050_discovery(client: str, server: str, expected: Sequence[str], _: Tran
     want = sorted(_norm(a) for a in expected)
 
     def fn(lab: "Lab") -> str:
+        _ready(lab, client, _)
         got = _aaaa(lab, client, server, "ipv4only.arpa", _)
         if got != want:
             raise CheckFailed(_("{server} answers ipv4only.arpa AAAA with {got}, not {expected}: "
@@ -124,7 +146,7 @@ def rfc7050_discovery(client: str, server: str, expected: Sequence[str], _: Tran
                                 "learn it").format(server=server, got=_fmt(got),
                                                    expected=_fmt(want)))
         return _("ipv4only.arpa AAAA {addresses}").format(addresses=_fmt(got))
-    return Check(_("{server} answers ipv4only.arpa AAAA with {expected} (RFC 7050)").format(
+    return _probe(_("{server} answers ipv4only.arpa AAAA with {expected} (RFC 7050)").format(
         server=server, expected=_fmt(want)), fn)
 
 
@@ -163,6 +185,7 @@ def dns64_fresh_name(client: str, server: str, prefix: str, zone: str, auth_node
     zone = zone.rstrip(".").lower()
 
     def fn(lab: "Lab") -> str:
+        _ready(lab, client, _)
         name = f"v6lab-{os.urandom(5).hex()}.{zone}"
         v4 = str(ipaddress.IPv4Address("203.0.113.128") + 1 + os.urandom(1)[0] % 126)
         expected = str(net[int(ipaddress.IPv4Address(v4))])
@@ -209,7 +232,7 @@ def dns64_fresh_name(client: str, server: str, prefix: str, zone: str, auth_node
                                     answer.rcode_name, expected=expected, asked=_fmt(asked)))
         return _("{name} (made up for this grade: A {v4}) AAAA {address}, looked up through the "
                  "Internet").format(name=name, v4=v4, address=expected)
-    return Check(_("{server} synthesises the AAAA of a name it cannot have seen before "
+    return _probe(_("{server} synthesises the AAAA of a name it cannot have seen before "
                    "(the grader answers its A record)").format(server=server), fn)
 
 
@@ -277,6 +300,7 @@ def translated_source(client: str, server: str, prefix: str, server4: str, nat: 
     addr = str(ipaddress.IPv6Network(prefix)[int(ipaddress.IPv4Address(server4))])
 
     def fn(lab: "Lab") -> str:
+        _ready(lab, client, _)
         port = 20000 + int.from_bytes(os.urandom(2), "big") % 40000
         up, down = os.urandom(16).hex().encode(), os.urandom(16).hex().encode()
         with lab[server].socket(socket.AF_INET, socket.SOCK_STREAM, bind_addr=server4,
@@ -320,7 +344,7 @@ def translated_source(client: str, server: str, prefix: str, server4: str, nat: 
                  "{nat4}, and data crossed both ways").format(
                      server=server, server4=server4, client=client, address=addr, port=port,
                      nat4=nat4)
-    return Check(_("{client} reaches {server} at [{address}], which sees {nat}'s public address "
+    return _probe(_("{client} reaches {server} at [{address}], which sees {nat}'s public address "
                    "{nat4} (the grader's sockets at both ends)").format(
                        client=client, server=server, address=addr, nat=nat, nat4=nat4), fn)
 
@@ -375,6 +399,7 @@ def client_fetches(client: str, name: str, prefix: str, server: str, server4: st
     net = ipaddress.IPv6Network(prefix)
 
     def fn(lab: "Lab") -> str:
+        _ready(lab, client, _)
         ns = _resolver_of(lab, client, _)
         r = lab[client].dns_query(ns, name, "AAAA", timeout=DNS_TIMEOUT)
         if not r.answered:
@@ -418,6 +443,6 @@ def client_fetches(client: str, name: str, prefix: str, server: str, server4: st
                  "'{text}' from {server} (request seen arriving from {nat4})").format(
                      client=client, name=name, address=addr, server_ns=ns, text=text,
                      server=server, nat4=nat4)
-    return Check(_("{client} resolves {name} with its own resolver and fetches it over IPv6 "
+    return _probe(_("{client} resolves {name} with its own resolver and fetches it over IPv6 "
                    "(the request seen arriving at {server})").format(
                        client=client, name=name, server=server), fn)
