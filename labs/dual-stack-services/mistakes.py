@@ -86,8 +86,8 @@ MISTAKES = [
     Mistake("no-reload", "listen", N_("edits nginx.conf but never reloads nginx"), no_reload,
             expect=("v6only cannot connect to [${web6}]:80: connection refused",)),
     Mistake("no-final-dot", "aaaa",
-            N_("writes www.corp.example without the final dot (the name becomes "
-               "www.corp.example.corp.example)"), no_final_dot,
+            N_("writes ${www} without the final dot (the name becomes ${www}.${domain})"),
+            no_final_dot,
             expect=("ns1 has no AAAA record for ${www}",)),
     Mistake("aaaa-typo", "aaaa", N_("publishes the AAAA with a typo in the address"), aaaa_typo,
             expect=("ns1 answers ${www} AAAA with 2001:db8:100:80::8, not ${web6}",)),
