@@ -84,10 +84,10 @@ class Lab(LabDefinition):
                                          {"name": "dig", "package": "bind9-dnsutils"}])
         t.add_host("dsclient", binaries=[{"name": "curl", "package": "curl"},
                                          {"name": "dig", "package": "bind9-dnsutils"}])
-        t.add_link("edge", "wan", addrs_a=[v["edge_wan6"] + "/64", v["edge_wan4"] + "/24"])     # edge:eth0
-        t.add_link("edge", "dmz", addrs_a=[v["edge_dmz6"] + "/64", v["edge_dmz4"] + "/25"])     # edge:eth1
-        t.add_link("edge", "office", addrs_a=[v["edge_office6"] + "/64",
-                                              v["edge_office4"] + "/25"])                       # edge:eth2
+        # edge:eth0, eth1, eth2
+        t.add_link("edge", "wan", addrs_a=[v["edge_wan6"] + "/64", v["edge_wan4"] + "/24"])
+        t.add_link("edge", "dmz", addrs_a=[v["edge_dmz6"] + "/64", v["edge_dmz4"] + "/25"])
+        t.add_link("edge", "office", addrs_a=[v["edge_office6"] + "/64", v["edge_office4"] + "/25"])
         t.add_route("edge", "default", via=v["transit_wan6"])
         t.add_route("edge", "default", via=v["transit_wan4"])
         t.add_link("web", "dmz", addrs_a=[v["web6"] + "/64", v["web4"] + "/25"])
@@ -137,23 +137,28 @@ class Lab(LabDefinition):
         nginx, nsd = c.daemon_running("web", "nginx"), c.daemon_running("ns1", "nsd")
         resolver = v["inet_resolver6"]
         return [
-            Step("listen", _("web answers on port 80 over IPv6 and IPv4"), points=3, checks=[
-                nginx,
-                # From the Internet's IPv6-only node (a provider: nothing of
-                # the trainee's on the client side), attributed to web's cable.
-                c.http_fetch("v6only", v["web6"], "/", host=v["www"], server="web"),
-                # IPv4 users must keep working (ipv6only=on without listen 80).
-                c.http_fetch("v4only", v["web4"], "/", host=v["www"]),
-            ], hints=[
-                _("nginx listens only where its configuration says: /etc/nginx/nginx.conf on web. "
-                  "Compare what answers with ss -tlnp on web, and try curl -6 and curl -4 from "
-                  "dsclient (or curl from v6client, which has no IPv4)."),
-                _("listen 80; is IPv4 only. nginx needs a second line for IPv6: listen [::]:80; "
-                  "(which is IPv6 only by default, so keep listen 80; as well)."),
-                _("On web: add  listen [::]:80;  under  listen 80;  in /etc/nginx/nginx.conf, "
-                  "then nginx -t && nginx -s reload"),
-            ]),
-            Step("aaaa", _("Publish ${www} AAAA ${web6} on ns1"), points=3, checks=[
+            # All or nothing: nginx and IPv4 work from the start; they guard
+            # against breaking them, and earn nothing on their own.
+            Step("listen", _("web answers on port 80 over IPv6 and IPv4"), points=3, partial=False,
+                 checks=[
+                     nginx,
+                     # From the Internet's IPv6-only node (a provider: nothing of
+                     # the trainee's on the client side), attributed to web's cable.
+                     c.http_fetch("v6only", v["web6"], "/", host=v["www"], server="web"),
+                     # IPv4 users must keep working (ipv6only=on without listen 80).
+                     c.http_fetch("v4only", v["web4"], "/", host=v["www"]),
+                 ], hints=[
+                     _("nginx listens only where its configuration says: "
+                       "/etc/nginx/nginx.conf on web. Compare what answers with ss -tlnp on "
+                       "web, and try curl -6 and curl -4 from dsclient (or curl from v6client, "
+                       "which has no IPv4)."),
+                     _("listen 80; is IPv4 only. nginx needs a second line for IPv6: "
+                       "listen [::]:80; (which is IPv6 only by default, so keep listen 80; "
+                       "as well)."),
+                     _("On web: add  listen [::]:80;  under  listen 80;  in /etc/nginx/nginx.conf, "
+                       "then nginx -t && nginx -s reload"),
+                 ]),
+            Step("aaaa", _("Publish ${www} AAAA ${web6} on ns1"), points=3, partial=False, checks=[
                 nsd,
                 # The grader's own query, from the Internet, straight to ns1,
                 # answered from ns1's cable.
