@@ -126,10 +126,12 @@ class Lab(LabDefinition):
             if r.returncode != 0:
                 raise Error(f"the lab's starting {command.split()[-1]} on {node} did not start: "
                             f"{(r.stderr or r.stdout).strip()}")
-        wait_until(lambda: lab["dsclient"].tcp_connect(v["web4"], 80, timeout=0.5).ok, 3,
+        # Asked from edge, whose addresses skip DAD: a client's are still
+        # tentative for a second or two, and could not ask yet.
+        wait_until(lambda: lab["edge"].tcp_connect(v["web4"], 80, timeout=0.5).ok, 3,
                    interval=0.02, what="nginx on web to answer over IPv4")
-        wait_until(lambda: lab["v6client"].dns_query(v["ns1_6"], v["ns1_name"], "AAAA",
-                                                     timeout=0.5).rcode == "NOERROR", 3,
+        wait_until(lambda: lab["edge"].dns_query(v["ns1_6"], v["ns1_name"], "AAAA",
+                                                 timeout=0.5).rcode == "NOERROR", 3,
                    interval=0.02, what="nsd on ns1 to answer")
 
     def steps(self) -> list[Step]:

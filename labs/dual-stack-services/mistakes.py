@@ -15,7 +15,7 @@ def ipv6only_listen(lab):
     nginx_listen(lab, LISTEN6)
     reload_nginx(lab)
     # The old workers keep the IPv4 socket until the new ones run.
-    wait_until(lambda: not lab["dsclient"].tcp_connect(lab.vars["web4"], 80, timeout=0.5).ok, 3,
+    wait_until(lambda: not lab["edge"].tcp_connect(lab.vars["web4"], 80, timeout=0.5).ok, 3,
                interval=0.02, what="nginx on web to stop answering over IPv4")
 
 

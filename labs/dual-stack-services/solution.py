@@ -49,7 +49,7 @@ def reload_nsd(lab, zone: str) -> None:
 
 def wait_answer(lab, name: str, qtype: str, want: str) -> None:
     v = lab.vars
-    wait_until(lambda: any(a.data.rstrip(".") == want for a in lab["v6client"].dns_query(
+    wait_until(lambda: any(a.data.rstrip(".") == want for a in lab["edge"].dns_query(
         v["ns1_6"], name, qtype, timeout=0.5).answers), 3, interval=0.02,
         what=f"ns1 to answer {name} {qtype} {want}")
 
@@ -57,8 +57,9 @@ def wait_answer(lab, name: str, qtype: str, want: str) -> None:
 def listen(lab):
     nginx_listen(lab, f"listen 80;\n{LISTEN6}")
     reload_nginx(lab)
-    # nginx -s reload returns before the new workers listen.
-    wait_until(lambda: lab["v6client"].tcp_connect(lab.vars["web6"], 80, timeout=0.5).ok, 3,
+    # nginx -s reload returns before the new workers listen (asked from
+    # edge, whose addresses skip DAD, unlike the clients').
+    wait_until(lambda: lab["edge"].tcp_connect(lab.vars["web6"], 80, timeout=0.5).ok, 3,
                interval=0.02, what="nginx on web to answer over IPv6")
 
 
