@@ -138,6 +138,12 @@ class Lab(LabDefinition):
         _, v = self._, self.vars
         nginx, nsd = c.daemon_running("web", "nginx"), c.daemon_running("ns1", "nsd")
         resolver = v["inet_resolver6"]
+        # ns1's own answers first; the resolver is asked only once ns1 is
+        # right, so a failing grade leaves no negative answer in its cache.
+        aaaa = c.dns_answers_on_wire("v6only", "ns1", v["www"], "AAAA", expect=v["web6"],
+                                     address=v["ns1_6"])
+        ptr = c.dns_answers_on_wire("v6only", "ns1", v["web_ptr"], "PTR", expect=v["www"],
+                                    address=v["ns1_6"])
         return [
             # All or nothing: nginx and IPv4 work from the start; they guard
             # against breaking them, and earn nothing on their own.
@@ -164,14 +170,13 @@ class Lab(LabDefinition):
                 nsd,
                 # The grader's own query, from the Internet, straight to ns1,
                 # answered from ns1's cable.
-                c.dns_answers_on_wire("v6only", "ns1", v["www"], "AAAA", expect=v["web6"],
-                                      address=v["ns1_6"]),
+                aaaa,
                 # Dual-stack means both: the A record must stay.
                 c.dns_answers_on_wire("v6only", "ns1", v["www"], "A", expect=v["web4"],
                                       address=v["ns1_6"]),
                 # And as the world sees it: through the Internet's resolver,
                 # which follows the delegation of ${domain} to ns1.
-                c.dns_answers("v6only", resolver, v["www"], "AAAA", expect=v["web6"]),
+                c.dns_answers("v6only", resolver, v["www"], "AAAA", expect=v["web6"]).after(aaaa),
             ], hints=[
                 _("The zone file of ${domain} is /etc/nsd/zones/${domain}.zone on ns1; nsd serves "
                   "what it loaded, not what the file says now. Ask it with dig @${ns1_6} ${www} "
@@ -183,9 +188,8 @@ class Lab(LabDefinition):
                   "means www.${domain}.${domain}. Write www, or www.${domain}. with the dot."),
             ]),
             Step("ptr", _("Publish the PTR record of ${web6}"), points=2, checks=[
-                c.dns_answers_on_wire("v6only", "ns1", v["web_ptr"], "PTR", expect=v["www"],
-                                      address=v["ns1_6"]),
-                c.dns_answers("v6only", resolver, v["web_ptr"], "PTR", expect=v["www"]),
+                ptr,
+                c.dns_answers("v6only", resolver, v["web_ptr"], "PTR", expect=v["www"]).after(ptr),
             ], hints=[
                 _("Reverse DNS for IPv6 lives under ip6.arpa: the address written out in full (32 "
                   "hex digits, zeros included), one digit per label, backwards. ns1 serves "
