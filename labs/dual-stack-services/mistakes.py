@@ -77,6 +77,14 @@ def nonce_wrong_root(lab):
                     f"/var/www/html{v['nonce_path']}"], check=True)
 
 
+def nonce_unreadable(lab):
+    # Copied as root with a private mode: nginx's workers (www-data) may
+    # not read it, and answer 403.
+    v = lab.vars
+    target = v["webroot"] + v["nonce_path"]
+    lab["web"].cmd(["sh", "-c", f"cp {v['nonce_src']} {target} && chmod 600 {target}"], check=True)
+
+
 # Descriptions are marked N_ and translated when the lab is loaded.
 MISTAKES = [
     Mistake("ipv6only-listen", "listen",
@@ -105,4 +113,8 @@ MISTAKES = [
             N_("copies the token to /var/www/html, which this nginx does not serve"),
             nonce_wrong_root,
             expect=("http://${www}${nonce_path} answered HTTP 404, not 200",)),
+    Mistake("nonce-unreadable", "nonce",
+            N_("leaves the token file readable by root only (chmod 600): nginx answers 403"),
+            nonce_unreadable,
+            expect=("http://${www}${nonce_path} answered HTTP 403, not 200",)),
 ]
