@@ -120,12 +120,14 @@ class Lab(LabDefinition):
                         input=token + "\n", check=True)
         lab["web"].cmd(["sh", "-c", f'cat > {v["nonce_src"]} && chmod 644 {v["nonce_src"]}'],
                        input=token + "\n", check=True)
-        for node, command in (("web", "mkdir -p /var/log/nginx /var/lib/nginx && nginx"),
-                              ("ns1", "mkdir -p /run/nsd && chown nsd: /run/nsd && nsd")):
+        # The starting state: both daemons run, with the lab's configuration.
+        for node, program, command in (
+                ("web", "nginx", "mkdir -p /var/log/nginx /var/lib/nginx && nginx"),
+                ("ns1", "nsd", "mkdir -p /run/nsd && chown nsd: /run/nsd && nsd")):
             r = lab[node].cmd(command)
             if r.returncode != 0:
-                raise Error(f"the lab's starting {command.split()[-1]} on {node} did not start: "
-                            f"{(r.stderr or r.stdout).strip()}")
+                raise Error(f"{program} on {node} did not start with the lab's configuration: "
+                            f"{(r.stderr or r.stdout).strip() or 'exit ' + str(r.returncode)}")
         # Asked from edge, whose addresses skip DAD: a client's are still
         # tentative for a second or two, and could not ask yet.
         wait_until(lambda: lab["edge"].tcp_connect(v["web4"], 80, timeout=0.5).ok, 3,
