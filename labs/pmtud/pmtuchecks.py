@@ -85,20 +85,45 @@ def _ptbs_for(seen: list[w.Seen], quoted_dst: str) -> list[w.Seen]:
             and s.packet.body.quoted_dst == quoted_dst]
 
 
+class _RawTap(w.Tap):
+    """A switch tap that also keeps each ICMPv6 frame's bytes from its
+    ICMPv6 header on (`raw`, by the Seen's id): "the same Packet Too Big"
+    means the same message, byte for byte, not only the same fields."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.raw: dict[int, bytes] = {}
+
+    def poll(self, timeout: float = 0.0) -> list[w.Seen]:
+        new = []
+        for f in self._tap.read(timeout):
+            p = w.decode(f.data)
+            if p is None:
+                continue
+            owner = self._owners.get(f.ifname, "")
+            seen = w.Seen(f.at, f.ifname, owner.partition(":")[0], f.outgoing, f.injected, p)
+            self.raw[id(seen)] = bytes(f.data[14 + 40:])
+            new.append(seen)
+        self.seen += new
+        return new
+
+
 class _Evidence:
     """The Packet Too Big frames about one probe: those sender sent (in on
-    its port) and those delivered to the receiver (out of its port)."""
+    its port), those delivered to the receiver (out of its port), and the
+    delivered ones that are a sent one, byte for byte (only the hop limit,
+    outside the ICMPv6 message, changes on the way)."""
 
-    def __init__(self, seen: list[w.Seen], quoted_dst: str, sender: str, to_port: str) -> None:
-        mine = _ptbs_for(seen, quoted_dst)
+    def __init__(self, tap: _RawTap, quoted_dst: str, sender: str, to_port: str) -> None:
+        mine = _ptbs_for(tap.seen, quoted_dst)
         self.sent = [s for s in mine if s.node == sender and not s.outgoing]
         self.delivered = [s for s in mine if s.ifname == to_port and s.outgoing]
+        sent = {(s.packet.src, s.packet.dst, tap.raw.get(id(s))) for s in self.sent}
         self.genuine = [d for d in self.delivered
-                        if any(d.packet.src == s.packet.src and d.packet.body.mtu == s.packet.body.mtu
-                               for s in self.sent)]
+                        if (d.packet.src, d.packet.dst, tap.raw.get(id(d))) in sent]
 
 
-def _collect(tap: w.Tap, quoted_dst: str, sender: str, to_port: str, window: float) -> _Evidence:
+def _collect(tap: _RawTap, quoted_dst: str, sender: str, to_port: str, window: float) -> _Evidence:
     """Listens until the sender's Packet Too Big was delivered, or for at
     most `window` seconds (0.2 s more once the sender has sent it: the
     lab's links take microseconds, so a frame not delivered by then was
@@ -106,7 +131,7 @@ def _collect(tap: w.Tap, quoted_dst: str, sender: str, to_port: str, window: flo
     end = time.monotonic() + window
     sent_seen = False
     while True:
-        ev = _Evidence(tap.seen, quoted_dst, sender, to_port)
+        ev = _Evidence(tap, quoted_dst, sender, to_port)
         if ev.genuine:
             return ev
         if ev.sent and not sent_seen:
@@ -139,7 +164,7 @@ def ptb_forwarded(host: str, router: str, sender: str, prefix: str, mtu: int, _:
         probe = w.frame(my_mac, src, dst, echo_request(ident, size - IPV6_ICMP6_HEADERS),
                         dst_mac=gw_mac, hop_limit=64)
         port = w.port_of(lab, host, h_if)
-        with w.Tap.switch(lab, (w.PACKET_TOO_BIG,)) as tap:
+        with _RawTap.switch(lab, (w.PACKET_TOO_BIG,)) as tap:
             tap.inject(w.bridge_of(lab, lan), probe)
             ev = _collect(tap, dst, sender, port, window)
         fmt = dict(host=host, router=router, sender=sender, size=size, dst=dst, mtu=mtu,
@@ -151,12 +176,16 @@ def ptb_forwarded(host: str, router: str, sender: str, prefix: str, mtu: int, _:
                                     "MTU {got}, not {mtu}").format(got=got, **fmt))
             return _("{sender}'s Packet Too Big (MTU {mtu}) for a {size}-byte packet from "
                      "{host} to {dst} crossed {router} and reached {host}:{iface}").format(**fmt)
-        own = [d for d in ev.delivered if d.packet.src not in {s.packet.src for s in ev.sent}]
-        if own and not ev.sent:
+        if ev.delivered and not ev.sent:
+            own = ev.delivered[0].packet
             raise CheckFailed(_("{host}:{iface} got a Packet Too Big (MTU {got}) from {source}, not "
                                 "from the provider's {sender}: the {size}-byte packet never got "
                                 "as far as {sender} (was an MTU on {router} lowered?)").format(
-                                    got=own[0].packet.body.mtu, source=own[0].packet.src, **fmt))
+                                    got=own.body.mtu, source=own.src, **fmt))
+        if ev.delivered:
+            raise CheckFailed(_("{host}:{iface} got a Packet Too Big about the grader's packet, but "
+                                "not the one {sender} sent (its bytes differ): something on the "
+                                "way made it up").format(**fmt))
         if ev.sent:
             raise CheckFailed(_("{sender} sent a Packet Too Big (MTU {mtu}) for a {size}-byte "
                                 "packet from {host} to {dst}, but it never reached "
@@ -180,7 +209,7 @@ def ptb_received(node: str, sender: str, prefix: str, mtu: int, _: Translator, *
         lan, n_if, s_if = shared_lan(lab, node, sender)
         port = w.port_of(lab, node, n_if)
         dst = random_address(prefix)
-        with w.Tap.switch(lab, (w.PACKET_TOO_BIG,)) as tap:
+        with _RawTap.switch(lab, (w.PACKET_TOO_BIG,)) as tap:
             r = lab[node].ping(dst, size=size - IPV6_ICMP6_HEADERS, dont_fragment=True,
                                timeout=timeout)
             ev = _collect(tap, dst, sender, port, 0.2)
