@@ -17,7 +17,7 @@ netlink from outside pc; an upload received by the grader's own socket in
 the provider's server, at an address drawn at random for each grade.
 """
 
-from v6lab import Topo
+from v6lab import Error, Topo
 from v6lab.course import LabDefinition
 from v6lab.grading import Step, checks as c
 from v6lab.i18n import N_
@@ -89,7 +89,13 @@ class Lab(LabDefinition):
         and the provider's upload service on srv: socat hands each
         connection to `wc -c`, which answers with the bytes it received."""
         v = lab.vars
-        lab["r1"].cmd("nft -f /etc/nftables.conf", check=True)
+        loaded = lab["r1"].cmd("nft -f /etc/nftables.conf")
+        if not loaded.ok:
+            why = (loaded.stderr.strip().splitlines() or ["exit " + str(loaded.returncode)])[-1]
+            raise Error("lab pmtud cannot run on this machine: r1 could not load its firewall "
+                        f"(nft -f /etc/nftables.conf: {why}); the kernel needs nftables with "
+                        "the inet family and connection tracking (kernel options "
+                        "CONFIG_NF_TABLES, CONFIG_NF_TABLES_INET, CONFIG_NFT_CT)")
         srv = lab["srv"]
         srv.cmd(f"ip -6 route add local {v['service_prefix']} dev lo", check=True)
         srv.cmd(f"socat TCP6-LISTEN:{v['upload_port']},reuseaddr,fork SYSTEM:'wc -c' "

@@ -34,7 +34,7 @@ import os
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable
 
 from v6lab import wait_until
 from v6lab.grading import Check, CheckFailed, checks as c
@@ -144,11 +144,12 @@ def _collect(tap: _RawTap, quoted_dst: str, sender: str, to_port: str, window: f
 
 
 def echo_request(ident: int, payload: int) -> bytes:
-    return bytes([w.ECHO_REQUEST, 0, 0, 0]) + ident.to_bytes(2, "big") + b"\0\1" + os.urandom(payload)
+    head = bytes([w.ECHO_REQUEST, 0, 0, 0]) + ident.to_bytes(2, "big") + b"\0\1"
+    return head + os.urandom(payload)
 
 
 def ptb_forwarded(host: str, router: str, sender: str, prefix: str, mtu: int, _: Translator, *,
-                  size: int = 1500, window: float = 0.5) -> Check:
+                  size: int = 1500, window: float = 1.0) -> Check:
     """A Packet Too Big from `sender` about a packet from `host` crosses
     `router` and is delivered on host's cable. The grader sends the big
     packet itself: injected on host's LAN with host's address as source,
@@ -178,14 +179,14 @@ def ptb_forwarded(host: str, router: str, sender: str, prefix: str, mtu: int, _:
                      "{host} to {dst} crossed {router} and reached {host}:{iface}").format(**fmt)
         if ev.delivered and not ev.sent:
             own = ev.delivered[0].packet
-            raise CheckFailed(_("{host}:{iface} got a Packet Too Big (MTU {got}) from {source}, not "
-                                "from the provider's {sender}: the {size}-byte packet never got "
-                                "as far as {sender} (was an MTU on {router} lowered?)").format(
+            raise CheckFailed(_("{host}:{iface} got a Packet Too Big (MTU {got}) from {source}, "
+                                "not from the provider's {sender}: the {size}-byte packet never "
+                                "got as far as {sender} (was an MTU on {router} lowered?)").format(
                                     got=own.body.mtu, source=own.src, **fmt))
         if ev.delivered:
-            raise CheckFailed(_("{host}:{iface} got a Packet Too Big about the grader's packet, but "
-                                "not the one {sender} sent (its bytes differ): something on the "
-                                "way made it up").format(**fmt))
+            raise CheckFailed(_("{host}:{iface} got a Packet Too Big about the grader's packet, "
+                                "but not the one {sender} sent (its bytes differ): something on "
+                                "the way made it up").format(**fmt))
         if ev.sent:
             raise CheckFailed(_("{sender} sent a Packet Too Big (MTU {mtu}) for a {size}-byte "
                                 "packet from {host} to {dst}, but it never reached "
@@ -199,7 +200,7 @@ def ptb_forwarded(host: str, router: str, sender: str, prefix: str, mtu: int, _:
 
 
 def ptb_received(node: str, sender: str, prefix: str, mtu: int, _: Translator, *,
-                 size: int = 1500, timeout: float = 0.5) -> Check:
+                 size: int = 1500, timeout: float = 1.0) -> Check:
     """The grader's don't-fragment ping from node (its own socket in the
     node) toward a random address of prefix gets sender's Packet Too Big
     with the MTU: the tap saw sender send it and node's cable deliver it,
@@ -280,7 +281,8 @@ def path_mtu_learned(host: str, dst: str, mtu: int, _: Translator, *, link_mtu: 
                 raise CheckFailed(_("{host}:{iface}'s MTU is {got}, lowered from {link_mtu}: that "
                                     "hides the black hole for {host} alone and shrinks every "
                                     "packet it sends").format(iface=ifname, got=have, **fmt))
-        lab[host].ping(addr, size=size - IPV6_ICMP6_HEADERS, dont_fragment=True, timeout=0.5)
+        # Returns as soon as the Packet Too Big arrives; 1 s only bounds a failure.
+        lab[host].ping(addr, size=size - IPV6_ICMP6_HEADERS, dont_fragment=True, timeout=1.0)
         cached = [r for r in lab[host].routes(6) if r.cached and r.mtu
                   and ipaddress.IPv6Network(r.dst, strict=False)
                   == ipaddress.IPv6Network(f"{addr}/128")]
@@ -293,8 +295,8 @@ def path_mtu_learned(host: str, dst: str, mtu: int, _: Translator, *, link_mtu: 
             raise CheckFailed(_("{host}'s route cache holds MTU {got} toward {dst} ({address}), "
                                 "not {mtu}").format(got=got.mtu, **fmt))
         left = f"{got.expires:.0f}" if got.expires else "?"
-        return _("{host}'s route cache: {address} mtu {mtu}, learned, expires in {seconds} s").format(
-            seconds=left, **fmt)
+        return _("{host}'s route cache: {address} mtu {mtu}, learned, expires in {seconds} "
+                 "s").format(seconds=left, **fmt)
     return Check(_("{host} learned the path MTU toward {dst} (its route cache, read by the "
                    "grader)").format(host=host, dst=dst), fn)
 
