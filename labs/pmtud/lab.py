@@ -50,9 +50,9 @@ class Lab(LabDefinition):
         "service_prefix": "2001:db8:81::/64",
         "upload_port": "9000", "answer": "/root/path-mtu.txt",
     }
-    summary = N_("Uploads from the office hang while small pings work: find the 1400-byte "
-                 "link in the provider's path, let ICMPv6 Packet Too Big through the office "
-                 "firewall on r1, and watch path MTU discovery do its job.")
+    summary = N_("Uploads from the office hang while small pings work: find the link of "
+                 "only 1400 bytes in the provider's path, let ICMPv6 Packet Too Big through the "
+                 "office firewall on r1, and watch path MTU discovery do its job.")
 
     def topology(self) -> Topo:
         v = self.vars
@@ -115,8 +115,8 @@ class Lab(LabDefinition):
                   "the whole path. On pc, try ping -6 -M do -s SIZE ${srv}: the packet is SIZE + "
                   "48 bytes (40 of IPv6, 8 of ICMPv6). Write the packet size, in bytes, to "
                   "${answer}."),
-                _("ping -M do -s 1452 ${srv} (a 1500-byte packet) gets no answer; find the largest "
-                  "SIZE that is answered and add 48."),
+                _("ping -M do -s 1452 ${srv} (a packet of 1500 bytes) gets no answer; find the "
+                  "largest SIZE that is answered and add 48."),
                 _("On pc: echo 1400 > ${answer}  (ping -M do -s 1352 is answered, 1353 is not)"),
             ]),
             Step("ptb", _("Let Packet Too Big through r1's firewall"), points=3, checks=[
@@ -146,10 +146,10 @@ class Lab(LabDefinition):
                 pm.upload_completes("pc", "srv", service, _),
                 pm.inbound_blocked("srv", "pc", _),
             ], hints=[
-                _("An upload through the 1400-byte link works once Packet Too Big reaches pc, and "
-                  "r1's firewall must still drop what the outside starts. Try: head -c 2000000 "
-                  "/dev/zero | timeout 10 socat - TCP6:[${srv}]:${upload_port}  (srv answers with "
-                  "the number of bytes it got)."),
+                _("An upload through the narrow link (1400 bytes) works once Packet Too Big "
+                  "reaches pc, and r1's firewall must still drop what the outside starts. Try: "
+                  "head -c 2000000 /dev/zero | timeout 10 socat - TCP6:[${srv}]:${upload_port}  "
+                  "(srv answers with the number of bytes it got)."),
                 _("If the upload works but this step fails, look at r1's rule set: the forward "
                   "chain's policy must stay drop, with only ct state established,related and "
                   "the office's own traffic accepted."),

@@ -175,26 +175,27 @@ def ptb_forwarded(host: str, router: str, sender: str, prefix: str, mtu: int, _:
             if got != mtu:
                 raise CheckFailed(_("{sender}'s Packet Too Big reached {host}:{iface}, but says "
                                     "MTU {got}, not {mtu}").format(got=got, **fmt))
-            return _("{sender}'s Packet Too Big (MTU {mtu}) for a {size}-byte packet from "
+            return _("{sender}'s Packet Too Big (MTU {mtu}) for a packet of {size} bytes from "
                      "{host} to {dst} crossed {router} and reached {host}:{iface}").format(**fmt)
         if ev.delivered and not ev.sent:
             own = ev.delivered[0].packet
             raise CheckFailed(_("{host}:{iface} got a Packet Too Big (MTU {got}) from {source}, "
-                                "not from the provider's {sender}: the {size}-byte packet never "
-                                "got as far as {sender} (was an MTU on {router} lowered?)").format(
+                                "not from the provider's {sender}: the packet of {size} bytes "
+                                "never got as far as {sender} (was an MTU on {router} "
+                                "lowered?)").format(
                                     got=own.body.mtu, source=own.src, **fmt))
         if ev.delivered:
             raise CheckFailed(_("{host}:{iface} got a Packet Too Big about the grader's packet, "
                                 "but not the one {sender} sent (its bytes differ): something on "
                                 "the way made it up").format(**fmt))
         if ev.sent:
-            raise CheckFailed(_("{sender} sent a Packet Too Big (MTU {mtu}) for a {size}-byte "
-                                "packet from {host} to {dst}, but it never reached "
+            raise CheckFailed(_("{sender} sent a Packet Too Big (MTU {mtu}) for a packet of "
+                                "{size} bytes from {host} to {dst}, but it never reached "
                                 "{host}:{iface}: {router} drops it").format(**fmt))
-        raise CheckFailed(_("{sender} sent no Packet Too Big for a {size}-byte packet from "
+        raise CheckFailed(_("{sender} sent no Packet Too Big for a packet of {size} bytes from "
                             "{host} to {dst}: the packet did not get as far as {sender} (does "
                             "{router} forward it?)").format(**fmt))
-    return Check(_("a Packet Too Big from {sender} about {host}'s {size}-byte packet crosses "
+    return Check(_("a Packet Too Big from {sender} about {host}'s packet of {size} bytes crosses "
                    "{router} to {host} (seen on both cables)").format(
                        host=host, router=router, sender=sender, size=size), fn)
 
@@ -222,10 +223,10 @@ def ptb_received(node: str, sender: str, prefix: str, mtu: int, _: Translator, *
                                     error=local[0].detail, local_mtu=local[0].mtu or r.path_mtu,
                                     **fmt))
         if not ev.sent:
-            raise CheckFailed(_("{sender} sent no Packet Too Big for the grader's {size}-byte "
-                                "packet from {node} to {dst}").format(**fmt))
+            raise CheckFailed(_("{sender} sent no Packet Too Big for the grader's packet of "
+                                "{size} bytes from {node} to {dst}").format(**fmt))
         if not ev.genuine:
-            raise CheckFailed(_("{sender}'s Packet Too Big for {node}'s {size}-byte packet was "
+            raise CheckFailed(_("{sender}'s Packet Too Big for {node}'s packet of {size} bytes was "
                                 "not delivered on {node}:{iface}").format(**fmt))
         sources = {s.packet.src for s in ev.sent}
         got = [e for e in r.errors if e.kind == "packet-too-big" and e.source in sources]
@@ -236,9 +237,9 @@ def ptb_received(node: str, sender: str, prefix: str, mtu: int, _: Translator, *
         if got[0].mtu != mtu:
             raise CheckFailed(_("{node} received {sender}'s Packet Too Big with MTU {got}, not "
                                 "{mtu}").format(got=got[0].mtu, **fmt))
-        return _("{node}'s {size}-byte packet to {dst} got {sender}'s Packet Too Big (MTU "
+        return _("{node}'s packet of {size} bytes to {dst} got {sender}'s Packet Too Big (MTU "
                  "{mtu}), seen on {node}:{iface} and received by {node}").format(**fmt)
-    return Check(_("{node} itself receives {sender}'s Packet Too Big for a {size}-byte packet "
+    return Check(_("{node} itself receives {sender}'s Packet Too Big for a packet of {size} bytes "
                    "(the grader's don't-fragment ping)").format(node=node, sender=sender,
                                                                 size=size), fn)
 
@@ -288,7 +289,7 @@ def path_mtu_learned(host: str, dst: str, mtu: int, _: Translator, *, link_mtu: 
                   == ipaddress.IPv6Network(f"{addr}/128")]
         if not cached:
             raise CheckFailed(_("{host} has no path MTU cached toward {dst} ({address}) even after "
-                                "a {size}-byte packet: no Packet Too Big reached {host}'s "
+                                "a packet of {size} bytes: no Packet Too Big reached {host}'s "
                                 "kernel").format(size=size, **fmt))
         got = cached[0]
         if got.mtu != mtu or got.mtu_locked:
