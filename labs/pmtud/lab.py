@@ -109,7 +109,7 @@ class Lab(LabDefinition):
             Step("diagnose", _("Measure the path MTU from pc to srv"), points=1, checks=[
                 # From the provider's real link, which the trainee cannot change.
                 c.answer_matches("pc", v["answer"], lambda lab: str(lab["isp"].link("eth1").mtu),
-                                 what=_("the path MTU from pc to srv, in bytes")),
+                                 what=_("the path MTU from pc to srv (in bytes)")),
             ], hints=[
                 _("The path MTU is the largest IPv6 packet (headers included) that gets through "
                   "the whole path. On pc, try ping -6 -M do -s SIZE ${srv}: the packet is SIZE + "
