@@ -127,3 +127,20 @@ def test_a_fake_server_on_r1_does_not_complete_the_upload(pmtud):
         assert "stalled: srv had 0 bytes" in message, message
     finally:
         sink.kill()
+
+
+def test_a_firewall_that_will_not_load_is_a_clear_refusal(lab_factory):
+    """Where r1 cannot load its rule set (a kernel without nftables, here
+    simulated by a rule nft rejects), setup stops with one sentence naming
+    nft's reason and the kernel options, not a traceback."""
+    from v6lab import Error
+    d = find_lab("pmtud")
+    lab = lab_factory(d.topology(), name=d.id)
+    d.initial_state(lab)
+    lab["r1"].cmd("echo 'table inet edge { chain input { type filter hook nowhere priority 0; } }'"
+                  " > /etc/nftables.conf", check=True)
+    with pytest.raises(Error) as e:
+        d.setup(lab)
+    text = str(e.value)
+    assert text.startswith("lab pmtud cannot run on this machine: r1 could not load its firewall")
+    assert "CONFIG_NF_TABLES" in text and "nft -f /etc/nftables.conf: " in text
