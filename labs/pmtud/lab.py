@@ -10,7 +10,7 @@ to drop it). The trainee measures the path MTU, lets Packet Too Big
 through r1 (forwarded and to r1 itself) while keeping the rest of the
 policy, watches pc learn the MTU, and uploads.
 
-The checks (v6lab.grading.pmtud) rest on evidence no trainee node can
+The checks (pmtuchecks.py) rest on evidence no trainee node can
 forge: Packet Too Big that the provider's isp sent, seen on the wire where
 it left isp and where it reached pc or r1; the route cache read by
 netlink from outside pc; an upload received by the grader's own socket in
@@ -50,9 +50,9 @@ class Lab(LabDefinition):
         "service_prefix": "2001:db8:81::/64",
         "upload_port": "9000", "answer": "/root/path-mtu.txt",
     }
-    summary = N_("Uploads from the office hang while small pings work: find the link of "
-                 "only 1400 bytes in the provider's path, let ICMPv6 Packet Too Big through the "
-                 "office firewall on r1, and watch path MTU discovery do its job.")
+    summary = N_("Uploads from the office hang while small pings work: find the narrow "
+                 "link in the provider's path, let ICMPv6 Packet Too Big through the office "
+                 "firewall on r1, and watch path MTU discovery do its job.")
 
     def topology(self) -> Topo:
         v = self.vars
