@@ -2,7 +2,7 @@
 the random probe addresses, and which Packet Too Big frames count as "the
 one the provider sent" (the wire evidence of the ptb step). The checks run
 on the real lab in tests/labs and are attacked in
-tests/python/test_pmtud_checks.py."""
+tests/python/test_pmtud_checks.py (same checks, real lab)."""
 
 from __future__ import annotations
 
