@@ -146,6 +146,9 @@ class RouteInfo:
     pref: str
     expires: Optional[float]
     nexthops: list[NextHop]
+    mtu: int            # RTAX_MTU, 0 when unset
+    mtu_locked: bool    # "mtu lock N"
+    cached: bool        # RTM_F_CLONED: a route-cache entry (exception) only the kernel makes
 
 class NeighbourInfo:
     ifname: str

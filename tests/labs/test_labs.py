@@ -87,6 +87,9 @@ def test_curriculum_has_the_first_three_labs():
     assert list(LABS).index("dual-stack-services") > list(LABS).index("prefix-delegation")
     # Part 4 comes after part 2; one line per lab, so that labs merge on their own.
     assert list(LABS).index("nat64") > list(LABS).index("prefix-delegation")
+    # Part 4 (labs 11-15) comes after part 2; one line per lab, so that
+    # labs added side by side merge.
+    assert list(LABS).index("pmtud") > list(LABS).index("prefix-delegation")
     for d in LABS.values():
         assert d.readme.exists() and d.instructions(), d.id
         assert set(d.solution) == {s.id for s in d.steps()}, d.id
