@@ -202,6 +202,10 @@ def _flow_failure(_: Translate, e: P.FlowError, node: str, remote: str) -> str:
         return _("{node}'s connection to the Internet ({remote}) reached the Internet, but the "
                  "answer never came back to {node}: fw drops the replies to connections from "
                  "inside").format(node=node, remote=remote)
+    if e.stage == "intercepted":
+        return _("{node}'s connection to the Internet ({remote}) was answered, but the "
+                 "grader's server there never saw it: something on the way answered in its "
+                 "place").format(node=node, remote=remote)
     if e.stage == "refused":
         return _("{node}'s connection to the Internet ({remote}) was refused on the way: fw "
                  "rejects new connections from inside").format(node=node, remote=remote)

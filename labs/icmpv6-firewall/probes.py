@@ -143,7 +143,8 @@ def wait_readable(socks: list, timeout: float) -> None:
 class FlowError(Exception):
     """A grader connection did not come up; `stage` says how far it got:
     "syn" (nothing reached the Internet), "reply" (the SYN reached the
-    Internet, its answer never came back), "refused", "other"."""
+    Internet, its answer never came back), "refused", "intercepted" (the
+    client connected, but the grader's listener never saw it), "other"."""
 
     def __init__(self, stage: str, detail: str) -> None:
         super().__init__(detail)
@@ -195,7 +196,12 @@ class Flow:
                 raise FlowError("reply", str(e) or "timed out") from None
             stage = "syn" if isinstance(e, (socket.timeout, TimeoutError)) else "other"
             raise FlowError(stage, str(e) or "timed out") from None
-        self.server, peer = self.listener.accept()
+        try:
+            self.server, peer = self.listener.accept()
+        except (socket.timeout, TimeoutError):
+            # The client connected, but not to the grader: something on
+            # the way (a redirect on fw) answered in the Internet's place.
+            raise FlowError("intercepted", "answered by something else") from None
         self._stack.enter_context(self.server)
         self.server.settimeout(timeout)
         self.peer = str(ipaddress.ip_address(peer[0].split("%")[0]))
