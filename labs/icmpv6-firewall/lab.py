@@ -81,8 +81,11 @@ class Lab(LabDefinition):
         # The previous administrator's IPv4-only firewall (the starting state).
         r = lab["fw"].cmd("nft -f /etc/nftables.conf")
         if r.returncode != 0:
-            raise Error(f"nft could not load fw's starting firewall (needs nftables and the "
-                        f"kernel's nf_tables): {(r.stderr or r.stdout).strip()}")
+            raise Error(f"nft could not load fw's starting firewall, so this machine cannot "
+                        f"run the lab: it needs a kernel with nftables and connection "
+                        f"tracking in network namespaces (kernel options CONFIG_NF_TABLES, "
+                        f"CONFIG_NF_TABLES_INET, CONFIG_NFT_CT, CONFIG_NF_CONNTRACK): "
+                        f"{(r.stderr or r.stdout).strip()}")
         probes.wait_serving(lab, "srv", v["srv"], 80)
         probes.wait_serving(lab, "outside", v["internet_web"], 80)
 
