@@ -32,9 +32,9 @@ class Lab(LabDefinition):
         "internet": "3fff:1::/48", "internet_web": "3fff:1::80",
         "web_port": "80",
     }
-    summary = N_("Replace fw's IPv4-only firewall with an nftables inet table that follows "
-                 "RFC 4890: new connections from the Internet are blocked except the "
-                 "company's web server ${srv} port 80, staff reach out, and neighbour "
+    summary = N_("Replace fw's firewall, written for IPv4 only, with an nftables inet table "
+                 "that follows RFC 4890: new connections from the Internet are blocked except "
+                 "the company's web server ${srv} port 80, staff reach out, and neighbour "
                  "discovery, Packet Too Big and ping keep working.")
 
     def topology(self) -> Topo:
