@@ -24,7 +24,8 @@ s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))
-na = bytes([136, 0, 0, 0, 0xe0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, target) + bytes([2, 1]) + mac
+na = bytes([136, 0, 0, 0, 0xe0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, target) \\
+    + bytes([2, 1]) + mac
 while True:
     s.sendto(na, ("ff02::1", 0, 0, socket.if_nametoindex("eth0")))
     time.sleep(0.02)
@@ -89,7 +90,8 @@ def load(lab: Lab, text: str) -> None:
 
 
 def fake(lab: Lab, script: str, *args: str) -> None:
-    lab.started.append(lab["fw"].popen(["python3", "-c", script, *args], name="fake"))  # type: ignore[attr-defined]
+    p = lab["fw"].popen(["python3", "-c", script, *args], name="fake")
+    lab.started.append(p)  # type: ignore[attr-defined]
     time.sleep(0.3)       # python3 starts and opens its socket
 
 
