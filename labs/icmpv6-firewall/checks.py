@@ -65,8 +65,39 @@ def _tentative(_: Translate, lab, node: str, addr: str) -> None:
 
 # --------------------------------------------------------- blocks inbound
 
-def _ports_text(_: Translate, targets: dict[str, int]) -> str:
-    return ", ".join(_("{node} port {port}").format(node=n, port=p) for n, p in targets.items())
+def _ports_text(_: Translate, probes: list[tuple[str, int]]) -> str:
+    return ", ".join(_("{node} port {port}").format(node=n, port=p) for n, p in probes)
+
+
+def _arrived(raws: dict, src: str, probes: list[tuple[str, int]]) -> Optional[tuple[str, int]]:
+    """The first probe of which a segment reached its target, if any."""
+    for n, raw in raws.items():
+        raw.drain()
+    for n, port in probes:
+        if any(seg.src == src and seg.dport == port for seg in raws[n].seen):
+            return n, port
+    return None
+
+
+def _silence(raws: dict, src: str, probes: list[tuple[str, int]], ctl: Optional[P.Flow],
+             token: bytes, sent: float, window: float) -> Optional[tuple[str, int]]:
+    """Watches the targets until a probe arrives (returned) or silence is
+    settled: the marker on ctl is in, and a little more for the last
+    queues; without ctl, `window` seconds."""
+    deadline = sent + (1.0 if ctl is not None else window)
+    got = b""
+    while True:
+        arrived = _arrived(raws, src, probes)
+        now = time.monotonic()
+        if arrived or now >= deadline:
+            return arrived
+        if ctl is not None and token not in got:
+            with contextlib.suppress(BlockingIOError, OSError):
+                got += ctl.client.recv(64)
+            if token in got:
+                # Everything sent before it that fw let through is in too.
+                deadline = min(deadline, now + 0.01 + (now - sent) / 4)
+        P.wait_readable([r.sock for r in raws.values()], min(0.005, max(0.0, deadline - now)))
 
 
 def blocks_new_inbound(_: Translate, v: dict, targets: Sequence[tuple[str, Optional[int]]], *,
@@ -74,27 +105,20 @@ def blocks_new_inbound(_: Translate, v: dict, targets: Sequence[tuple[str, Optio
     """New TCP connections from a random Internet address to each (node,
     port) target (None: a random port) do not reach the node."""
     addr_of = {"srv": v["srv"], "pc": v["pc"], "fw": v["fw_wan"]}
-    names = ", ".join(n if p is None else f"{n}:{p}" for n, p in targets)
+    names = ", ".join(dict.fromkeys(n for n, _p in targets))
 
     def fn(lab) -> str:
-        ports = {n: (p if p is not None else P.random_port()) for n, p in targets}
+        probes = [(n, p if p is not None else P.random_port()) for n, p in targets]
         src = P.random_internet(v)
         token = os.urandom(8).hex().encode()
         with contextlib.ExitStack() as st:
             raws = {}
-            for n in ports:
-                raws[n] = P.RawTcp(lab, n)
-                st.callback(raws[n].close)
-
-            def first_arrival() -> Optional[tuple[str, int]]:
-                for n, raw in raws.items():
-                    raw.drain()
-                    if any(seg.src == src and seg.dport == ports[n] for seg in raw.seen):
-                        return n, ports[n]
-                return None
-
+            for n, _p in probes:
+                if n not in raws:
+                    raws[n] = P.RawTcp(lab, n)
+                    st.callback(raws[n].close)
             # Silence proves nothing while an address cannot receive yet.
-            for n, a in [*((n, addr_of[n]) for n in ports), ("fw", v["fw_inside"])]:
+            for n, a in [*((n, addr_of[n]) for n in raws), ("fw", v["fw_inside"])]:
                 _tentative(_, lab, n, a)
             # First a connection fw must let through (it also warms the
             # neighbour caches on the path); the probes; then a marker on
@@ -102,29 +126,14 @@ def blocks_new_inbound(_: Translate, v: dict, targets: Sequence[tuple[str, Optio
             ctl = None
             with contextlib.suppress(P.FlowError, OSError):
                 ctl = st.enter_context(contextlib.closing(P.Flow(lab, v, control, timeout=0.3)))
+                ctl.client.settimeout(0)
             with P.one_cpu():
                 sent = time.monotonic()
                 clients = [st.enter_context(P.connect_nowait(lab, "outside", src, addr_of[n], p))
-                           for n, p in ports.items()]
+                           for n, p in probes]
                 if ctl is not None:
                     ctl.server.sendall(token)
-            deadline = sent + (1.0 if ctl is not None else window)
-            got = b""
-            arrived = first_arrival()
-            while not arrived:
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                if ctl is not None and token not in got:
-                    with contextlib.suppress(BlockingIOError, OSError):
-                        ctl.client.settimeout(0)
-                        got += ctl.client.recv(64)
-                    if token in got:
-                        # Everything sent before it that fw let through is in
-                        # too; a little more for the last queues.
-                        deadline = min(deadline, now + 0.01 + (now - sent) / 4)
-                P.wait_readable([r.sock for r in raws.values()], min(0.005, deadline - now))
-                arrived = first_arrival()
+            arrived = _silence(raws, src, probes, ctl, token, sent, window)
             outcomes = {P.connect_outcome(c) for c in clients}
         if arrived:
             raise CheckFailed(_("a new connection from the Internet ({src}) to {node} port "
@@ -133,7 +142,7 @@ def blocks_new_inbound(_: Translate, v: dict, targets: Sequence[tuple[str, Optio
         how = (_("refused") if outcomes <= {"refused", "rejected"} else
                _("dropped") if outcomes == {"no answer"} else _("refused or dropped"))
         return _("new connections from the Internet ({src}) to {targets} did not get in "
-                 "({how})").format(src=src, targets=_ports_text(_, ports), how=how)
+                 "({how})").format(src=src, targets=_ports_text(_, probes), how=how)
 
     return Check(_("new connections from the Internet to {targets} are refused or "
                    "dropped").format(targets=names), fn, within=3, retry="pending")

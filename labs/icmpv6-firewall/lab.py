@@ -96,7 +96,9 @@ class Lab(LabDefinition):
                  points=3, checks=[
                      # Random ports, from a random Internet address: a firewall
                      # cannot be written for the grader's probes alone.
-                     fc.blocks_new_inbound(_, v, [("srv", None), ("pc", None), ("fw", None)]),
+                     # (ssh on srv too: the service people leave open.)
+                     fc.blocks_new_inbound(_, v, [("srv", None), ("srv", 22), ("pc", None),
+                                                  ("fw", None)]),
                  ], hints=[
                      _("The grader connects from the Internet to srv, pc and fw itself, on ports "
                        "it picks at random: each connection must be refused or dropped. Look "

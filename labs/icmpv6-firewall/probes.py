@@ -40,11 +40,13 @@ def random_internet(variables: dict) -> str:
 
 
 def random_port(avoid: tuple[int, ...] = ()) -> int:
-    """A port no service of the lab uses (above the well-known ones and
-    below the kernel's ephemeral range, so no client socket holds it)."""
+    """Any port but the published one (80): a probe's evidence is what
+    arrives at the target, not who listens, so well-known, high and
+    ephemeral ports are all fair (a rule that blocks only some range is
+    caught sooner or later)."""
     while True:
-        p = random.randrange(10000, 32000)
-        if p not in avoid:
+        p = random.randrange(1, 65536)
+        if p != 80 and p not in avoid:
             return p
 
 

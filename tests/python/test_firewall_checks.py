@@ -199,3 +199,26 @@ def test_refusing_with_a_reset_blocks_too(fw: Lab) -> None:
     status, message = grade(fw, "block-inbound", 0)
     assert status == "pass", message
     assert "(refused)" in message
+
+
+def test_blocking_only_high_ports_leaves_ssh_open(fw: Lab) -> None:
+    # "Block everything above 1024": well-known ports such as ssh (22) stay
+    # open from the Internet; the grader always tries srv's.
+    load(fw, """#!/usr/sbin/nft -f
+flush ruleset
+table inet edge {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ct state established,related accept
+		iifname "eth0" tcp dport 1024-65535 drop
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state established,related accept
+		iifname "eth0" tcp dport 1024-65535 drop
+	}
+}
+""")
+    status, message = grade(fw, "block-inbound", 0)
+    assert status == "fail", message
+    assert "reached" in message and "fw lets new inbound IPv6 connections in" in message
