@@ -8,8 +8,8 @@ Each takes the lab's translator `_` and the lab's variables first. The
 evidence, and the forgery each one defeats:
 
 - `blocks_new_inbound`: the grader connects from the Internet to random
-  ports of srv, pc and fw; a raw TCP socket in each target (the grader's)
-  must see no segment of it. A reset or an ICMPv6 error from fw is
+  ports of srv, pc and fw (and to srv's ssh port); a raw TCP socket in each
+  target (the grader's) must see no segment of it. A reset or an ICMPv6 error from fw is
   "refused", silence is "dropped": both pass. The wait for silence ends
   when a marker sent after the probes, on a connection fw must let
   through, has arrived: it cannot overtake them (probes.one_cpu).
@@ -30,6 +30,8 @@ evidence, and the forgery each one defeats:
   to srv port 80, with a random path; srv's nginx log (srv is the lab's,
   read through the outside view) must record that address and path. A
   fake web server on fw (a redirect) answers, but srv's log never sees it.
+  (nginx logs only such paths; a log flooded past 8 MiB is a grader error,
+  never a pass.)
 - `answers_echo_from_internet`: an Echo Request from a random Internet
   address; the request must be delivered on the target's cable and the
   reply come in on it (a reply forged by fw for srv comes in on fw's).

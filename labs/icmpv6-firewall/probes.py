@@ -21,7 +21,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterator
 
 from v6lab.grading import wire
 
@@ -288,10 +288,3 @@ def echo_socket(lab, src: str) -> socket.socket:
 def echo_request(ident: int, seq: int, data: bytes) -> bytes:
     """ICMPv6 Echo Request for a raw socket (the kernel fills the checksum)."""
     return bytes([wire.ECHO_REQUEST, 0, 0, 0]) + struct.pack("!HH", ident, seq) + data
-
-
-def first_address(lab, node: str, iface: Optional[str] = None) -> str:
-    for a in lab[node].addresses(iface, 6):
-        if a.scope == "global" and not a.tentative and not a.dadfailed:
-            return a.address
-    return ""
