@@ -97,8 +97,10 @@ def _silence(raws: dict, src: str, probes: list[tuple[str, int]], ctl: Optional[
             with contextlib.suppress(BlockingIOError, OSError):
                 got += ctl.client.recv(64)
             if token in got:
-                # Everything sent before it that fw let through is in too.
-                deadline = min(deadline, now + 0.01 + (now - sent) / 4)
+                # Everything sent before it that fw let through is in too,
+                # but a probe to a neighbour fw must resolve first (pc, after
+                # a quiet while) follows its NS and NA: a little more.
+                deadline = min(deadline, now + 0.02 + (now - sent) / 4)
         P.wait_readable([r.sock for r in raws.values()], min(0.005, max(0.0, deadline - now)))
 
 
