@@ -90,6 +90,8 @@ def test_curriculum_has_the_first_three_labs():
     # Part 4 (labs 11-15) comes after part 2; one line per lab, so that
     # labs added side by side merge.
     assert list(LABS).index("pmtud") > list(LABS).index("prefix-delegation")
+    # Part 4, one line per lab (labs written side by side merge).
+    assert list(LABS).index("icmpv6-firewall") > list(LABS).index("prefix-delegation")
     for d in LABS.values():
         assert d.readme.exists() and d.instructions(), d.id
         assert set(d.solution) == {s.id for s in d.steps()}, d.id
