@@ -107,10 +107,12 @@ def _class_table(rows: list[dict[str, Any]]) -> Any:
     for r in rows:
         step = r["step_reached"] or _("all done")
         ago = _ago(r["since_progress"])
+        # TRANSLATORS: after the time since a trainee's last progress.
+        stuck, stopped = _("stuck"), _("not running")
         if r["stuck"]:
-            ago = f"[bold red]{ago} ({_('stuck')})[/]"
+            ago = f"[bold red]{ago} ({stuck})[/]"
         elif not r["running"]:
-            ago = f"[dim]{ago} ({_('not running')})[/]"
+            ago = f"[dim]{ago} ({stopped})[/]"
         solves = str(r["solves"]) + (f" + {r['instructor_solves']}" if r["instructor_solves"]
                                      else "")
         t.add_row(r["trainee"], r["lab"], step, f"{r['steps_passed']}/{r['steps_total']}",
