@@ -473,3 +473,14 @@ def test_self_started_labs_say_so_and_the_class_is_never_a_silent_fallback(
     r = cls.as_user("a", [PY, "-m", "v6lab", "class", "whoami"],
                     env_extra={"V6LAB_CLASS": "off"})
     assert "self-graded" in r.stdout, r.stdout
+
+
+def test_a_capture_through_the_service_is_written_by_the_trainee(cls: Class) -> None:
+    out = cls.users.home("a") / "h1.pcap"
+    script = (f"{PY} -m v6lab exec h1 -- ping -6 -c 25 -i 0.2 ff02::1%eth0 >/dev/null & "
+              f"{PY} -m v6lab capture h1 eth0 -c 3 -f icmp6 -w {out}; rc=$?; wait; exit $rc")
+    r = cls.as_user("a", ["sh", "-c", script], timeout=60)
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4") and len(data) > 24 + 3 * 16
+    assert out.stat().st_uid == cls.users.uid("a")  # written by the trainee, not by root
