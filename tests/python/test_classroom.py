@@ -12,7 +12,6 @@ even when a test fails."""
 
 from __future__ import annotations
 
-import grp
 import json
 import os
 import pwd

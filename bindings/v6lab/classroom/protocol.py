@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 VERSION = 1
 MAX_LINE = 64 * 1024
@@ -245,6 +245,3 @@ class LineReader:
     def pending(self) -> bool:
         return bool(self._buf)
 
-
-def optional_name(value: Optional[str]) -> Optional[str]:
-    return None if value is None else _name(value, "lab")

@@ -26,7 +26,7 @@ from ..classroom.protocol import EXPORT_FORMATS
 from ..errors import ProviderNodeError, UsageError
 from ..i18n import N_, _
 from ._common import EXIT_FAILED, EXIT_GRADER, console, errors
-from ._i18n import Command, Group, command, option
+from ._i18n import Command, Group, option
 
 
 # -- the instructor's verbs -----------------------------------------------------
