@@ -388,6 +388,9 @@ def test_real_work_shows_in_the_instructors_view(cls: Class) -> None:
     assert row["running"] and not row["stuck"] and row["since_progress"] < 60, row
     b = _row(json.loads(r.stdout), cls.users.names["b"])
     assert b["steps_passed"] == 0
+    # The trainee's own view is the service's record too, not their home's file.
+    labs = {x["id"]: x for x in json.loads(cls.run("a", "labs", "--format", "json").stdout)}
+    assert labs[LAB]["status"] == "in progress" and labs[LAB]["best"] == report["score"]
     table = cls.run("i", "class", "status").stdout
     assert cls.users.names["a"] in table and "radvd" in table
     for fmt in ("csv", "junit", "xapi", "lti-ags"):

@@ -303,6 +303,38 @@ def _progress(sock: Path, export: Optional[str] = None, fmt: str = "table", **re
     return 0
 
 
+class _ServiceProgress:
+    """The service's record of the trainee's progress, read as `labs`
+    reads a progress file (summary per lab)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._labs = data.get("labs") or {}
+
+    def summary(self, lab_id: str) -> dict[str, Any]:
+        entry = self._labs.get(lab_id)
+        if entry:
+            return entry["summary"]
+        return {"status": "not started", "best": None, "last": None, "attempts": 0,
+                "hints": 0, "solves": 0, "completed": None}
+
+
+def _labs(sock: Path, fmt: str = "table", **rest: Any) -> int:
+    """The curriculum with the status and best score the service recorded
+    (not the progress file in the trainee's home)."""
+    from ..course import scan_labs
+    from .training import _labs_table
+    prog = _ServiceProgress(client.call(sock, "progress"))
+    defs, _broken = scan_labs()
+    if fmt == "json":
+        click.echo(json.dumps([{"id": d.id, "title": d.title, "level": d.level,
+                                "minutes": d.minutes, **prog.summary(d.id)}
+                               for d in defs.values()], indent=2))
+        return 0
+    console().print(_labs_table(defs, prog))
+    click.echo(_graded_by_service())
+    return 0
+
+
 def _own_node_only(instructor: bool) -> None:
     if instructor:
         raise ProviderNodeError(_("in a class only your own nodes can be entered: "
@@ -346,7 +378,7 @@ def _capture(sock: Path, lab_name: Optional[str], node: str, iface: str, out: st
 IN_CLASS: dict[str, Callable[..., int]] = {
     "start": _start, "check": _check, "hint": _hint, "solve": _solve, "reset": _reset,
     "down": _stop, "status": _ls, "progress": _progress, "exec": _exec, "shell": _shell,
-    "capture": _capture,
+    "capture": _capture, "labs": _labs,
 }
 NOT_IN_CLASS = {"up", "demo", "inspect"}
 
