@@ -321,6 +321,8 @@ FORGED = [
     b'{"v": 1, "op": "class-solve", "args": {"trainee": "TRAINEE", "lab": "slaac"}}\n',
     b'{"v": 1, "op": "class-reset", "args": {"trainee": "TRAINEE", "lab": "slaac"}}\n',
     b'{"v": 1, "op": "ls", "args": {}, "uid": 0}\n',
+    b'{"v": 1, "op": "record", "args": {"lab": "slaac", "score": 100}}\n',
+    b'{"v": 1, "op": "check", "args": {"lab": "slaac", "score": 100}}\n',
 ]
 
 OWN_GRADER = """
@@ -330,6 +332,24 @@ steps = [StepResult(s, s, "pass", 1.0, 1.0, "", None, 0, 0.0) for s in
          ("forwarding", "radvd", "slaac", "reach-srv")]
 r = Report("slaac", "slaac-fake", "2026-01-01T00:00:00", 0.1, steps)
 open(sys.argv[1], "w").write(r.to_json())
+"""
+
+
+MODIFIED_WORKER = """
+import json, os
+from pathlib import Path
+from v6lab.classroom import state, worker
+forged = {"ev": "check", "lab": "slaac", "score": 100.0,
+          "steps": ["forwarding", "radvd", "slaac", "reach-srv"],
+          "passed": ["forwarding", "radvd", "slaac", "reach-srv"]}
+for attempt in (lambda: state.append_event(Path(os.environ["V6LAB_CLASS_EVENTS"]), forged),
+                lambda: worker.OPS["solve"]({}),
+                lambda: Path(os.environ["V6LAB_PROGRESS"]).write_text("{}")):
+    try:
+        attempt()
+        print("done")
+    except Exception as e:
+        print(type(e).__name__)
 """
 
 
@@ -362,6 +382,17 @@ def test_fake_progress_reports_and_graders_change_nothing(cls: Class) -> None:
     # Its own grader on a lab of its own: self-graded, and nowhere in the class.
     own = cls.run("a", "check", check=False, stdin="")
     assert own.returncode == 1  # the class's check: slaac is not done
+    # The service's own worker, run by the trainee against the service's records.
+    mine = cls.state / "users" / str(cls.users.uid("a"))
+    worker_env = {"V6LAB_STATE_DIR": str(mine / "run"), "V6LAB_PROGRESS": str(mine / "progress.json"),
+                  "V6LAB_CLASS_EVENTS": str(mine / "events.jsonl"),
+                  "V6LAB_CLASS_REPORTS": str(mine / "reports"), "V6LAB_CLASS_BY": "instructor",
+                  "V6LAB_CLASS_REQUEST": json.dumps({"op": "solve", "args": {}})}
+    r = cls.as_user("a", [PY, "-m", "v6lab.classroom.worker"], env_extra=worker_env)
+    assert '"ok": false' in r.stdout, r.stdout
+    # ... and modified to skip its own refusal: the files still say no.
+    r = cls.as_user("a", [PY, "-c", MODIFIED_WORKER], env_extra=worker_env)
+    assert r.returncode == 0 and r.stdout.split() == ["PermissionError"] * 3, r.stdout
     for line in FORGED:
         answer = _raw(cls, "a", line.replace(b"TRAINEE", cls.users.names["b"].encode()))
         assert answer["ok"] is False and answer["code"] in (2, 4), answer
@@ -486,3 +517,76 @@ def test_a_capture_through_the_service_is_written_by_the_trainee(cls: Class) -> 
     data = out.read_bytes()
     assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4") and len(data) > 24 + 3 * 16
     assert out.stat().st_uid == cls.users.uid("a")  # written by the trainee, not by root
+
+
+def test_one_trainees_long_request_does_not_hold_up_another(cls: Class) -> None:
+    """Two commands of A run in the service (each a thread and a process of
+    its own) while B checks and lists: B is answered before they end."""
+    env = {k: v for k, v in os.environ.items() if k not in ("V6LAB_STATE_DIR", "V6LAB_PROGRESS")}
+    pw = pwd.getpwnam(cls.users.names["a"])
+    env.update(PYTHONPATH=str(ROOT / "bindings"), V6LAB_CLASS_SOCKET=str(cls.socket),
+               HOME=str(cls.users.home("a")))
+    long = [subprocess.Popen(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                              "--clear-groups", PY, "-m", "v6lab", "exec", "h1", "--", "sh", "-c",
+                              "while ! [ -e /tmp/go ]; do sleep 0.1; done"],
+                             env=env, cwd="/tmp", stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        cls.run("b", "check", check=False)
+        assert json.loads(cls.run("b", "ls", "--format", "json").stdout)
+        assert all(p.poll() is None for p in long), "A's commands ended before B was answered"
+    finally:
+        cls.run("a", "exec", "h1", "--", "touch", "/tmp/go")
+        for p in long:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        cls.run("a", "exec", "h1", "--", "rm", "-f", "/tmp/go")
+    assert [p.returncode for p in long] == [0, 0]
+
+
+HOLD_CONNECTIONS = """
+import socket, sys, time
+held = []
+for _ in range(8):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:  # until the service has taken in all eight
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"v": 1, "op": "ls"}\\n')
+    answer = s.makefile("rb").readline().decode()
+    s.close()
+    if "too many" in answer:
+        break
+print(answer)
+"""
+
+
+def test_a_trainee_cannot_take_every_connection(cls: Class) -> None:
+    r = cls.as_user("a", [PY, "-c", HOLD_CONNECTIONS, str(cls.socket)])
+    assert "too many requests at once" in r.stdout, (r.stdout, r.stderr)
+    # Another trainee is served, and A again once its connections are closed.
+    assert cls.run("b", "class", "whoami").returncode == 0
+    deadline = time.monotonic() + 10  # the service sees the closed ones end
+    while (r := cls.run("a", "class", "whoami", check=False)).returncode != 0:
+        assert "too many" in r.stderr and time.monotonic() < deadline, r.stderr
+        time.sleep(0.1)
+
+
+def test_labs_outlive_a_service_restart_and_the_new_one_carries_on(cls: Class) -> None:
+    a = cls.lab_record("a")
+    before = cls.view()
+    assert cls.proc is not None
+    cls.proc.terminate()
+    cls.proc.wait(timeout=10)
+    assert not cls.socket.exists()
+    r = cls.run("a", "ls", check=False)
+    assert r.returncode == 1 and "does not answer" in r.stderr  # never a silent fallback
+    cls.start()
+    assert [x["id"] for x in json.loads(cls.run("a", "ls", "--format", "json").stdout)] == [a["id"]]
+    assert cls.view() == before

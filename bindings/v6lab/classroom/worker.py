@@ -252,12 +252,20 @@ def _refusal(e: BaseException) -> bytes:
         return protocol.refusal(str(e.args[0]), 3)
     if isinstance(e, Error):
         return protocol.refusal(message(e), exit_code(e))
+    if isinstance(e, OSError):
+        where = f": {e.filename}" if e.filename else ""
+        return protocol.refusal(f"{e.strerror or e}{where}", protocol.EXIT_FAILED)
     traceback.print_exception(e, file=sys.stderr)  # the service's log
     return protocol.refusal(f"internal error in the classroom service: {type(e).__name__}: "
                             f"{str(e)[:200]}", protocol.EXIT_INTERNAL)
 
 
 def main() -> int:
+    if os.geteuid() != 0:
+        # Only the service runs it; anyone else would at best reach their own files.
+        sys.stdout.buffer.write(protocol.refusal(
+            "the classroom worker is run by the classroom service, as root", 4))
+        return 4
     req = json.loads(_env("V6LAB_CLASS_REQUEST"))
     op, args = req["op"], req["args"]
     if op in ("exec", "shell", "capture"):
