@@ -455,6 +455,11 @@ def test_a_trainee_is_refused_the_instructors_operations(cls: Class) -> None:
         r = cls.run("a", *args, check=False)
         assert r.returncode == 4 and "for instructors" in r.stderr, (args, r.stderr)
     assert cls.lab_record("b")["id"] == b["id"]
+    # In the trainee's language, as every refusal.
+    r = cls.run("a", "--lang", "vi", "class", "status", check=False)
+    assert r.returncode == 4 and "dành cho giảng viên" in r.stderr, r.stderr
+    r = cls.run("a", "start", "../../etc", check=False)
+    assert r.returncode == 2 and "would refuse this: field args.lab" in r.stderr, r.stderr
 
 
 BROKEN = [

@@ -91,9 +91,21 @@ def _read_line(s: socket.socket) -> bytes:
     return buf.split(b"\n", 1)[0]
 
 
+def _request(op: str, **args: Any) -> bytes:
+    """The request line, checked here as the service will check it: what
+    the trainee typed that the service would refuse is a usage error."""
+    try:
+        return protocol.request(op, lang=_lang(), **args)
+    except protocol.ProtocolError as e:
+        # TRANSLATORS: {problem} is the protocol's reason, in English
+        # ("field args.lab: expected a name (letters, digits, . _ -)").
+        raise ClassError(_("the classroom service would refuse this: {problem}").format(
+            problem=str(e)), protocol.EXIT_USAGE) from None
+
+
 def call(path: Path, op: str, **args: Any) -> Any:
     """One request; its result, or ClassError with the service's sentence."""
-    line = protocol.request(op, lang=_lang(), **args)
+    line = _request(op, **args)
     with _connect(path) as s:
         s.sendall(line)
         return _result(_read_line(s))
@@ -114,7 +126,7 @@ def run_in_node(path: Path, op: str, **args: Any) -> int:
     to the service, which runs the command in the node on them; the exit
     code is the command's. The terminal's settings are restored after,
     and size changes are passed on while it runs."""
-    line = protocol.request(op, lang=_lang(), **args)
+    line = _request(op, **args)
     saved = _terminal_settings()
     with _connect(path) as s:
         socket.send_fds(s, [line], [0, 1, 2])

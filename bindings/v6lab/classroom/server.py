@@ -19,6 +19,7 @@ trainee cannot enter them from outside, only through `exec`, `shell` and
 
 from __future__ import annotations
 
+import gettext
 import grp
 import json
 import logging
@@ -37,11 +38,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from .. import paths, registry
+from .. import i18n, paths, registry
+from ..i18n import N_
 from . import export, protocol, state
 from .protocol import ProtocolError
 
 log = logging.getLogger("v6lab.classroom")
+
+
+def translated(lang: Optional[str], message: str) -> str:
+    """message in the language the client asked for (thread-safe: the
+    service serves many languages at once, so never the process's own)."""
+    if not lang:
+        return message
+    t = _catalogues.get(lang)
+    if t is None:
+        t = gettext.translation(i18n.DOMAIN, str(i18n.LOCALE_DIR), languages=[lang],
+                                fallback=True)
+        _catalogues[lang] = t
+    return i18n.lookup(t, message)
+
+
+_catalogues: dict[str, gettext.NullTranslations] = {}
 
 DEFAULT_SOCKET = Path("/run/v6lab-class/class.sock")
 DEFAULT_STATE_DIR = Path("/var/lib/v6lab-class")
@@ -107,12 +125,13 @@ def is_instructor(uid: int, gid: int, group: str) -> bool:
     return pw.pw_gid == g.gr_gid or pw.pw_name in g.gr_mem
 
 
-def resolve_trainee(who: str) -> tuple[int, str]:
+def resolve_trainee(who: str, lang: Optional[str] = None) -> tuple[int, str]:
     """(uid, name) of a trainee named by login name or uid."""
     try:
         pw = pwd.getpwuid(int(who)) if who.isdigit() else pwd.getpwnam(who)
     except (KeyError, ValueError):
-        raise ProtocolError(f"no user {who} on this machine", protocol.EXIT_FAILED) from None
+        raise ProtocolError(translated(lang, N_("no user {user} on this machine")).format(
+            user=who), protocol.EXIT_FAILED) from None
     return pw.pw_uid, pw.pw_name
 
 
@@ -237,9 +256,15 @@ class Service:
     def _authorize(self, peer: Peer, req: protocol.Request, fds: list[int]) -> None:
         if protocol.who_may(req.op) == "instructor" and \
                 not is_instructor(peer.uid, peer.gid, self.config.instructor_group):
-            group = self.config.instructor_group or "(none configured)"
-            raise ProtocolError(f"{req.op} is for instructors: root or members of the group "
-                                f"{group}", protocol.EXIT_DENIED)
+            lang = req.args.get("lang")
+            if self.config.instructor_group:
+                msg = translated(lang, N_("{op} is for instructors: root or members of the "
+                                          "group {group}")).format(
+                    op=req.op, group=self.config.instructor_group)
+            else:
+                msg = translated(lang, N_("{op} is for instructors: root (this class has no "
+                                          "instructor group)")).format(op=req.op)
+            raise ProtocolError(msg, protocol.EXIT_DENIED)
         if protocol.passes_fds(req.op) != bool(fds) or (fds and len(fds) != 3):
             raise ProtocolError(f"{req.op} takes " + ("your stdin, stdout and stderr"
                                                        if protocol.passes_fds(req.op)
@@ -266,9 +291,11 @@ class Service:
                 {"format": args["format"], "text": export.export(rows, args["format"])}
             _send(conn, protocol.answer(result))
         elif op in ("class-reset", "class-solve"):
-            uid, name = resolve_trainee(args["trainee"])
+            uid, name = resolve_trainee(args["trainee"], args.get("lang"))
             if not (self.config.state_dir / "users" / str(uid)).is_dir():
-                raise ProtocolError(f"{name} has no lab in this class", protocol.EXIT_FAILED)
+                raise ProtocolError(translated(args.get("lang"), N_(
+                    "{user} has not started any lab in this class")).format(user=name),
+                    protocol.EXIT_FAILED)
             with self._trainee_lock(uid):
                 _send(conn, self._work(uid, name, op, args, by="instructor"))
         elif protocol.passes_fds(op):
