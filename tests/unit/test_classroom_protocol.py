@@ -159,3 +159,28 @@ def test_exports_are_in_the_form_their_readers_expect(tmp_path: Path) -> None:
 def test_iso_times_are_utc() -> None:
     assert export.iso(0) == "" and export.iso(86400.5) == "1970-01-02T00:00:00.500Z"
     assert time.gmtime(0).tm_year == 1970
+
+
+# -- which mode is in force --------------------------------------------------------
+
+def test_the_mode_is_decided_once_and_off_wins(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    from v6lab.classroom import client
+    monkeypatch.setattr(client, "DEFAULT_SOCKET", tmp_path / "absent.sock")
+    monkeypatch.delenv("V6LAB_CLASS", raising=False)
+    monkeypatch.delenv("V6LAB_CLASS_SOCKET", raising=False)
+    assert client.class_socket() is None  # no class configured: labs of one's own
+    monkeypatch.setenv("V6LAB_CLASS_SOCKET", str(tmp_path / "class.sock"))
+    assert client.class_socket() == tmp_path / "class.sock"  # even if nothing listens
+    monkeypatch.setenv("V6LAB_CLASS", "off")
+    assert client.class_socket() is None
+
+
+def test_a_class_that_does_not_answer_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    from v6lab.classroom import client
+    with pytest.raises(client.ClassError) as e:
+        client.call(tmp_path / "nothing.sock", "ls")
+    assert "does not answer" in str(e.value) and "V6LAB_CLASS=off" in str(e.value)
+    with pytest.raises(client.ClassError) as e:
+        client.call(tmp_path / "nothing.sock", "start", lab="../x")
+    assert e.value.exit_code == 2
