@@ -294,12 +294,18 @@ def _progress(sock: Path, export: Optional[str] = None, fmt: str = "table", **re
     elif fmt == "json":
         click.echo(text)
     else:
-        click.echo(_graded_by_service())
+        from ..progress import status_text
+        from rich.table import Table
+        # The same headings as `v6lab progress` out of a class.
+        t = Table(_("lab"), _("status"), _("attempts"), _("best"), _("last"), _("hints"),
+                  _("solves"), title=_graded_by_service())
         for lab, entry in data["labs"].items():
             s = entry["summary"]
-            best = "" if s["best"] is None else f"{s['best']:g} %"
-            click.echo(f"{lab}: {s['status']} {best} attempts {s['attempts']} hints "
-                       f"{s['hints']} solves {s['solves']}")
+            t.add_row(lab, status_text(s["status"]), str(s["attempts"]),
+                      "" if s["best"] is None else f"{s['best']:g} %",
+                      "" if s["last"] is None else f"{s['last']:g} %", str(s["hints"]),
+                      str(s["solves"]))
+        console().print(t)
     return 0
 
 
