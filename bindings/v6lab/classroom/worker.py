@@ -54,6 +54,9 @@ def _mine(lab: Optional[str]) -> registry.LabRecord:
     labs = registry.running()
     if lab is not None:
         labs = [r for r in labs if lab in (r.id, r.name, r.meta.get("course"))]
+    if not labs and os.environ.get("V6LAB_CLASS_BY") == "instructor":
+        raise Error(_("{user} has no lab {lab} running").format(
+            user=os.environ.get("V6LAB_CLASS_USER", "?"), lab=lab))
     if not labs:
         if lab is None:
             raise Error(_("you have no lab running (start one with 'v6lab start LAB')"))
