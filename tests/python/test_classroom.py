@@ -519,6 +519,50 @@ def test_a_shell_through_the_service_is_a_terminal_in_the_node(cls: Class) -> No
     assert "node-h1-42" in r.stdout, (r.stdout, r.stderr)
 
 
+PTY_DRIVER = """
+import fcntl, os, pty, select, signal, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "v6lab", "shell", "h1"])
+
+def size(rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+def until(text, timeout=20.0):
+    out, end = b"", time.monotonic() + timeout
+    while text.encode() not in out and time.monotonic() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    return out.decode(errors="replace")
+
+size(30, 100)
+until("] ~# ")
+os.write(fd, b"stty size\\n")
+print(until("30 100"))
+size(40, 120)
+os.kill(pid, signal.SIGWINCH)  # the terminal was resized: the client passes it on
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    os.write(fd, b"stty size\\n")
+    seen = until("40 120", 1.0)
+    if "40 120" in seen:
+        break
+print(seen)
+os.write(fd, b"exit 7\\n")
+until("exit")
+print("status", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_a_shell_through_the_service_follows_the_terminals_size(cls: Class) -> None:
+    r = cls.as_user("a", [PY, "-c", PTY_DRIVER], timeout=90)
+    assert "30 100" in r.stdout and "40 120" in r.stdout, (r.stdout, r.stderr)
+    assert "status 7" in r.stdout, r.stdout  # the shell's exit code is the command's
+
+
 def test_self_started_labs_say_so_and_the_class_is_never_a_silent_fallback(
         cls: Class) -> None:
     r = cls.run("a", "up", str(ROOT / "examples" / "small.yaml"), check=False)
