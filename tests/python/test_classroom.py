@@ -473,6 +473,13 @@ def test_a_trainee_is_refused_the_instructors_operations(cls: Class) -> None:
         r = cls.run("a", *args, check=False)
         assert r.returncode == 4 and "for instructors" in r.stderr, (args, r.stderr)
     assert cls.lab_record("b")["id"] == b["id"]
+    # Root in a user namespace of their own is still the trainee to the
+    # service: the kernel reports the connecting process's host uid.
+    r = cls.as_user("a", ["unshare", "-Ur", PY, "-m", "v6lab", "class", "whoami"])
+    assert f"you are {cls.users.names['a']} (uid {cls.users.uid('a')})" in r.stdout, \
+        (r.stdout, r.stderr)
+    r = cls.as_user("a", ["unshare", "-Ur", PY, "-m", "v6lab", "class", "status"])
+    assert r.returncode == 4 and "for instructors" in r.stderr, r.stderr
     # In the trainee's language, as every refusal.
     r = cls.run("a", "--lang", "vi", "class", "status", check=False)
     assert r.returncode == 4 and "dành cho giảng viên" in r.stderr, r.stderr
