@@ -159,7 +159,7 @@ class Class:
                 env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items()
                if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER",
-                            "V6LAB_PROGRESS")}
+                            "V6LAB_PROGRESS", "V6LAB_CLASS")}
         env.update(PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1",
                    V6LAB_CLASS_SOCKET=str(self.socket), COLUMNS="200")
         env.update(env_extra or {})
@@ -596,7 +596,8 @@ def test_a_capture_through_the_service_is_written_by_the_trainee(cls: Class) -> 
 def test_one_trainees_long_request_does_not_hold_up_another(cls: Class) -> None:
     """Two commands of A run in the service (each a thread and a process of
     its own) while B checks and lists: B is answered before they end."""
-    env = {k: v for k, v in os.environ.items() if k not in ("V6LAB_STATE_DIR", "V6LAB_PROGRESS")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("V6LAB_STATE_DIR", "V6LAB_PROGRESS", "V6LAB_CLASS")}
     pw = pwd.getpwnam(cls.users.names["a"])
     env.update(PYTHONPATH=str(ROOT / "bindings"), V6LAB_CLASS_SOCKET=str(cls.socket),
                HOME=str(cls.users.home("a")))
