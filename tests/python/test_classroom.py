@@ -1,7 +1,8 @@
-"""The classroom service (bindings/v6lab/classroom), for real: the test
-starts the service as root on a socket and state directory of its own,
-makes throwaway Linux users (trainees A and B, and an instructor I who is
-a member of the instructor group), and runs the v6lab command as them.
+"""The classroom service (bindings/v6lab/classroom), for real: the tests
+start the service as root on a socket and state directory of its own,
+make throwaway Linux users (trainees A and B, and an instructor I who is
+a member of the instructor group), and run the v6lab command as them
+(classroom_setup.py).
 
 Each attack is the one the trust model names (docs/architecture.md, "The
 classroom service"): a trainee enters namespaces from outside, writes fake
@@ -14,231 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
-import shutil
-import signal
-import socket
 import subprocess
-import tempfile
-import time
-import uuid
-from pathlib import Path
-from typing import Iterator
-
-import pytest
 
 from conftest import ROOT
-
-PY = "/usr/bin/python3"
-LAB = "slaac"
-
-
-def _can_run() -> str:
-    if os.geteuid() != 0:
-        return "the classroom service and its test users need root"
-    for tool in ("useradd", "userdel", "groupadd", "groupdel", "setpriv", "nsenter"):
-        if not shutil.which(tool):
-            return f"{tool} is missing (Debian packages passwd, util-linux)"
-    return ""
-
-
-def _kill_processes_of(uid: int) -> None:
-    """Every process of a uid this test made (by PID: the uid is ours)."""
-    for _ in range(20):
-        pids = []
-        for p in Path("/proc").iterdir():
-            if p.name.isdigit():
-                try:
-                    if p.stat().st_uid == uid:
-                        pids.append(int(p.name))
-                except OSError:
-                    pass
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-
-
-def _admin(argv: list[str], check: bool = True) -> None:
-    """useradd and friends, again while another process holds the lock on
-    /etc/passwd (other tests on the machine make users too)."""
-    for _ in range(50):
-        r = subprocess.run(argv, capture_output=True, text=True)
-        if r.returncode == 0 or "lock" not in r.stderr:
-            break
-        time.sleep(0.2)
-    if check:
-        assert r.returncode == 0, (argv, r.stderr)
-
-
-class Users:
-    """Throwaway users: trainees a, b and instructor i (in the group)."""
-
-    def __init__(self) -> None:
-        tag = uuid.uuid4().hex[:6]
-        self.group = f"v6cg{tag}"
-        self.names = {k: f"v6c{k}{tag}" for k in ("a", "b", "i")}
-        self.made: list[str] = []
-
-    def create(self) -> None:
-        _admin(["groupadd", self.group])
-        for key, name in self.names.items():
-            extra = ["-G", self.group] if key == "i" else []
-            _admin(["useradd", "-M", "-s", "/usr/sbin/nologin", *extra, name])
-            self.made.append(name)
-            pw = pwd.getpwnam(name)
-            home = self.home(key)
-            home.mkdir(mode=0o700, exist_ok=True)
-            os.chown(home, pw.pw_uid, pw.pw_gid)
-
-    def uid(self, key: str) -> int:
-        return pwd.getpwnam(self.names[key]).pw_uid
-
-    def home(self, key: str) -> Path:
-        return Path(f"/tmp/v6lab-home-{self.uid(key)}")
-
-    def remove(self) -> None:
-        for name in self.made:
-            try:
-                uid = pwd.getpwnam(name).pw_uid
-            except KeyError:
-                continue
-            _kill_processes_of(uid)
-            shutil.rmtree(f"/tmp/v6lab-home-{uid}", ignore_errors=True)
-            shutil.rmtree(f"/tmp/v6lab-{uid}", ignore_errors=True)
-            _admin(["userdel", name], check=False)
-        _admin(["groupdel", self.group], check=False)
-
-
-@pytest.fixture(scope="module")
-def users() -> Iterator[Users]:
-    why = _can_run()
-    if why:
-        pytest.skip(why)
-    u = Users()
-    try:
-        u.create()
-        yield u
-    finally:
-        u.remove()
-
-
-class Class:
-    def __init__(self, base: Path, users: Users) -> None:
-        self.base = base
-        self.socket = base / "sock" / "class.sock"
-        self.state = base / "state"
-        self.users = users
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "bindings")}
-        env.pop("V6LAB_STATE_DIR", None)
-        self.proc = subprocess.Popen(
-            [PY, "-m", "v6lab.classroom", "--socket", str(self.socket), "--state-dir",
-             str(self.state), "--instructor-group", self.users.group],
-            env=env, cwd="/", stdout=subprocess.DEVNULL, stderr=open(self.base / "log", "wb"))
-        deadline = time.monotonic() + 20
-        while not self.socket.exists():
-            assert self.proc.poll() is None, (self.base / "log").read_text()
-            assert time.monotonic() < deadline, "the service did not come up"
-            time.sleep(0.05)
-
-    def run(self, who: str, *args: str, check: bool = True, timeout: float = 120,
-            stdin: str | None = None) -> subprocess.CompletedProcess:
-        """v6lab ARGS as user who ('a', 'b', 'i'; 'root' for root)."""
-        return self.as_user(who, [PY, "-m", "v6lab", *args], check=check, timeout=timeout,
-                            stdin=stdin)
-
-    def as_user(self, who: str, argv: list[str], check: bool = False, timeout: float = 120,
-                stdin: str | bytes | None = None,
-                env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER",
-                            "V6LAB_PROGRESS", "V6LAB_CLASS")}
-        env.update(PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1",
-                   V6LAB_CLASS_SOCKET=str(self.socket), COLUMNS="200")
-        env.update(env_extra or {})
-        if who == "root":
-            cmd = argv
-        else:
-            pw = pwd.getpwnam(self.users.names[who])
-            env["HOME"] = str(self.users.home(who))
-            groups = ["--init-groups"] if who == "i" else ["--clear-groups"]
-            cmd = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", *groups, *argv]
-        r = subprocess.run(cmd, capture_output=True, env=env, cwd="/tmp", timeout=timeout,
-                           input=stdin.encode() if isinstance(stdin, str) else stdin)
-        r.stdout = r.stdout.decode(errors="replace")
-        r.stderr = r.stderr.decode(errors="replace")
-        assert "Traceback" not in r.stderr, r.stderr
-        if check:
-            assert r.returncode == 0, (argv, r.stdout, r.stderr)
-        return r
-
-    def records(self, who: str) -> list[dict]:
-        """The service's records of a trainee's running labs (read as root)."""
-        labs = self.state / "users" / str(self.users.uid(who)) / "run" / "labs"
-        return [json.loads((d / "lab.json").read_text()) for d in sorted(labs.iterdir())
-                if (d / "lab.json").exists()] if labs.is_dir() else []
-
-    def lab_record(self, who: str, lab: str = LAB) -> dict:
-        found = [r for r in self.records(who) if r["meta"].get("course") == lab]
-        assert len(found) == 1, self.records(who)
-        return found[0]
-
-    def view(self) -> list[dict]:
-        """The instructor's export, without the fields that move with time."""
-        r = self.run("root", "class", "export", "json")
-        rows = json.loads(r.stdout)["rows"]
-        for row in rows:
-            row.pop("since_progress")
-            row.pop("stuck")
-        return rows
-
-    def stop(self) -> None:
-        """Every trainee's labs (their supervisors), then the service."""
-        users = self.state / "users"
-        for run in users.glob("*/run") if users.is_dir() else []:
-            env = {**os.environ, "PYTHONPATH": str(ROOT / "bindings"), "V6LAB_STATE_DIR": str(run),
-                   "V6LAB_CLASS": "off"}
-            subprocess.run([PY, "-m", "v6lab", "down", "--all", "--force"], env=env,
-                           capture_output=True, timeout=120, cwd="/")
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture(scope="module")
-def cls(users: Users, v6lab_available: None) -> Iterator[Class]:
-    base = Path(tempfile.mkdtemp(prefix="v6lab-class-", dir="/tmp"))
-    os.chmod(base, 0o755)  # trainees reach the socket's directory through it
-    c = Class(base, users)
-    try:
-        c.start()
-        c.run("a", "start", LAB)
-        c.run("b", "start", LAB)
-        yield c
-    finally:
-        c.stop()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _macs(c: Class, who: str, node: str) -> set[str]:
-    r = c.run(who, "exec", node, "--", "ip", "-o", "link", "show")
-    return {w for line in r.stdout.splitlines() for w in line.split()
-            if w.count(":") == 5 and w != "00:00:00:00:00:00" and w != "ff:ff:ff:ff:ff:ff"}
-
-
-def _ns(pid: int, kind: str) -> int:
-    return os.stat(f"/proc/{pid}/ns/{kind}").st_ino
+from classroom_setup import (LAB, PY, Class, macs, netns, send_raw, row_of,  # noqa: F401
+                             class_fixture, users_fixture)
 
 
 # -- separation ---------------------------------------------------------------
@@ -259,11 +40,11 @@ def test_two_trainees_start_the_same_lab_and_see_only_their_own(cls: Class) -> N
 
 def test_no_node_of_one_trainee_reaches_the_others(cls: Class) -> None:
     a, b = cls.lab_record("a"), cls.lab_record("b")
-    a_net = {_ns(n["pid"], "net") for n in a["nodes"].values()}
-    b_net = {_ns(n["pid"], "net") for n in b["nodes"].values()}
+    a_net = {netns(n["pid"], "net") for n in a["nodes"].values()}
+    b_net = {netns(n["pid"], "net") for n in b["nodes"].values()}
     assert not a_net & b_net
-    theirs = set().union(*(_macs(cls, "b", n) for n in b["nodes"]))
-    neighbour = _macs(cls, "a", "r1")  # r1 is on lan1 with h1: a positive control
+    theirs = set().union(*(macs(cls, "b", n) for n in b["nodes"]))
+    neighbour = macs(cls, "a", "r1")  # r1 is on lan1 with h1: a positive control
     ping = "ping -6 -c 2 -i 0.3 -W 1 ff02::1%eth0 >/dev/null; ip -6 neigh show dev eth0"
     seen = cls.run("a", "exec", "h1", "--", "sh", "-c", ping).stdout
     assert neighbour & set(seen.split()), seen
@@ -365,20 +146,6 @@ for attempt in (lambda: state.append_event(Path(os.environ["V6LAB_CLASS_EVENTS"]
 """
 
 
-def _row(rows: list[dict], trainee: str, lab: str = LAB) -> dict:
-    found = [r for r in rows if r["trainee"] == trainee and r["lab"] == lab]
-    assert len(found) == 1, rows
-    return found[0]
-
-
-def _raw(cls: Class, who: str, line: bytes) -> dict:
-    """Sends one raw line as user who; the service's answer."""
-    script = ("import socket, sys; s = socket.socket(socket.AF_UNIX); "
-              f"s.connect({str(cls.socket)!r}); s.sendall(sys.stdin.buffer.read()); "
-              "s.shutdown(socket.SHUT_WR); print(s.makefile('rb').readline().decode())")
-    r = cls.as_user(who, [PY, "-c", script], stdin=line)
-    return json.loads(r.stdout)
-
 
 def test_fake_progress_reports_and_graders_change_nothing(cls: Class) -> None:
     before = cls.view()
@@ -406,12 +173,12 @@ def test_fake_progress_reports_and_graders_change_nothing(cls: Class) -> None:
     r = cls.as_user("a", [PY, "-c", MODIFIED_WORKER], env_extra=worker_env)
     assert r.returncode == 0 and r.stdout.split() == ["PermissionError"] * 3, r.stdout
     for line in FORGED:
-        answer = _raw(cls, "a", line.replace(b"TRAINEE", cls.users.names["b"].encode()))
+        answer = send_raw(cls, "a", line.replace(b"TRAINEE", cls.users.names["b"].encode()))
         assert answer["ok"] is False and answer["code"] in (2, 4), answer
     after = cls.view()
     # The one check above is the only change: an attempt, scored 0.
-    mine = _row(after, cls.users.names["a"])
-    old = _row(before, cls.users.names["a"])
+    mine = row_of(after, cls.users.names["a"])
+    old = row_of(before, cls.users.names["a"])
     assert mine["attempts"] == old["attempts"] + 1 and mine["score"] == 0.0
     assert mine["completed"] is None and mine["steps_passed"] == 0
     unchanged = [r for r in after if r["trainee"] != cls.users.names["a"]]
@@ -426,10 +193,10 @@ def test_real_work_shows_in_the_instructors_view(cls: Class) -> None:
     assert [s["status"] for s in report["steps"]][0] == "pass"
     # The instructor is a member of the group, not root.
     r = cls.run("i", "class", "status", "--format", "json")
-    row = _row(json.loads(r.stdout), cls.users.names["a"])
+    row = row_of(json.loads(r.stdout), cls.users.names["a"])
     assert row["steps_passed"] == 1 and row["step_reached"] == "radvd", row
     assert row["running"] and not row["stuck"] and row["since_progress"] < 60, row
-    b = _row(json.loads(r.stdout), cls.users.names["b"])
+    b = row_of(json.loads(r.stdout), cls.users.names["b"])
     assert b["steps_passed"] == 0
     # The trainee's own view is the service's record too, not their home's file.
     labs = {x["id"]: x for x in json.loads(cls.run("a", "labs", "--format", "json").stdout)}
@@ -443,7 +210,7 @@ def test_real_work_shows_in_the_instructors_view(cls: Class) -> None:
 
 def test_the_instructor_resets_and_solves_one_trainee_only(cls: Class) -> None:
     cls.run("a", "exec", "r1", "--", "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-    a_row = _row(cls.view(), cls.users.names["a"])
+    a_row = row_of(cls.view(), cls.users.names["a"])
     a_before, b_before = cls.lab_record("a"), cls.lab_record("b")
     cls.run("root", "class", "reset", cls.users.names["b"], LAB)
     a_after, b_after = cls.lab_record("a"), cls.lab_record("b")
@@ -462,7 +229,7 @@ def test_the_instructor_resets_and_solves_one_trainee_only(cls: Class) -> None:
             if x["lab"] == LAB}
     assert rows[cls.users.names["b"]]["instructor_solves"] == 1
     assert rows[cls.users.names["a"]]["instructor_solves"] == 0
-    assert _row(cls.view(), cls.users.names["a"]) == a_row
+    assert row_of(cls.view(), cls.users.names["a"]) == a_row
 
 
 def test_a_trainee_is_refused_the_instructors_operations(cls: Class) -> None:
@@ -485,183 +252,3 @@ def test_a_trainee_is_refused_the_instructors_operations(cls: Class) -> None:
     assert r.returncode == 4 and "dành cho giảng viên" in r.stderr, r.stderr
     r = cls.run("a", "start", "../../etc", check=False)
     assert r.returncode == 2 and "would refuse this: field args.lab" in r.stderr, r.stderr
-
-
-BROKEN = [
-    b"garbage\n", b"[1, 2]\n", b'{"v": 2, "op": "ls"}\n', b'{"v": 1, "op": "rm -rf"}\n',
-    b'{"v": 1, "op": "start", "args": {"lab": "../../etc"}}\n',
-    b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": "id"}}\n',
-    b'{"v": 1, "op": "start", "args": []}\n', b'{"v": true, "op": "ls"}\n',
-    b"\xff\xfe\n", b"[" * 100000 + b"\n", b"x" * 70000 + b"\n",
-]
-
-
-def test_broken_requests_get_one_error_and_the_service_keeps_serving(cls: Class) -> None:
-    for line in BROKEN:
-        answer = _raw(cls, "a", line)
-        assert answer["ok"] is False and answer["code"] == 2 and answer["error"], (line[:40],
-                                                                                   answer)
-        assert "Traceback" not in answer["error"]
-    # A half request, then the client goes away; fds with an op that takes none.
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(str(cls.socket))
-    s.sendall(b'{"v": 1, "op"')
-    s.close()
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(str(cls.socket))
-    socket.send_fds(s, [b'{"v": 1, "op": "ls"}\n'], [0, 1, 2])
-    answer = json.loads(s.makefile("rb").readline())
-    s.close()
-    assert answer["ok"] is False and "no file descriptors" in answer["error"], answer
-    assert cls.proc is not None and cls.proc.poll() is None
-    r = cls.run("a", "class", "whoami")
-    assert f"you are {cls.users.names['a']} (uid {cls.users.uid('a')})" in r.stdout
-
-
-def test_a_shell_through_the_service_is_a_terminal_in_the_node(cls: Class) -> None:
-    if not shutil.which("script"):
-        pytest.skip("script (bsdutils) is missing")
-    r = cls.as_user("a", ["script", "-qec", f"{PY} -m v6lab shell h1", "/dev/null"],
-                    stdin="echo node-$(hostname)-$((6*7))\nexit\n", timeout=60)
-    assert "node-h1-42" in r.stdout, (r.stdout, r.stderr)
-
-
-PTY_DRIVER = """
-import fcntl, os, pty, select, signal, struct, sys, termios, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.executable, [sys.executable, "-m", "v6lab", "shell", "h1"])
-
-def size(rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-def until(text, timeout=20.0):
-    out, end = b"", time.monotonic() + timeout
-    while text.encode() not in out and time.monotonic() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            try:
-                out += os.read(fd, 4096)
-            except OSError:
-                break
-    return out.decode(errors="replace")
-
-size(30, 100)
-until("] ~# ")
-os.write(fd, b"stty size\\n")
-print(until("30 100"))
-size(40, 120)
-os.kill(pid, signal.SIGWINCH)  # the terminal was resized: the client passes it on
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:
-    os.write(fd, b"stty size\\n")
-    seen = until("40 120", 1.0)
-    if "40 120" in seen:
-        break
-print(seen)
-os.write(fd, b"exit 7\\n")
-until("exit")
-print("status", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-"""
-
-
-def test_a_shell_through_the_service_follows_the_terminals_size(cls: Class) -> None:
-    r = cls.as_user("a", [PY, "-c", PTY_DRIVER], timeout=90)
-    assert "30 100" in r.stdout and "40 120" in r.stdout, (r.stdout, r.stderr)
-    assert "status 7" in r.stdout, r.stdout  # the shell's exit code is the command's
-
-
-def test_self_started_labs_say_so_and_the_class_is_never_a_silent_fallback(
-        cls: Class) -> None:
-    r = cls.run("a", "up", str(ROOT / "examples" / "small.yaml"), check=False)
-    assert r.returncode == 2 and "this is a class" in r.stderr, r.stderr
-    r = cls.as_user("a", [PY, "-m", "v6lab", "check"],
-                    env_extra={"V6LAB_CLASS_SOCKET": str(cls.base / "nothing.sock")})
-    assert r.returncode == 1 and "does not answer" in r.stderr, r.stderr
-    r = cls.as_user("a", [PY, "-m", "v6lab", "class", "whoami"],
-                    env_extra={"V6LAB_CLASS": "off"})
-    assert "self-graded" in r.stdout, r.stdout
-
-
-def test_a_capture_through_the_service_is_written_by_the_trainee(cls: Class) -> None:
-    out = cls.users.home("a") / "h1.pcap"
-    script = (f"{PY} -m v6lab exec h1 -- ping -6 -c 25 -i 0.2 ff02::1%eth0 >/dev/null & "
-              f"{PY} -m v6lab capture h1 eth0 -c 3 -f icmp6 -w {out}; rc=$?; wait; exit $rc")
-    r = cls.as_user("a", ["sh", "-c", script], timeout=60)
-    assert r.returncode == 0, r.stderr
-    data = out.read_bytes()
-    assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4") and len(data) > 24 + 3 * 16
-    assert out.stat().st_uid == cls.users.uid("a")  # written by the trainee, not by root
-
-
-def test_one_trainees_long_request_does_not_hold_up_another(cls: Class) -> None:
-    """Two commands of A run in the service (each a thread and a process of
-    its own) while B checks and lists: B is answered before they end."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("V6LAB_STATE_DIR", "V6LAB_PROGRESS", "V6LAB_CLASS")}
-    pw = pwd.getpwnam(cls.users.names["a"])
-    env.update(PYTHONPATH=str(ROOT / "bindings"), V6LAB_CLASS_SOCKET=str(cls.socket),
-               HOME=str(cls.users.home("a")))
-    long = [subprocess.Popen(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
-                              "--clear-groups", PY, "-m", "v6lab", "exec", "h1", "--", "sh", "-c",
-                              "while ! [ -e /tmp/go ]; do sleep 0.1; done"],
-                             env=env, cwd="/tmp", stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL) for _ in range(2)]
-    try:
-        cls.run("b", "check", check=False)
-        assert json.loads(cls.run("b", "ls", "--format", "json").stdout)
-        assert all(p.poll() is None for p in long), "A's commands ended before B was answered"
-    finally:
-        cls.run("a", "exec", "h1", "--", "touch", "/tmp/go")
-        for p in long:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        cls.run("a", "exec", "h1", "--", "rm", "-f", "/tmp/go")
-    assert [p.returncode for p in long] == [0, 0]
-
-
-HOLD_CONNECTIONS = """
-import socket, sys, time
-held = []
-for _ in range(8):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sys.argv[1])
-    held.append(s)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline:  # until the service has taken in all eight
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sys.argv[1])
-    s.sendall(b'{"v": 1, "op": "ls"}\\n')
-    answer = s.makefile("rb").readline().decode()
-    s.close()
-    if "too many" in answer:
-        break
-print(answer)
-"""
-
-
-def test_a_trainee_cannot_take_every_connection(cls: Class) -> None:
-    r = cls.as_user("a", [PY, "-c", HOLD_CONNECTIONS, str(cls.socket)])
-    assert "too many requests at once" in r.stdout, (r.stdout, r.stderr)
-    # Another trainee is served, and A again once its connections are closed.
-    assert cls.run("b", "class", "whoami").returncode == 0
-    deadline = time.monotonic() + 10  # the service sees the closed ones end
-    while (r := cls.run("a", "class", "whoami", check=False)).returncode != 0:
-        assert "too many" in r.stderr and time.monotonic() < deadline, r.stderr
-        time.sleep(0.1)
-
-
-def test_labs_outlive_a_service_restart_and_the_new_one_carries_on(cls: Class) -> None:
-    a = cls.lab_record("a")
-    before = cls.view()
-    assert cls.proc is not None
-    cls.proc.terminate()
-    cls.proc.wait(timeout=10)
-    assert not cls.socket.exists()
-    r = cls.run("a", "ls", check=False)
-    assert r.returncode == 1 and "does not answer" in r.stderr  # never a silent fallback
-    cls.start()
-    assert [x["id"] for x in json.loads(cls.run("a", "ls", "--format", "json").stdout)] == [a["id"]]
-    assert cls.view() == before
