@@ -74,7 +74,15 @@ def trainee_dirs(state_dir: Path, uid: int, name: str) -> TraineeDirs:
     d = TraineeDirs(ensure_private_dir(users / str(uid)))
     ensure_private_dir(d.run)
     ensure_private_dir(d.reports)
-    (d.base / "user").write_text(name)
+    user = d.base / "user"
+    try:
+        same = user.read_text() == name
+    except OSError:
+        same = False
+    if not same:  # atomically: the class view may be reading it
+        tmp = d.base / "user.tmp"
+        tmp.write_text(name)
+        os.replace(tmp, user)
     return d
 
 
