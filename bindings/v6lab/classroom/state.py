@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -80,7 +81,7 @@ def trainee_dirs(state_dir: Path, uid: int, name: str) -> TraineeDirs:
     except OSError:
         same = False
     if not same:  # atomically: the class view may be reading it
-        tmp = d.base / "user.tmp"
+        tmp = d.base / f"user.{threading.get_ident()}.tmp"  # one per thread
         tmp.write_text(name)
         os.replace(tmp, user)
     return d
