@@ -198,3 +198,16 @@ def test_labs_outlive_a_service_restart_and_the_new_one_carries_on(cls: Class) -
     cls.start()
     assert [x["id"] for x in json.loads(cls.run("a", "ls", "--format", "json").stdout)] == [a["id"]]
     assert cls.view() == before
+
+
+def test_a_second_service_or_one_without_root_is_refused_in_one_sentence(cls: Class) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "bindings")}
+    r = subprocess.run([PY, "-m", "v6lab.classroom", "--socket", str(cls.socket),
+                        "--state-dir", str(cls.base / "state2")], capture_output=True, text=True,
+                       env=env, timeout=30)
+    assert r.returncode == 1 and "another classroom service is listening" in r.stderr, r.stderr
+    assert cls.run("a", "class", "whoami").returncode == 0  # the first one is untouched
+    r = cls.run("a", "class", "serve", "--socket", str(cls.base / "mine.sock"),
+                "--state-dir", str(cls.base / "mine"), check=False)
+    assert r.returncode == 4 and "must run as root" in r.stderr, r.stderr
+    assert not (cls.base / "mine").exists()

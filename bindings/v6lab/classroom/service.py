@@ -35,7 +35,10 @@ def run(config: server.Config) -> int:
     try:
         service.bind()
     except OSError as e:
-        print(f"v6lab: {e}", file=sys.stderr)
+        what = f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e)
+        # TRANSLATORS: {error} is the system's reason and the path, in English.
+        print("v6lab: " + _("cannot set up the classroom service: {error}").format(error=what),
+              file=sys.stderr)
         return 1
     print(_("classroom service listening on {socket}").format(socket=config.socket_path),
           file=sys.stderr, flush=True)
