@@ -1,18 +1,24 @@
 """A classroom on one server: N trainees, each a Linux user of their own
 without root, each running a curriculum lab with radvd and dnsmasq
 (stateless-dhcpv6, solved), all running `v6lab check` at the same moment
-(docs/performance.md, "A classroom"; issue targets: 30 labs on this 2-core
-machine, check ≤ 1 s each under that load).
+(docs/classroom.md, "A class of thirty"; issue targets: 30 labs on this
+2-core machine, check ≤ 1 s each under that load).
 
-    sudo PYTHONPATH=bindings /usr/bin/python3 tests/bench/classroom.py [--trainees 30] [--lab ID]
+    sudo PYTHONPATH=bindings /usr/bin/python3 tests/bench/classroom.py [--trainees 30]
+        [--lab ID] [--via service|self]
 
-Makes N throwaway users (each with a subordinate id range, as a class
-server's accounts would have), starts their labs in parallel batches,
-solves them, then has every trainee check at once, twice; prints start
-time, check latency (median and worst) and memory per trainee, and
-removes the users, their labs and their files again, also when
-interrupted. Bounded: every command has a time limit, and the whole run
-stops after --budget seconds. Asserts nothing.
+--via service (the default) starts a classroom service on a temporary
+socket and state directory, as a class server runs one, and the trainees'
+commands go through it; --via self has each trainee start a lab of their
+own (rootless, self-graded). Makes N throwaway users (each with a
+subordinate id range, as a class server's accounts would have), starts
+their labs in parallel batches, solves them, then has every trainee check
+at once, twice; prints start time, check latency (median and worst) and
+memory per trainee, and removes the users, their labs and their files
+again, also when interrupted. Bounded: every command has a time limit, and
+the whole run stops after --budget seconds. Asserts nothing.
+(tests/bench/classroom_bench.py compares single commands direct and
+through the service.)
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -50,8 +57,9 @@ def used_kib() -> int:
 class Class:
     """The throwaway accounts, and everything to undo for them."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, env: dict[str, str]) -> None:
         self.tag = f"v6c{uuid.uuid4().hex[:5]}"
+        self.env = env
         self.users: list[str] = []
         self.saved = {f: Path(f).read_bytes() if Path(f).exists() else None for f in SUB_FILES}
         for i in range(n):
@@ -70,7 +78,7 @@ class Class:
         env = {k: v for k, v in os.environ.items()
                if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER")}
         env.update(HOME=str(home), PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1",
-                   V6LAB_LANG="en", COLUMNS="120")
+                   V6LAB_LANG="en", COLUMNS="120", **self.env)
         return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
                                "--clear-groups", PY, "-m", "v6lab", *args],
                               capture_output=True, text=True, env=env, cwd="/tmp", timeout=timeout)
@@ -78,7 +86,7 @@ class Class:
     def close(self) -> None:
         for user in self.users:
             try:
-                self.run(user, "down", "--all", timeout=60)
+                self.run(user, "stop", timeout=60)
             except (subprocess.TimeoutExpired, OSError):
                 pass
             uid = pwd.getpwnam(user).pw_uid
@@ -116,10 +124,28 @@ def report(label: str, results) -> list[float]:
     return times
 
 
+def service(base: Path) -> tuple[subprocess.Popen, dict[str, str]]:
+    """A classroom service on a socket of its own, as a class server runs
+    one; returns it and what a trainee's environment needs to use it."""
+    os.chmod(base, 0o755)  # trainees reach the socket through it
+    sock = base / "sock" / "class.sock"
+    proc = subprocess.Popen([PY, "-m", "v6lab.classroom", "--socket", str(sock),
+                             "--state-dir", str(base / "state")],
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "bindings")}, cwd="/",
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the classroom service did not start")
+        time.sleep(0.05)
+    return proc, {"V6LAB_CLASS_SOCKET": str(sock)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trainees", type=int, default=30)
     ap.add_argument("--lab", default="stateless-dhcpv6")
+    ap.add_argument("--via", choices=("service", "self"), default="service")
     ap.add_argument("--start-width", type=int, default=4,
                     help="how many trainees start at once (a class arrives over minutes)")
     ap.add_argument("--budget", type=float, default=600, help="stop after this many seconds")
@@ -127,11 +153,14 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("classroom.py makes Linux users: run it as root")
     deadline = time.monotonic() + a.budget
+    base_dir = Path(tempfile.mkdtemp(prefix="v6lab-classroom-"))
+    proc, env = service(base_dir) if a.via == "service" else (None, {"V6LAB_CLASS": "off"})
+    time.sleep(1)
     base = used_kib()
-    klass = Class(a.trainees)
+    klass = Class(a.trainees, env)
     try:
         users = klass.users
-        print(f"{a.trainees} trainees, lab {a.lab}, {os.cpu_count()} cores, "
+        print(f"{a.trainees} trainees via {a.via}, lab {a.lab}, {os.cpu_count()} cores, "
               f"{meminfo()['MemTotal'] // 1024} MiB")
         started = in_parallel(users, lambda u: klass.run(u, "start", a.lab), a.start_width)
         report(f"start ({a.start_width} at a time)", started)
@@ -146,9 +175,13 @@ def main() -> None:
                 print("  budget spent: stopping")
                 break
             checks = in_parallel(up, lambda u: klass.run(u, "check"), len(up) or 1)
-            times = report(f"check, all {len(up)} at once (round {round_})", checks)
+            report(f"check, all {len(up)} at once (round {round_})", checks)
             passed = sum(1 for _u, _t, r in checks if r.returncode == 0)
             print(f"    scored 100 %: {passed} of {len(checks)}")
+        if up and time.monotonic() < deadline:
+            one = [timed(lambda: klass.run(up[0], "check"))[0] for _ in range(3)]
+            print(f"  check, one trainee alone while the others' labs run: "
+                  f"median {statistics.median(one):.2f} s")
         if up:
             print(f"  memory: {(after_start - base) / len(up) / 1024:.1f} MiB per trainee after start, "
                   f"{(loaded - base) / len(up) / 1024:.1f} MiB solved (MemTotal - MemAvailable)")
@@ -157,6 +190,10 @@ def main() -> None:
             print(f"  memory left: {avail // 1024} MiB, room for about {int(avail / per)} more by memory")
     finally:
         klass.close()
+        if proc is not None:
+            proc.terminate()
+            proc.wait()
+        shutil.rmtree(base_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
