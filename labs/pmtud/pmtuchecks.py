@@ -392,13 +392,22 @@ def inbound_blocked(outside: str, inside: str, _: Translator) -> Check:
     def fn(lab: "Lab") -> str:
         addr = c.global_address(lab, inside)
         port = 20000 + int.from_bytes(os.urandom(2), "big") % 40000
+        def ours(seen: list[w.Seen]) -> list[w.Seen]:
+            return [s for s in seen if isinstance(s.packet, w.UdpPacket) and s.packet.dport == port
+                    and s.packet.dst == addr and not s.injected]
+
+        def left_outside(seen: list[w.Seen]) -> bool:
+            return any(s.node == outside and not s.outgoing for s in ours(seen))
+
         with w.Tap.switch(lab, (), udp_ports=(port,)) as tap:
             with lab[outside].socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
                 s.sendto(b"v6lab: is this blocked?", (addr, port))
             fence = lab[outside].ping(addr, timeout=0.5)
+            # On a busy machine the tap may read the datagram's frame late:
+            # wait for it to be seen leaving (up to 2 s), then for delivery.
+            tap.collect(2.0, until=left_outside)
             tap.collect(0.05 if fence.received else 0.3)
-        udp = [s for s in tap.seen if isinstance(s.packet, w.UdpPacket) and s.packet.dport == port
-               and s.packet.dst == addr and not s.injected]
+        udp = ours(tap.seen)
         if not any(s.node == outside and not s.outgoing for s in udp):
             raise RuntimeError(f"the grader's datagram from {outside} to [{addr}]:{port} "
                                "never left its cable")
