@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Optional, Union
 
 # The ND codecs live in v6lab.proto.ndp; their names stay importable here.
 from ..proto.ndp import (NA, NS, RA, RS, NeighbourAdvert, NeighbourSolicit,  # noqa: F401
-                         PrefixInfo, RouterAdvert, RouterSolicit, decode_ra, mac_bytes, mac_str)
+                         Pref64, PrefixInfo, RouterAdvert, RouterSolicit, decode_ra,
+                         encode_pref64, mac_bytes, mac_str)
 from ..proto.ndp import _addr, lladdr as _lladdr, options as _options  # noqa: F401
 
 if TYPE_CHECKING:
@@ -189,13 +190,17 @@ def router_solicit(src_mac: str, src: str) -> bytes:
 
 def router_advert(src_mac: str, src: str, *, prefixes: Iterable[PrefixInfo] = (),
                   router_lifetime: int = 0, dst: str = ALL_NODES, dst_mac: str = "",
-                  sllao: bool = False) -> bytes:
+                  sllao: bool = False, pref64: Iterable[Pref64] = ()) -> bytes:
+    """An RA frame; pref64 adds PREF64 options (RFC 8781), e.g. for an
+    attack test that forges a NAT64 prefix from a host's port."""
     icmp = bytes([RA, 0, 0, 0, 64, 0]) + struct.pack("!HII", router_lifetime, 0, 0)
     for p in prefixes:
         net = ipaddress.IPv6Network(p.prefix)
         flags = (0x80 if p.on_link else 0) | (0x40 if p.autonomous else 0)
         icmp += bytes([3, 4, net.prefixlen, flags]) + struct.pack(
             "!III", p.valid_lifetime, p.preferred_lifetime, 0) + net.network_address.packed
+    for p64 in pref64:
+        icmp += encode_pref64(p64.prefix, p64.lifetime)
     if sllao:
         icmp += bytes([1, 1]) + mac_bytes(src_mac)
     return frame(src_mac, src, dst, icmp, dst_mac=dst_mac)
