@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..lab import Lab, LabView
 
 ETH_P_IPV6 = 0x86DD
+ETH_P_IP = 0x0800
 ICMP6 = 58
 PACKET_TOO_BIG, ECHO_REQUEST, ECHO_REPLY = 2, 128, 129
 ALL_NODES = "ff02::1"
@@ -154,6 +155,26 @@ def decode_udp(frame: bytes) -> Optional[UdpPacket]:
                      _addr(ip[24:40]), ip[7], sport, dport, udp[8:max(8, min(ulen, len(udp)))])
 
 
+def decode_udp4(frame: bytes) -> Optional[UdpPacket]:
+    """An Ethernet frame carrying IPv4 UDP (DHCPv4), decoded; src and dst
+    are IPv4 addresses, hop_limit the TTL. None for anything else,
+    including later fragments."""
+    if len(frame) < 14 + 20 + 8 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IP:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    ip = frame[14:14 + ihl]
+    if ip[0] >> 4 != 4 or ihl < 20 or ip[9] != 17 or struct.unpack("!H", ip[6:8])[0] & 0x1FFF:
+        return None
+    total = struct.unpack("!H", ip[2:4])[0]
+    udp = frame[14 + ihl:14 + max(ihl, total)]
+    if len(udp) < 8:
+        return None
+    sport, dport, ulen = struct.unpack("!HHH", udp[:6])
+    return UdpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]), str(ipaddress.IPv4Address(ip[12:16])),
+                     str(ipaddress.IPv4Address(ip[16:20])), ip[8], sport, dport,
+                     udp[8:max(8, min(ulen, len(udp)))])
+
+
 # ------------------------------------------------------------------ build
 
 def _checksum(src: str, dst: str, icmp: bytes) -> int:
@@ -271,17 +292,20 @@ class Tap:
     port; in a node's namespace (`Tap.node`) it is not attributed."""
 
     def __init__(self, handle, owners: dict[str, str], types: Iterable[int] = (),
-                 udp_ports: Iterable[int] = ()) -> None:
+                 udp_ports: Iterable[int] = (), udp4: bool = False) -> None:
         from .. import _core
         self._tap = _core.WireTap(handle, list(types), list(udp_ports))
         self._owners = owners
+        self._udp4 = udp4
         self.seen: list[Seen] = []
 
     @classmethod
-    def switch(cls, lab: "Lab", types: Iterable[int] = (), udp_ports: Iterable[int] = ()) -> "Tap":
+    def switch(cls, lab: "Lab", types: Iterable[int] = (), udp_ports: Iterable[int] = (),
+               udp4: bool = False) -> "Tap":
         """udp_ports: also keep UDP frames from or to these ports (for
-        DHCPv6: 546, 547), decoded as UdpPacket."""
-        return cls(switch_handle(lab), port_owners(lab), types, udp_ports)
+        DHCPv6: 546, 547), decoded as UdpPacket; with udp4, UDP over IPv4
+        too (for DHCPv4: 67, 68), whose UdpPacket has IPv4 addresses."""
+        return cls(switch_handle(lab), port_owners(lab), types, udp_ports, udp4)
 
     @classmethod
     def node(cls, lab: "Lab", node: str, types: Iterable[int] = (),
@@ -303,6 +327,8 @@ class Tap:
         new = []
         for f in self._tap.read(timeout):
             p: Union[Packet, UdpPacket, None] = decode(f.data) or decode_udp(f.data)
+            if p is None and self._udp4:
+                p = decode_udp4(f.data)
             if p is None:
                 continue
             owner = self._owners.get(f.ifname, "")
