@@ -30,7 +30,8 @@ class Lab(LabDefinition):
         "pool_start": "192.0.2.100", "pool_end": "192.0.2.199",
         "wan_prefix": "2001:db8:ff::/64", "r1_wan": "2001:db8:ff::2/64",
         "isp_wan": "2001:db8:ff::1/64", "isp_dns": "2001:db8:ff::1",
-        "nat64_prefix": "2001:db8:64::/96", "nat64_pool": "198.51.100.0/24",
+        "nat64_prefix": "2001:db8:64::/96", "nat64_prefix_64": "2001:db8:64::/64",
+        "nat64_pool": "198.51.100.0/24",
         "tayga_v4": "198.51.100.1",
         "isp_v4": "203.0.113.1/24", "isp_v4_address": "203.0.113.1",
         "web_v4": "203.0.113.80", "web_v4_cidr": "203.0.113.80/24",
@@ -116,8 +117,8 @@ class Lab(LabDefinition):
                 _("The RA on the office LAN must carry three things: the prefix for SLAAC, the "
                   "ISP's DNS64 server (RDNSS) and the ISP's NAT64 prefix (the PREF64 option). "
                   "Debian's radvd 2.19 cannot send PREF64; v6lab-ra reads the same file syntax "
-                  "and can. Check the file with v6lab-ra -c and look at the RA with rdisc6 from "
-                  "another node, or at /var/log/v6lab-ra.log."),
+                  "and can. Check the file with v6lab-ra -c, read /var/log/v6lab-ra.log, and "
+                  "look at the RA on the wire: tcpdump -ni eth0 -vv icmp6 on r1."),
                 _("/etc/v6lab-ra.conf on r1: interface eth0 { AdvSendAdvert on; "
                   "MaxRtrAdvInterval 30; prefix ${lan_prefix} { }; RDNSS ${isp_dns} { }; "
                   "nat64prefix ${nat64_prefix} { }; }; -- the NAT64 prefix is the ISP's: "

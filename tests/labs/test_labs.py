@@ -83,6 +83,8 @@ def test_curriculum_has_the_first_three_labs():
     part2 = ["address-plan", "stateless-dhcpv6", "stateful-dhcpv6", "prefix-delegation"]
     assert [i for i in LABS if i in part2] == part2
     assert list(LABS).index("address-plan") == 3
+    # Part 4 (issue #13), one line per lab: after part 2, in the curriculum's order.
+    assert list(LABS).index("ipv6-mostly") > list(LABS).index("prefix-delegation")
     for d in LABS.values():
         assert d.readme.exists() and d.instructions(), d.id
         assert set(d.solution) == {s.id for s in d.steps()}, d.id
