@@ -95,6 +95,14 @@ def _solicited_ra(lab, node: str, iface: str, window: float, quiet: float):
     grader's Router Solicitation (from a random address), or None; and
     whether any RA was heard at all."""
     port, bridge = _port(lab, node, iface)
+    # No RA before the router's link-local address has passed DAD (about
+    # 1 s after the link came up): wait for it, read over netlink.
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        lls = [a for a in lab[node].addresses(iface, 6) if a.scope == "link"]
+        if lls and not any(a.tentative for a in lls):
+            break
+        time.sleep(0.05)
     mac, ll = wire.random_identity()
     rs = wire.router_solicit(mac, ll)
 

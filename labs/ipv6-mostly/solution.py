@@ -32,6 +32,8 @@ def write(lab, node: str, path: str, template: str) -> None:
 
 
 def start_ra(lab, conf: str = RA_CONF) -> None:
+    # An RA comes from the link-local address, usable once DAD is done.
+    lab["r1"].wait_addresses_ready("eth0")
     write(lab, "r1", "/etc/v6lab-ra.conf", conf)
     # Restarted if it runs: a second `v6lab solve` applies the file again.
     lab["r1"].cmd("v6lab-ra -c && { p=$(cat /run/v6lab-ra.pid 2>/dev/null); "
@@ -48,7 +50,6 @@ def start_dnsmasq(lab, conf: str = DNSMASQ_CONF) -> None:
 
 
 def ra(lab):
-    lab["r1"].wait_addresses_ready("eth0")
     start_ra(lab)
 
 
