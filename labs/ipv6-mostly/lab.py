@@ -2,7 +2,7 @@
 
 import secrets
 
-from v6lab import Topo, wait_until
+from v6lab import Topo, paths, wait_until
 from v6lab.course import LabDefinition
 from v6lab.errors import Error
 from v6lab.grading import Step, checks as c
@@ -73,6 +73,12 @@ class Lab(LabDefinition):
     def setup(self, lab) -> None:
         v = lab.vars
         isp, web = lab["isp"], lab["web"]
+        if not (paths.LIBEXEC_DIR / "v6lab-ra").is_file():
+            raise Error(f"v6lab-ra is missing from {paths.LIBEXEC_DIR}: build v6lab first "
+                        "(./scripts/setup)")
+        if isp.cmd("test -c /dev/net/tun").returncode != 0:
+            raise Error("this lab's NAT64 (tayga) needs /dev/net/tun, which this machine lacks "
+                        "(kernel option CONFIG_TUN; modprobe tun)")
         # NAT64: tayga's tun device, its routes, then the daemon.
         r = isp.cmd(f"tayga --mktun -c /etc/tayga.conf && ip link set nat64 up && "
                     f"ip route add {v['nat64_prefix']} dev nat64 && "
