@@ -172,11 +172,12 @@ Prefix prefix_block(Parser& p) {
   Prefix x;
   x.line = p.line();
   x.length = prefix(p, "prefix", x.addr);
+  using N = const std::string&;
   options(p, "prefix block", {
-      {"AdvOnLink", [&](Parser& q, const std::string& n) { x.on_link = flag(q, n); }},
-      {"AdvAutonomous", [&](Parser& q, const std::string& n) { x.autonomous = flag(q, n); }},
-      {"AdvValidLifetime", [&](Parser& q, const std::string& n) { x.valid = lifetime(q, n); }},
-      {"AdvPreferredLifetime", [&](Parser& q, const std::string& n) { x.preferred = lifetime(q, n); }},
+      {"AdvOnLink", [&](Parser& q, N n) { x.on_link = flag(q, n); }},
+      {"AdvAutonomous", [&](Parser& q, N n) { x.autonomous = flag(q, n); }},
+      {"AdvValidLifetime", [&](Parser& q, N n) { x.valid = lifetime(q, n); }},
+      {"AdvPreferredLifetime", [&](Parser& q, N n) { x.preferred = lifetime(q, n); }},
   });
   if (x.preferred > x.valid)
     p.fail(x.line, "AdvPreferredLifetime is longer than AdvValidLifetime");
@@ -222,21 +223,22 @@ Interface interface_block(Parser& p) {
   i.line = p.line();
   i.name = p.word("an interface name");
   if (i.name.size() >= IFNAMSIZ) p.fail(i.line, "interface name '" + i.name + "' is too long");
+  using N = const std::string&;
+  auto u32 = [](Parser& q, N n, double hi) { return static_cast<std::uint32_t>(number(q, n, 0, hi)); };
   Setters set = {
-      {"AdvSendAdvert", [&](Parser& q, const std::string& n) { i.send_advert = flag(q, n); }},
-      {"MinRtrAdvInterval", [&](Parser& q, const std::string& n) { i.min_interval = number(q, n, 3, 1350); }},
-      {"MaxRtrAdvInterval", [&](Parser& q, const std::string& n) { i.max_interval = number(q, n, 4, 1800); }},
-      {"AdvManagedFlag", [&](Parser& q, const std::string& n) { i.managed = flag(q, n); }},
-      {"AdvOtherConfigFlag", [&](Parser& q, const std::string& n) { i.other = flag(q, n); }},
-      {"AdvDefaultLifetime", [&](Parser& q, const std::string& n) {
-         i.default_lifetime = static_cast<std::uint32_t>(number(q, n, 0, 9000));
-       }},
-      {"AdvCurHopLimit", [&](Parser& q, const std::string& n) { i.cur_hop_limit = static_cast<int>(number(q, n, 0, 255)); }},
-      {"AdvLinkMTU", [&](Parser& q, const std::string& n) { i.link_mtu = static_cast<std::uint32_t>(number(q, n, 0, 65535)); }},
-      {"AdvReachableTime", [&](Parser& q, const std::string& n) { i.reachable_time = static_cast<std::uint32_t>(number(q, n, 0, 3600000)); }},
-      {"AdvRetransTimer", [&](Parser& q, const std::string& n) { i.retrans_timer = static_cast<std::uint32_t>(number(q, n, 0, 4294967295.0)); }},
-      {"AdvSourceLLAddress", [&](Parser& q, const std::string& n) { i.source_lladdr = flag(q, n); }},
+      {"AdvSendAdvert", [&](Parser& q, N n) { i.send_advert = flag(q, n); }},
+      {"MinRtrAdvInterval", [&](Parser& q, N n) { i.min_interval = number(q, n, 3, 1350); }},
+      {"MaxRtrAdvInterval", [&](Parser& q, N n) { i.max_interval = number(q, n, 4, 1800); }},
+      {"AdvManagedFlag", [&](Parser& q, N n) { i.managed = flag(q, n); }},
+      {"AdvOtherConfigFlag", [&](Parser& q, N n) { i.other = flag(q, n); }},
+      {"AdvDefaultLifetime", [&](Parser& q, N n) { i.default_lifetime = u32(q, n, 9000); }},
+      {"AdvCurHopLimit", [&](Parser& q, N n) { i.cur_hop_limit = static_cast<int>(u32(q, n, 255)); }},
+      {"AdvLinkMTU", [&](Parser& q, N n) { i.link_mtu = u32(q, n, 65535); }},
+      {"AdvReachableTime", [&](Parser& q, N n) { i.reachable_time = u32(q, n, 3600000); }},
+      {"AdvRetransTimer", [&](Parser& q, N n) { i.retrans_timer = u32(q, n, 4294967295.0); }},
+      {"AdvSourceLLAddress", [&](Parser& q, N n) { i.source_lladdr = flag(q, n); }},
   };
+
   p.expect("{", ("interface " + i.name).c_str());
   while (!p.done() && p.peek() != "}") {
     int ln = p.line();

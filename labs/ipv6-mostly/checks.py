@@ -132,9 +132,10 @@ def advertises_pref64(_: Translate, node: str, iface: str, prefix: str, *,
     def fn(lab) -> str:
         s, heard = _solicited_ra(lab, node, iface, window, quiet)
         if s is None:
+            seconds = f"{window if heard else quiet:g}"
             raise CheckFailed(_("{node}:{iface} did not answer the grader's Router Solicitation "
-                                "within {seconds} s").format(
-                                    node=node, iface=iface, seconds=f"{window if heard else quiet:g}"))
+                                "within {seconds} s").format(node=node, iface=iface,
+                                                             seconds=seconds))
         got = s.packet.body.pref64
         if not got:
             raise CheckFailed(_("the RA from {node}:{iface} carries no PREF64 option: hosts "

@@ -170,8 +170,9 @@ def decode_udp4(frame: bytes) -> Optional[UdpPacket]:
     if len(udp) < 8:
         return None
     sport, dport, ulen = struct.unpack("!HHH", udp[:6])
-    return UdpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]), str(ipaddress.IPv4Address(ip[12:16])),
-                     str(ipaddress.IPv4Address(ip[16:20])), ip[8], sport, dport,
+    return UdpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]),
+                     str(ipaddress.IPv4Address(ip[12:16])), str(ipaddress.IPv4Address(ip[16:20])),
+                     ip[8], sport, dport,
                      udp[8:max(8, min(ulen, len(udp)))])
 
 
