@@ -85,6 +85,12 @@ void register_probe(py::module_& m) {
       .def_readonly("prefix", &RaRoute::prefix)
       .def_readonly("preference", &RaRoute::preference)
       .def_readonly("lifetime", &RaRoute::lifetime);
+  py::class_<RaPref64>(m, "RaPref64")
+      .def_readonly("prefix", &RaPref64::prefix)
+      .def_readonly("lifetime", &RaPref64::lifetime)
+      .def("__repr__", [](const RaPref64& p) {
+        return "<RaPref64 " + p.prefix + " " + std::to_string(p.lifetime) + " s>";
+      });
   py::class_<RouterAdvert>(m, "RouterAdvert")
       .def_readonly("source", &RouterAdvert::from)
       .def_readonly("hop_limit", &RouterAdvert::hop_limit)
@@ -103,6 +109,7 @@ void register_probe(py::module_& m) {
       .def_readonly("mtu", &RouterAdvert::mtu)
       .def_readonly("source_lladdr", &RouterAdvert::source_lladdr)
       .def_readonly("routes", &RouterAdvert::routes)
+      .def_readonly("pref64", &RouterAdvert::pref64)
       .def_readonly("at", &RouterAdvert::at)
       .def("__repr__", [](const RouterAdvert& r) {
         std::string p;

@@ -201,7 +201,9 @@ class Node:
         """The environment of commands in the node: a clean one, as on a
         fresh machine, not the caller's."""
         e = {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            # /opt/v6lab/bin: v6lab's own programs (v6lab-ra), bound
+            # read-only into every node (core/tools/node_root.cpp).
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/v6lab/bin",
             "HOME": "/root",
             "LANG": "C.UTF-8",
             "TERM": os.environ.get("TERM", "xterm"),

@@ -79,6 +79,28 @@ void dnssl_option(const std::uint8_t* o, std::size_t len, RouterAdvert& ra,
   }
 }
 
+// RFC 8781 4: 16 bytes; a 13-bit lifetime in units of 8 s, a 3-bit Prefix
+// Length Code, the prefix's first 96 bits. PLC 6 and 7 are not defined: a
+// host ignores the option (section 5), so do we (with a note).
+void pref64_option(const std::uint8_t* o, std::size_t len, RouterAdvert& ra,
+                   std::vector<std::string>& notes) {
+  static constexpr int kLengths[] = {96, 64, 56, 48, 40, 32};
+  if (len != 16) {
+    notes.push_back("PREF64 option of " + std::to_string(len) + " bytes skipped");
+    return;
+  }
+  std::uint16_t word = rd16(o + 2);
+  int plc = word & 7;
+  if (plc > 5) {
+    notes.push_back("PREF64 option with prefix length code " + std::to_string(plc) + " skipped");
+    return;
+  }
+  RaPref64 p;
+  p.prefix = prefix_str(o + 4, kLengths[plc]);  // at most 96 bits: 12 bytes, all inside
+  p.lifetime = static_cast<std::uint32_t>(word >> 3) * 8u;
+  ra.pref64.push_back(p);
+}
+
 // One option of `len` bytes (a multiple of 8, at least 8, inside the RA).
 void ra_option(const std::uint8_t* o, std::size_t len, RouterAdvert& ra,
                std::vector<std::string>& notes) {
@@ -118,6 +140,8 @@ void ra_option(const std::uint8_t* o, std::size_t len, RouterAdvert& ra,
     for (std::size_t a = 8; a + 16 <= len; a += 16) ra.rdnss.push_back(ntop6(o + a));
   } else if (type == 31) {
     dnssl_option(o, len, ra, notes);
+  } else if (type == 38) {
+    pref64_option(o, len, ra, notes);
   }
 }
 

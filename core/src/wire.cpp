@@ -29,8 +29,9 @@ constexpr std::size_t kEth = 14, kIp6 = 40;
 
 // ldh [12]; jeq #0x86dd; ldb [20]; jeq #58; ret #65535 / ret #0.
 // Runs in the kernel, so a LAN busy with other traffic costs no copies.
-// With ports, next headers 17 (UDP) and 6 (TCP) pass too (the ports are
-// checked in keep()).
+// With ports, IPv6 next headers 17 (UDP) and 6 (TCP) pass too, and IPv4
+// protocol 17 (DHCPv4, for the IPv6-mostly lab); the ports are checked in
+// keep().
 void attach_filter(int fd, const std::string& what, bool ports) {
   static sock_filter icmp6[] = {
       {0x28, 0, 0, 12},          {0x15, 0, 3, ETH_P_IPV6},
@@ -38,8 +39,17 @@ void attach_filter(int fd, const std::string& what, bool ports) {
       {0x06, 0, 0, 0x0000ffff},  {0x06, 0, 0, 0},
   };
   static sock_filter with_ports[] = {
-      {0x28, 0, 0, 12}, {0x15, 0, 5, ETH_P_IPV6}, {0x30, 0, 0, 20}, {0x15, 2, 0, 58},
-      {0x15, 1, 0, 17}, {0x15, 0, 1, 6},          {0x06, 0, 0, 0x0000ffff}, {0x06, 0, 0, 0},
+      {0x28, 0, 0, 12},           // 0: ldh [12] (ethertype)
+      {0x15, 0, 4, ETH_P_IPV6},   // 1: IPv6? else 6
+      {0x30, 0, 0, 20},           // 2: ldb [20] (next header)
+      {0x15, 5, 0, 58},           // 3: ICMPv6: 9
+      {0x15, 4, 0, 17},           // 4: UDP: 9
+      {0x15, 3, 4, 6},            // 5: TCP: 9, else 10
+      {0x15, 0, 3, ETH_P_IP},     // 6: IPv4? else 10
+      {0x30, 0, 0, 23},           // 7: ldb [23] (protocol)
+      {0x15, 0, 1, 17},           // 8: UDP: 9, else 10
+      {0x06, 0, 0, 0x0000ffff},   // 9: keep
+      {0x06, 0, 0, 0},            // 10: drop
   };
   sock_fprog prog{ports ? static_cast<unsigned short>(sizeof with_ports / sizeof with_ports[0])
                         : static_cast<unsigned short>(sizeof icmp6 / sizeof icmp6[0]),
@@ -90,6 +100,17 @@ std::string WireTap::name_of(int ifindex) const {
 }
 
 bool WireTap::keep(const unsigned char* b, std::size_t n) const {
+  if (n >= kEth + 20 && ((b[12] << 8) | b[13]) == ETH_P_IP) {
+    // IPv4 UDP (only with ports asked for): not a later fragment, ports
+    // after a header of IHL words.
+    std::size_t ihl = (b[kEth] & 0x0f) * 4u;
+    bool later_fragment = ((b[kEth + 6] & 0x1f) << 8 | b[kEth + 7]) != 0;
+    if (ports_.empty() || b[kEth + 9] != 17 || ihl < 20 || later_fragment || n < kEth + ihl + 4)
+      return false;
+    int sport = (b[kEth + ihl] << 8) | b[kEth + ihl + 1];
+    int dport = (b[kEth + ihl + 2] << 8) | b[kEth + ihl + 3];
+    return ports_.count(sport) || ports_.count(dport);
+  }
   if (n < kEth + kIp6 + 4) return false;
   if (b[kEth + 6] == 17 || b[kEth + 6] == 6) {  // UDP, TCP: only to or from a port asked for
     const std::set<int>& ports = b[kEth + 6] == 17 ? ports_ : tcp_ports_;
@@ -147,7 +168,7 @@ void WireTap::inject(const std::string& ifname, const std::string& frame) {
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_ifindex = idx;
-  sll.sll_protocol = htons(ETH_P_IPV6);
+  std::memcpy(&sll.sll_protocol, frame.data() + 12, 2);  // the ethertype, as on the wire
   sll.sll_halen = 6;
   std::memcpy(sll.sll_addr, frame.data(), 6);
   if (::sendto(fd_.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&sll),

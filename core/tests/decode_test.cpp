@@ -211,6 +211,47 @@ TEST(DecodeRa, DnsslWithAForwardPointerKeepsTheNamesBefore) {
   EXPECT_NE(d.notes[0].find("does not point backwards"), std::string::npos) << d.notes[0];
 }
 
+
+// RFC 8781 PREF64: lifetime in units of 8 s (13 bits), PLC (3 bits), 96 bits.
+Bytes Pref64Option(unsigned scaled, unsigned plc, const Bytes& prefix, int len8 = 2) {
+  Bytes o = {38, static_cast<std::uint8_t>(len8)};
+  put16(o, scaled << 3 | plc);
+  for (int i = 4; i < len8 * 8; ++i) o.push_back(i - 4 < 16 ? prefix[i - 4] : 0);
+  return o;
+}
+
+TEST(DecodeRa, Pref64ReadsEveryPrefixLengthCode) {
+  const Bytes wkp = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
+  const char* want[] = {"64:ff9b::/96", "64:ff9b::/64", "64:ff9b::/56",
+                        "64:ff9b::/48", "64:ff9b::/40", "64:ff9b::/32"};
+  for (unsigned plc = 0; plc < 6; ++plc) {
+    Bytes b = RaHeader();
+    append(b, Pref64Option(225, plc, wkp));
+    auto d = decode_ra(b.data(), b.size());
+    ASSERT_TRUE(d);
+    EXPECT_TRUE(d.notes.empty());
+    ASSERT_EQ(d->pref64.size(), 1u);
+    // Bytes 12-15 of the prefix are never on the wire: the /96 ends there.
+    EXPECT_EQ(d->pref64[0].prefix, want[plc]);
+    EXPECT_EQ(d->pref64[0].lifetime, 1800u);
+  }
+}
+
+TEST(DecodeRa, Pref64OfAnUndefinedCodeOrSizeIsSkipped) {
+  Bytes b = RaHeader();
+  append(b, Pref64Option(1, 6, kDb8_1));
+  append(b, Pref64Option(1, 0, kDb8_1, 3));
+  append(b, Pref64Option(0x1fff, 0, kDb8_1));
+  auto d = decode_ra(b.data(), b.size());
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d.notes.size(), 2u);
+  EXPECT_EQ(d.notes[0], "PREF64 option with prefix length code 6 skipped");
+  EXPECT_EQ(d.notes[1], "PREF64 option of 24 bytes skipped");
+  ASSERT_EQ(d->pref64.size(), 1u);
+  EXPECT_EQ(d->pref64[0].prefix, "2001:db8:1::/96");
+  EXPECT_EQ(d->pref64[0].lifetime, 65528u);
+}
+
 // ----------------------------------------------------------------- DNS
 
 Bytes Name(const std::string& dotted) {

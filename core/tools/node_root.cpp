@@ -221,6 +221,31 @@ void bind_tun(const std::string& dev, const IdMap& m) {
   must(::mount("/dev/net/tun", path.c_str(), nullptr, MS_BIND, nullptr), "bind /dev/net/tun");
 }
 
+// v6lab's own programs for nodes (today v6lab-ra, the RA sender), bound
+// read-only from the directory of this program (the package's libexec/) at
+// /opt/v6lab/bin, each file on its own: the node sees those files and
+// nothing else of libexec. A file that is missing (not built) is skipped.
+void bind_tools(const IdMap& m, int userns) {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) fail("read /proc/self/exe");
+  self[n] = 0;
+  std::string dir(self);
+  dir.erase(dir.rfind('/') + 1);
+  std::string opt = std::string(kTemplate) + "/opt/v6lab", bin = opt + "/bin";
+  make_dir(opt, 0755, m);
+  make_dir(bin, 0755, m);
+  for (const char* tool : {"v6lab-ra"}) {
+    std::string src = dir + tool, dst = bin + "/" + tool;
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    int fd = ::open(dst.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0755);
+    if (fd < 0) fail("create " + dst);
+    ::close(fd);
+    bind_view(src.c_str(), dst, userns);
+  }
+}
+
 void mount_tmpfs(const std::string& where, const std::string& opts) {
   must(::mount("tmpfs", where.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()),
        "mount tmpfs on " + where);
@@ -357,6 +382,7 @@ bool prepare_template(const IdMap& m, char* why, std::size_t why_len) {
     template_dev(m);
     bind_tun(std::string(kTemplate) + "/dev", m);
     bind_view("/usr", std::string(kTemplate) + "/usr", userns);
+    bind_tools(m, userns);
     if (rootless) {
       std::size_t budget = 64u << 20;
       mirror_dir("/etc", kEtcLower, m);

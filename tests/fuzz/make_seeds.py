@@ -68,6 +68,14 @@ def dnssl(*domains, lifetime=600):
     return opt(31, b"\0\0" + struct.pack("!I", lifetime) + names(*domains))
 
 
+def pref64(p, lifetime=1800, plc=None):
+    """RFC 8781: 13-bit lifetime in units of 8 s, 3-bit length code, 96 bits."""
+    net = ipaddress.IPv6Network(p)
+    code = (96, 64, 56, 48, 40, 32).index(net.prefixlen) if plc is None else plc
+    return opt(38, struct.pack("!H", ((lifetime + 7) // 8) << 3 | code)
+               + net.network_address.packed[:12])
+
+
 RA_SEEDS = {
     # radvd for the slaac lab: prefix, then MTU, then source link-layer.
     "radvd-slaac": ra(options=prefix("2001:db8:1::/64") + MTU + SLLA),
@@ -81,6 +89,10 @@ RA_SEEDS = {
     "zero-length-option": ra(options=SLLA + b"\x03\x00" + b"\0" * 30),
     "truncated-prefix": ra(options=prefix("2001:db8:1::/64"))[:40],
     "header-only": ra(),
+    # v6lab-ra for the ipv6-mostly lab: prefix, RDNSS, PREF64, source link-layer.
+    "v6lab-ra-pref64": ra(options=prefix("2001:db8:1::/64") + rdnss("2001:db8:1::1", lifetime=30)
+                          + pref64("64:ff9b::/96", 30) + SLLA),
+    "pref64-undefined-code": ra(options=pref64("2001:db8:64::/96", plc=7) + pref64("64:ff9b::/32")),
 }
 
 # ------------------------------------------------------------------ DNS

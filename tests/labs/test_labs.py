@@ -87,7 +87,8 @@ def test_curriculum_has_the_first_three_labs():
     # added side by side merge.
     assert list(LABS).index("dual-stack-services") > list(LABS).index("prefix-delegation")
     assert list(LABS).index("nat64") > list(LABS).index("dual-stack-services")
-    assert list(LABS).index("icmpv6-firewall") > list(LABS).index("nat64")
+    assert list(LABS).index("ipv6-mostly") > list(LABS).index("nat64")
+    assert list(LABS).index("icmpv6-firewall") > list(LABS).index("ipv6-mostly")
     assert list(LABS).index("pmtud") > list(LABS).index("icmpv6-firewall")
     for d in LABS.values():
         assert d.readme.exists() and d.instructions(), d.id

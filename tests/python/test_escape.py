@@ -146,6 +146,20 @@ def test_project_checkout_is_not_visible(world: World) -> None:
     assert not world.h1("command -v v6lab-init || test -d /work").ok
 
 
+def test_v6lab_tools_are_read_only_and_alone(world: World) -> None:
+    # /opt/v6lab/bin holds v6lab's node programs (v6lab-ra), each bound
+    # read-only from libexec: not the rest of libexec, not writable, and the
+    # bind is locked like /usr (unmounting it reveals nothing of the host).
+    assert world.h1("command -v v6lab-ra").stdout.strip() == "/opt/v6lab/bin/v6lab-ra"
+    assert world.h1("ls -A /opt/v6lab/bin").stdout.split() == ["v6lab-ra"]
+    tool = "/opt/v6lab/bin/v6lab-ra"
+    assert not world.h1("touch /opt/v6lab/bin/x").ok
+    assert not world.h1(f"mount -o remount,bind,rw {tool}").ok
+    assert not world.h1(f"umount {tool}").ok
+    assert not world.h1(f"echo x >> {tool}").ok
+    assert world.h1("v6lab-ra -c -C /dev/null").returncode == 1
+
+
 def test_host_home_and_root_are_not_visible(world: World) -> None:
     assert world.h1("ls -A /home").stdout.strip() == ""
     assert world.tag not in world.h1("ls -a /root").stdout

@@ -5,6 +5,8 @@ and dnsmasq 2.90 on Debian 12, and dig 9.18."""
 
 from __future__ import annotations
 
+import ipaddress
+import pathlib
 import random
 import re
 
@@ -193,3 +195,34 @@ def test_ra_strict_and_lenient():
         ndp.parse_ra(bad)
     with pytest.raises(ProtoError):
         ndp.parse_ra(bytes([134, 0, 0]))
+
+
+def test_pref64_round_trip_and_every_length_code():
+    # RFC 8781 4: the lifetime travels in units of 8 s, the length as a code.
+    for plen in (96, 64, 56, 48, 40, 32):
+        net = str(ipaddress.IPv6Network(("64:ff9b::", plen)))
+        ra = ndp.RouterAdvert(64, False, False, 1800, 0, 0, pref64=(ndp.Pref64(net, 1800),))
+        icmp = ndp.encode_ra(ra)
+        assert ndp.parse_ra(icmp) == ra == ndp.decode_ra(icmp)
+    opt = ndp.encode_pref64("64:ff9b::/96", 1801)
+    assert opt[:2] == bytes([38, 2]) and (opt[2] << 8 | opt[3]) >> 3 == 226 and len(opt) == 16
+    assert ndp.encode_pref64("64:ff9b::/96", 10 ** 6)[2:4] == bytes([0xFF, 0xF8])   # 65528 s
+    with pytest.raises(ValueError, match="the length must be one of 32, 40, 48, 56, 64, 96"):
+        ndp.encode_pref64("64:ff9b::/95", 600)
+
+
+def test_pref64_from_the_v6lab_ra_seed_and_an_undefined_code():
+    seeds = pathlib.Path(__file__).parents[1] / "fuzz" / "corpus" / "ra"
+    ra = ndp.parse_ra((seeds / "v6lab-ra-pref64.bin").read_bytes())
+    assert ra.pref64 == (ndp.Pref64("64:ff9b::/96", 32),) and ra.rdnss == ("2001:db8:1::1",)
+    odd = (seeds / "pref64-undefined-code.bin").read_bytes()
+    # A host ignores an option with PLC 6 or 7 (RFC 8781 5); the strict parser says so.
+    assert ndp.decode_ra(odd).pref64 == (ndp.Pref64("64:ff9b::/32", 1800),)
+    with pytest.raises(ProtoError, match="prefix length code 7 is undefined"):
+        ndp.parse_ra(odd)
+
+
+def test_router_advert_frame_carries_pref64():
+    f = w.router_advert("02:00:00:00:00:01", "fe80::1", router_lifetime=1800,
+                        pref64=[w.Pref64("2001:db8:64::/96", 600)])
+    assert w.decode(f).body.pref64 == (w.Pref64("2001:db8:64::/96", 600),)

@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Optional, Union
 
 # The ND codecs live in v6lab.proto.ndp; their names stay importable here.
 from ..proto.ndp import (NA, NS, RA, RS, NeighbourAdvert, NeighbourSolicit,  # noqa: F401
-                         PrefixInfo, RouterAdvert, RouterSolicit, decode_ra, mac_bytes, mac_str)
+                         Pref64, PrefixInfo, RouterAdvert, RouterSolicit, decode_ra,
+                         encode_pref64, mac_bytes, mac_str)
 from ..proto.ndp import _addr, lladdr as _lladdr, options as _options  # noqa: F401
 
 if TYPE_CHECKING:
     from ..lab import Lab, LabView
 
 ETH_P_IPV6 = 0x86DD
+ETH_P_IP = 0x0800
 ICMP6 = 58
 PACKET_TOO_BIG, ECHO_REQUEST, ECHO_REPLY = 2, 128, 129
 ALL_NODES = "ff02::1"
@@ -192,6 +194,27 @@ def decode_tcp(frame: bytes) -> Optional[TcpPacket]:
                      _addr(ip[24:40]), ip[7], sport, dport, seq, ack, flags, tcp[hlen:])
 
 
+def decode_udp4(frame: bytes) -> Optional[UdpPacket]:
+    """An Ethernet frame carrying IPv4 UDP (DHCPv4), decoded; src and dst
+    are IPv4 addresses, hop_limit the TTL. None for anything else,
+    including later fragments."""
+    if len(frame) < 14 + 20 + 8 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IP:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    ip = frame[14:14 + ihl]
+    if ip[0] >> 4 != 4 or ihl < 20 or ip[9] != 17 or struct.unpack("!H", ip[6:8])[0] & 0x1FFF:
+        return None
+    total = struct.unpack("!H", ip[2:4])[0]
+    udp = frame[14 + ihl:14 + max(ihl, total)]
+    if len(udp) < 8:
+        return None
+    sport, dport, ulen = struct.unpack("!HHH", udp[:6])
+    return UdpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]),
+                     str(ipaddress.IPv4Address(ip[12:16])), str(ipaddress.IPv4Address(ip[16:20])),
+                     ip[8], sport, dport,
+                     udp[8:max(8, min(ulen, len(udp)))])
+
+
 # ------------------------------------------------------------------ build
 
 def _checksum(src: str, dst: str, icmp: bytes) -> int:
@@ -228,13 +251,17 @@ def router_solicit(src_mac: str, src: str) -> bytes:
 
 def router_advert(src_mac: str, src: str, *, prefixes: Iterable[PrefixInfo] = (),
                   router_lifetime: int = 0, dst: str = ALL_NODES, dst_mac: str = "",
-                  sllao: bool = False) -> bytes:
+                  sllao: bool = False, pref64: Iterable[Pref64] = ()) -> bytes:
+    """An RA frame; pref64 adds PREF64 options (RFC 8781), e.g. for an
+    attack test that forges a NAT64 prefix from a host's port."""
     icmp = bytes([RA, 0, 0, 0, 64, 0]) + struct.pack("!HII", router_lifetime, 0, 0)
     for p in prefixes:
         net = ipaddress.IPv6Network(p.prefix)
         flags = (0x80 if p.on_link else 0) | (0x40 if p.autonomous else 0)
         icmp += bytes([3, 4, net.prefixlen, flags]) + struct.pack(
             "!III", p.valid_lifetime, p.preferred_lifetime, 0) + net.network_address.packed
+    for p64 in pref64:
+        icmp += encode_pref64(p64.prefix, p64.lifetime)
     if sllao:
         icmp += bytes([1, 1]) + mac_bytes(src_mac)
     return frame(src_mac, src, dst, icmp, dst_mac=dst_mac)
@@ -305,19 +332,23 @@ class Tap:
     port; in a node's namespace (`Tap.node`) it is not attributed."""
 
     def __init__(self, handle, owners: dict[str, str], types: Iterable[int] = (),
-                 udp_ports: Iterable[int] = (), tcp_ports: Iterable[int] = ()) -> None:
+                 udp_ports: Iterable[int] = (), tcp_ports: Iterable[int] = (),
+                 udp4: bool = False) -> None:
         from .. import _core
         self._tap = _core.WireTap(handle, list(types), list(udp_ports), list(tcp_ports))
         self._owners = owners
+        self._udp4 = udp4
         self.seen: list[Seen] = []
 
     @classmethod
     def switch(cls, lab: "Lab", types: Iterable[int] = (), udp_ports: Iterable[int] = (),
-               tcp_ports: Iterable[int] = ()) -> "Tap":
+               tcp_ports: Iterable[int] = (), udp4: bool = False) -> "Tap":
         """udp_ports: also keep UDP frames from or to these ports (for
-        DHCPv6: 546, 547), decoded as UdpPacket; tcp_ports: TCP segments
-        from or to these ports (HTTP: 80), decoded as TcpPacket."""
-        return cls(switch_handle(lab), port_owners(lab), types, udp_ports, tcp_ports)
+        DHCPv6: 546, 547), decoded as UdpPacket; with udp4, UDP over IPv4
+        too (for DHCPv4: 67, 68), whose UdpPacket has IPv4 addresses;
+        tcp_ports: TCP segments over IPv6 from or to these ports (HTTP:
+        80), decoded as TcpPacket."""
+        return cls(switch_handle(lab), port_owners(lab), types, udp_ports, tcp_ports, udp4)
 
     @classmethod
     def node(cls, lab: "Lab", node: str, types: Iterable[int] = (),
@@ -340,6 +371,8 @@ class Tap:
         for f in self._tap.read(timeout):
             p: Union[Packet, UdpPacket, TcpPacket, None] = (
                 decode(f.data) or decode_udp(f.data) or decode_tcp(f.data))
+            if p is None and self._udp4:
+                p = decode_udp4(f.data)
             if p is None:
                 continue
             owner = self._owners.get(f.ifname, "")

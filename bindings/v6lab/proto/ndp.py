@@ -1,6 +1,7 @@
 """Neighbor Discovery (RFC 4861) messages and options: Router and
 Neighbour Solicitations and Advertisements, with the PIO, MTU, SLLAO/TLLAO,
-RDNSS and DNSSL (RFC 8106) options, from the ICMPv6 header on.
+RDNSS and DNSSL (RFC 8106) and PREF64 (RFC 8781) options, from the ICMPv6
+header on.
 
 These were grading/wire.py's decoders; wire.py re-exports them under the
 same names. `decode_ra` is lenient as the wire view needs (None for a runt,
@@ -20,6 +21,9 @@ from .errors import ProtoError, Reader
 
 RS, RA, NS, NA = 133, 134, 135, 136
 OPT_SLLAO, OPT_TLLAO, OPT_PIO, OPT_MTU, OPT_RDNSS, OPT_DNSSL = 1, 2, 3, 5, 25, 31
+OPT_PREF64 = 38
+#: RFC 8781 4: the Prefix Length Code of a PREF64 option -> the prefix length.
+PREF64_LENGTHS = (96, 64, 56, 48, 40, 32)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,14 @@ class PrefixInfo:
     autonomous: bool
     valid_lifetime: int
     preferred_lifetime: int
+
+
+@dataclass(frozen=True)
+class Pref64:
+    """A PREF64 option (RFC 8781): the NAT64 prefix hosts synthesise
+    addresses with, and for how long (a multiple of 8 s, at most 65528)."""
+    prefix: str                 # "64:ff9b::/96"
+    lifetime: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class RouterAdvert:
     mtu: int = 0
     source_lladdr: str = ""
     dnssl: tuple[str, ...] = ()
+    pref64: tuple[Pref64, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,8 +123,32 @@ def _pio(o: bytes) -> PrefixInfo:
     return PrefixInfo(str(net), bool(o[3] & 0x80), bool(o[3] & 0x40), *struct.unpack("!II", o[4:12]))
 
 
+def _pref64(o: bytes) -> Optional[Pref64]:
+    """None for a Prefix Length Code RFC 8781 does not define (a host
+    ignores such an option, section 5)."""
+    word = struct.unpack("!H", o[2:4])[0]
+    if word & 7 >= len(PREF64_LENGTHS):
+        return None
+    plen = PREF64_LENGTHS[word & 7]
+    bits = int.from_bytes(o[4:16] + b"\0" * 4, "big") >> (128 - plen) << (128 - plen)
+    return Pref64(str(ipaddress.IPv6Network((bits, plen))), (word >> 3) * 8)
+
+
+def encode_pref64(prefix: str, lifetime: int) -> bytes:
+    """A PREF64 option. The lifetime is rounded up to a multiple of 8 and
+    capped at 65528 s, as RFC 8781 4 says a router does; a prefix length
+    other than 32, 40, 48, 56, 64 or 96 raises ValueError."""
+    net = ipaddress.IPv6Network(prefix)
+    if net.prefixlen not in PREF64_LENGTHS:
+        raise ValueError(f"PREF64 {prefix}: the length must be one of "
+                         f"{', '.join(map(str, sorted(PREF64_LENGTHS)))} (RFC 8781)")
+    scaled = min((max(lifetime, 0) + 7) // 8, 0x1FFF)
+    return bytes([OPT_PREF64, 2]) + struct.pack(
+        "!H", scaled << 3 | PREF64_LENGTHS.index(net.prefixlen)) + net.network_address.packed[:12]
+
+
 def _ra(icmp: bytes, strict: bool) -> RouterAdvert:
-    prefixes, rdnss, dnssl, rdnss_lft, mtu = [], [], [], 0, 0
+    prefixes, rdnss, dnssl, rdnss_lft, mtu, pref64 = [], [], [], 0, 0, []
     opts = list(options(icmp[16:], strict))
     for t, o in opts:
         if t == OPT_PIO and len(o) == 32:
@@ -127,17 +164,23 @@ def _ra(icmp: bytes, strict: bool) -> RouterAdvert:
             except ProtoError:
                 if strict:
                     raise
-        elif strict and t in (OPT_PIO, OPT_MTU, OPT_RDNSS, OPT_DNSSL):
+        elif t == OPT_PREF64 and len(o) == 16:
+            p = _pref64(o)
+            if p is not None:
+                pref64.append(p)
+            elif strict:
+                raise ProtoError(f"RA option {t}: prefix length code {o[3] & 7} is undefined")
+        elif strict and t in (OPT_PIO, OPT_MTU, OPT_RDNSS, OPT_DNSSL, OPT_PREF64):
             raise ProtoError(f"RA option {t} has length {len(o)}")
     lifetime, reach, retrans = struct.unpack("!HII", icmp[6:16])
     return RouterAdvert(icmp[4], bool(icmp[5] & 0x80), bool(icmp[5] & 0x40), lifetime, reach,
                         retrans, tuple(prefixes), tuple(rdnss), rdnss_lft, mtu,
-                        lladdr(opts, OPT_SLLAO), tuple(dnssl))
+                        lladdr(opts, OPT_SLLAO), tuple(dnssl), tuple(pref64))
 
 
 def decode_ra(icmp: bytes) -> Optional[RouterAdvert]:
     """The RA's fields (RFC 4861 4.2), PIO (4.6.2), MTU, SLLAO, RDNSS and
-    DNSSL (RFC 8106). None if too short to be one."""
+    DNSSL (RFC 8106), PREF64 (RFC 8781). None if too short to be one."""
     if len(icmp) < 16 or icmp[0] != RA:
         return None
     return _ra(icmp, False)
@@ -173,6 +216,8 @@ def encode_ra(ra: RouterAdvert, *, checksum: int = 0) -> bytes:
         names += b"\0" * (-(len(names) + 8) % 8)
         out += bytes([OPT_DNSSL, (len(names) + 8) // 8, 0, 0]) + struct.pack(
             "!I", ra.rdnss_lifetime) + names
+    for p in ra.pref64:
+        out += encode_pref64(p.prefix, p.lifetime)
     if ra.source_lladdr:
         out += bytes([OPT_SLLAO, 1]) + mac_bytes(ra.source_lladdr)
     return out

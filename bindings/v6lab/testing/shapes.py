@@ -261,6 +261,7 @@ class RouterAdvert:
     mtu: int = 0
     source_lladdr: str = ""
     routes: list[RaRoute] = field(default_factory=list)
+    pref64: list[Any] = field(default_factory=list)
     at: float = 0.0
 
 

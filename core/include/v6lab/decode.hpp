@@ -47,6 +47,11 @@ struct RaRoute {
   std::string preference;
   std::uint32_t lifetime = 0;
 };
+// RFC 8781 PREF64: the NAT64 prefix a host should synthesise with.
+struct RaPref64 {
+  std::string prefix;      // "64:ff9b::/96" (from the PLC: /96, /64, /56, /48, /40, /32)
+  std::uint32_t lifetime = 0;  // seconds: the scaled lifetime times 8
+};
 struct RouterAdvert {
   std::string from;        // router's link-local address
   int hop_limit = 0;       // IP hop limit of the packet (must be 255)
@@ -62,6 +67,7 @@ struct RouterAdvert {
   std::uint32_t mtu = 0;   // 0: no MTU option
   std::string source_lladdr;
   std::vector<RaRoute> routes;
+  std::vector<RaPref64> pref64;
   double at = 0;           // seconds after the probe started
 };
 

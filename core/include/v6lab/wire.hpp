@@ -8,11 +8,12 @@
 //
 // Only IPv6 ICMPv6 frames whose ICMPv6 header follows the IPv6 header
 // directly are kept (a classic BPF filter in the kernel), optionally only
-// some ICMPv6 types (checked in code), and, if asked for, IPv6 UDP frames
-// to or from some ports (DHCPv6's 546 and 547, DNS's 53), and IPv6 TCP
-// segments to or from some ports (HTTP's 80: which cable a server's answer
-// came in on). Frames the tap injected itself are flagged, so a grader
-// never counts its own packets as evidence.
+// some ICMPv6 types (checked in code), and, if asked for, UDP frames over
+// IPv6 or IPv4 to or from some ports (DHCPv6's 546 and 547, DNS's 53,
+// DHCPv4's 67 and 68), and IPv6 TCP segments to or from some ports
+// (HTTP's 80: which cable a server's answer came in on). Frames the tap
+// injected itself are flagged, so a grader never counts its own packets as
+// evidence.
 #pragma once
 
 #include <cstdint>
@@ -41,8 +42,8 @@ class WireTap {
  public:
   // Opens the tap inside the namespace behind netns_fd (on a helper
   // thread). icmp6_types: keep only these ICMPv6 types (empty: all);
-  // udp_ports: also keep UDP over IPv6 from or to these ports (empty: none);
-  // tcp_ports: the same for TCP over IPv6.
+  // udp_ports: also keep UDP over IPv6 or IPv4 from or to these ports
+  // (empty: none); tcp_ports: TCP over IPv6 from or to these ports.
   WireTap(int netns_fd, std::string where, std::vector<int> icmp6_types,
           std::vector<int> udp_ports = {}, std::vector<int> tcp_ports = {});
   WireTap(const WireTap&) = delete;
