@@ -16,6 +16,7 @@ What containerd + runc give such a pod's container, and this reproduces:
   capabilities: containerd's default set (`CONTAINERD_CAPS`) unless told
   otherwise, in every set (bounding too), and no_new_privs when
   allowPrivilegeEscalation is false;
+- the image's setuid newuidmap/newgidmap (owned by the pod's root);
 - optionally a seccomp filter from a profile in the OCI/Kubernetes JSON
   format (deny-list profiles only: no argument conditions), loaded through
   libseccomp as runc loads it.
@@ -127,7 +128,26 @@ def _setup_pod(args: argparse.Namespace) -> None:
         (etc / name).write_text("".join(f"{line}\n" for line in args.subid))
         if Path(f"/etc/{name}").exists():
             _bind_file(str(etc / name), f"/etc/{name}", MS_RDONLY)
+    _image_setuid_tools()
     _check(_libc.sethostname(b"trainee-0", 9), "sethostname")
+
+
+def _image_setuid_tools() -> None:
+    """The image's newuidmap and newgidmap: setuid root of the pod (the
+    host's are owned by the host's root, unmapped here, so they would run
+    as nobody). Copies on a tmpfs of the pod mounted without nosuid."""
+    bin_dir = "/run/.podsim-bin"
+    os.mkdir(bin_dir)
+    _mount("tmpfs", bin_dir, "tmpfs", MS_NODEV, "mode=755,size=4m")
+    for tool in ("newuidmap", "newgidmap"):
+        host = f"/usr/bin/{tool}"
+        if not os.path.exists(host):
+            continue
+        copy = f"{bin_dir}/{tool}"
+        Path(copy).write_bytes(Path(host).read_bytes())
+        os.chown(copy, 0, 0)
+        os.chmod(copy, 0o4755)
+        _bind_file(copy, host)
 
 
 def _make_dev(old: str, tun: bool) -> None:
