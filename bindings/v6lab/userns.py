@@ -69,7 +69,9 @@ def in_v6lab_userns() -> bool:
     """Whether this process is in a user namespace v6lab entered or joined
     (not the host's, nor a container's that v6lab runs in)."""
     ino = os.environ.get(_OUTER_ENV, "").partition(":")[2]
-    return ino.isdigit() and int(ino) == _userns_inode()
+    # Never the host's: a note there (forged, or left in an environment) is
+    # ignored, and so is one of another namespace.
+    return ino.isdigit() and int(ino) == _userns_inode() and not in_initial_userns()
 
 
 def host_uid() -> int:

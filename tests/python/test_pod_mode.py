@@ -317,3 +317,21 @@ def test_missing_tun_device_is_reported_with_its_fix(make_pod) -> None:
     pod = make_pod(tun=True)
     found = {f["name"]: f for f in json.loads(pod.v6lab("doctor", "--format", "json").stdout)}
     assert found["TUN device"]["status"] in ("ok", "limited"), found["TUN device"]
+
+
+def test_a_forged_namespace_note_is_ignored(make_pod) -> None:
+    """V6LAB_OUTER_UID (set by v6lab when it enters its namespace) names
+    the records' owner only in that very namespace: on the host, or for
+    another namespace, it is ignored."""
+    probe = [PY, "-c", "from v6lab import userns; print(userns.host_uid(), "
+                       "userns.in_v6lab_userns())"]
+    host_ns = os.stat("/proc/self/ns/user").st_ino
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "bindings"),
+           "V6LAB_OUTER_UID": f"12345:{host_ns}"}
+    r = subprocess.run(probe, capture_output=True, text=True, env=env, timeout=30)
+    assert r.stdout.split() == [str(os.getuid()), "False"], r.stdout + r.stderr
+    pod = make_pod()
+    pod_ns = int(pod.exec(["stat", "-L", "-c", "%i", "/proc/self/ns/user"]).stdout)
+    for note, expected in ((f"777:{pod_ns + 1}", ["0", "False"]), (f"777:{pod_ns}", ["777", "True"])):
+        r = pod.exec(["env", f"V6LAB_OUTER_UID={note}", *probe])
+        assert r.stdout.split() == expected, (note, r.stdout + r.stderr)
