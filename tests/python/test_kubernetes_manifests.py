@@ -255,12 +255,16 @@ def setup_packages() -> dict[str, str]:
     return out
 
 
+# scripts/setup's packages that only the tests use.
+TEST_ONLY = {"python3-pytest", "python3-jsonschema"}
+
+
 def runtime_packages() -> set[str]:
     """scripts/setup's packages a lab needs at run time: not its build,
-    catalogue and fuzzing tools, nor the test runner."""
-    build = ("# build", "# translation catalogues", "# fuzzing", "# tests only")
+    catalogue and fuzzing tools, nor what only the tests use."""
+    build = ("# build", "# translation catalogues", "# fuzzing")
     return {p for p, g in setup_packages().items()
-            if not g.startswith(build) and p != "python3-pytest"}
+            if not g.startswith(build) and p not in TEST_ONLY}
 
 
 def image_packages() -> set[str]:
