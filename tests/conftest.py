@@ -16,6 +16,10 @@ sys.path.insert(0, str(ROOT / "bindings"))
 # must not change them. Tests of other languages set theirs (test_i18n.py,
 # tests/labs/test_labs.py); child processes inherit this.
 os.environ["V6LAB_LANG"] = "en"
+# The suite's labs are its own, also on a server where a classroom service
+# listens on the default socket (docs/classroom.md); test_classroom.py turns
+# the class on for the commands it runs as trainees.
+os.environ["V6LAB_CLASS"] = "off"
 
 from v6lab import Topo  # noqa: E402
 from v6lab import _core  # noqa: E402

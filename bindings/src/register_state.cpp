@@ -75,12 +75,21 @@ void register_state(py::module_& m) {
       .def_readonly("pref", &RouteInfo::pref)
       .def_readonly("expires", &RouteInfo::expires)
       .def_readonly("nexthops", &RouteInfo::nexthops)
+      .def_readonly("mtu", &RouteInfo::mtu,
+                    "The route's MTU metric, 0 when unset (ip route ... mtu N).")
+      .def_readonly("mtu_locked", &RouteInfo::mtu_locked,
+                    "The MTU is locked (mtu lock N): set by hand, PMTUD leaves it.")
+      .def_readonly("cached", &RouteInfo::cached,
+                    "An entry of the route cache (RTM_F_CLONED, ip -6 route show cache), "
+                    "e.g. a path MTU learned from a Packet Too Big: only the kernel makes one.")
       .def("__repr__", [](const RouteInfo& r) {
         std::string s = "<RouteInfo " + r.dst;
         for (const auto& n : r.nexthops) {
           if (!n.gateway.empty()) s += " via " + n.gateway;
           if (!n.ifname.empty()) s += " dev " + n.ifname;
         }
+        if (r.mtu) s += std::string(" mtu ") + (r.mtu_locked ? "lock " : "") + std::to_string(r.mtu);
+        if (r.cached) s += " cache";
         return s + " proto " + r.protocol + " metric " + std::to_string(r.metric) + ">";
       });
 

@@ -27,14 +27,15 @@ void register_wire(py::module_& m) {
                std::to_string(f.data.size()) + " bytes at " + std::to_string(f.at) + ">";
       });
   py::class_<WireTap>(m, "WireTap",
-                      "An AF_PACKET tap on ICMPv6 (and chosen UDP) frames in a namespace (see wire.hpp).")
+                      "An AF_PACKET tap on ICMPv6 (and chosen UDP and TCP) frames in a namespace (see wire.hpp).")
       .def(py::init([](NodeHandle& h, const std::vector<int>& types,
-                       const std::vector<int>& udp_ports) {
+                       const std::vector<int>& udp_ports, const std::vector<int>& tcp_ports) {
              UniqueFd ns = h.netns_dup();
-             return std::make_unique<WireTap>(ns.get(), h.name(), types, udp_ports);
+             return std::make_unique<WireTap>(ns.get(), h.name(), types, udp_ports, tcp_ports);
            }),
            py::arg("handle"), py::arg("icmp6_types") = std::vector<int>{},
-           py::arg("udp_ports") = std::vector<int>{}, rel())
+           py::arg("udp_ports") = std::vector<int>{}, py::arg("tcp_ports") = std::vector<int>{},
+           rel())
       .def("read", &WireTap::read, py::arg("timeout") = 0.0, rel())
       .def(
           "inject",

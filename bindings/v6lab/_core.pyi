@@ -146,6 +146,9 @@ class RouteInfo:
     pref: str
     expires: Optional[float]
     nexthops: list[NextHop]
+    mtu: int            # RTAX_MTU, 0 when unset
+    mtu_locked: bool    # "mtu lock N"
+    cached: bool        # RTM_F_CLONED: a route-cache entry (exception) only the kernel makes
 
 class NeighbourInfo:
     ifname: str
@@ -248,9 +251,9 @@ class WireFrame:
     data: bytes
 
 class WireTap:
-    """AF_PACKET tap on ICMPv6 (and chosen UDP) frames in a namespace (core/include/v6lab/wire.hpp)."""
+    """AF_PACKET tap on ICMPv6 (and chosen UDP and TCP) frames in a namespace (core/include/v6lab/wire.hpp)."""
     def __init__(self, handle: NodeHandle, icmp6_types: list[int] = ...,
-                 udp_ports: list[int] = ...) -> None: ...
+                 udp_ports: list[int] = ..., tcp_ports: list[int] = ...) -> None: ...
     def read(self, timeout: float = 0.0) -> list[WireFrame]: ...
     def inject(self, ifname: str, frame: bytes) -> None: ...
     @property

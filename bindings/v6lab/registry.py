@@ -10,7 +10,9 @@ goes, so a record of a dead owner is the only thing left to remove, and
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import json
 import math
 import os
@@ -20,7 +22,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from . import paths
 from . import _core
@@ -207,6 +209,30 @@ def _validate(d: Any) -> LabRecord:
 
 
 # ---------------------------------------------------------------- records
+
+@contextlib.contextmanager
+def name_lock() -> Iterator[None]:
+    """Held by `start` and `up` from the check that a name is free until the
+    new lab's record is written: without it, two starts of one name at the
+    same moment both find it free and both build. One lock per state
+    directory (so per user), beside labs/ so that no scan mistakes it for a
+    record; never followed if something else sits at its path."""
+    base = paths.state_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(base / "start.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                     | os.O_NONBLOCK, 0o600)
+    except OSError as e:
+        raise Error(_("cannot lock {path}: {error}").format(path=base / "start.lock",
+                                                            error=e.strerror)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Error(_("{path} is not a regular file: remove it").format(path=base / "start.lock"))
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
 
 def write(rec: LabRecord) -> None:
     rec.dir.mkdir(parents=True, exist_ok=True)

@@ -412,6 +412,14 @@ NextHop make_nh(int family, nlattr* gw, int oif) {
   return n;
 }
 
+// RTA_METRICS is a nest of RTAX_* u32 attributes; only the MTU is kept.
+void parse_metrics(RouteInfo& r, nlattr* metrics) {
+  nlattr* mx[RTAX_MAX + 1] = {};
+  if (nla_parse_nested(mx, RTAX_MAX, metrics, nullptr) < 0) return;
+  if (mx[RTAX_MTU]) r.mtu = nla_get_u32(mx[RTAX_MTU]);
+  if (mx[RTAX_LOCK]) r.mtu_locked = nla_get_u32(mx[RTAX_LOCK]) & (1u << RTAX_MTU);
+}
+
 void parse_route(void* out, nlmsghdr* h) {
   auto* v = static_cast<std::vector<RouteInfo>*>(out);
   auto* rt = static_cast<rtmsg*>(nlmsg_data(h));
@@ -423,6 +431,8 @@ void parse_route(void* out, nlmsghdr* h) {
                           : rt->rtm_table;
   r.protocol = proto_name(rt->rtm_protocol);
   r.type = rtype_name(rt->rtm_type);
+  r.cached = rt->rtm_flags & RTM_F_CLONED;
+  if (tb[RTA_METRICS]) parse_metrics(r, tb[RTA_METRICS]);
   if (tb[RTA_DST])
     r.dst = fmt_addr(r.family, nla_data(tb[RTA_DST])) + "/" +
             std::to_string(rt->rtm_dst_len);

@@ -29,20 +29,21 @@ constexpr std::size_t kEth = 14, kIp6 = 40;
 
 // ldh [12]; jeq #0x86dd; ldb [20]; jeq #58; ret #65535 / ret #0.
 // Runs in the kernel, so a LAN busy with other traffic costs no copies.
-// With udp, next header 17 passes too (the ports are checked in keep()).
-void attach_filter(int fd, const std::string& what, bool udp) {
+// With ports, next headers 17 (UDP) and 6 (TCP) pass too (the ports are
+// checked in keep()).
+void attach_filter(int fd, const std::string& what, bool ports) {
   static sock_filter icmp6[] = {
       {0x28, 0, 0, 12},          {0x15, 0, 3, ETH_P_IPV6},
       {0x30, 0, 0, 20},          {0x15, 0, 1, 58},
       {0x06, 0, 0, 0x0000ffff},  {0x06, 0, 0, 0},
   };
-  static sock_filter icmp6_udp[] = {
-      {0x28, 0, 0, 12}, {0x15, 0, 4, ETH_P_IPV6}, {0x30, 0, 0, 20}, {0x15, 1, 0, 58},
-      {0x15, 0, 1, 17}, {0x06, 0, 0, 0x0000ffff}, {0x06, 0, 0, 0},
+  static sock_filter with_ports[] = {
+      {0x28, 0, 0, 12}, {0x15, 0, 5, ETH_P_IPV6}, {0x30, 0, 0, 20}, {0x15, 2, 0, 58},
+      {0x15, 1, 0, 17}, {0x15, 0, 1, 6},          {0x06, 0, 0, 0x0000ffff}, {0x06, 0, 0, 0},
   };
-  sock_fprog prog{udp ? static_cast<unsigned short>(sizeof icmp6_udp / sizeof icmp6_udp[0])
-                      : static_cast<unsigned short>(sizeof icmp6 / sizeof icmp6[0]),
-                  udp ? icmp6_udp : icmp6};
+  sock_fprog prog{ports ? static_cast<unsigned short>(sizeof with_ports / sizeof with_ports[0])
+                        : static_cast<unsigned short>(sizeof icmp6 / sizeof icmp6[0]),
+                  ports ? with_ports : icmp6};
   if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
     throw_errno(what + ": attach the ICMPv6 filter", errno);
 }
@@ -50,16 +51,17 @@ void attach_filter(int fd, const std::string& what, bool udp) {
 }  // namespace
 
 WireTap::WireTap(int netns_fd, std::string where, std::vector<int> icmp6_types,
-                 std::vector<int> udp_ports)
+                 std::vector<int> udp_ports, std::vector<int> tcp_ports)
     : where_(std::move(where)),
       types_(icmp6_types.begin(), icmp6_types.end()),
-      ports_(udp_ports.begin(), udp_ports.end()) {
+      ports_(udp_ports.begin(), udp_ports.end()),
+      tcp_ports_(tcp_ports.begin(), tcp_ports.end()) {
   std::string what = "open a packet tap in " + where_;
   run_in_netns(netns_fd, [&] {
     int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
     if (fd < 0) throw_errno(what, errno);
     fd_.reset(fd);
-    attach_filter(fd, what, !ports_.empty());
+    attach_filter(fd, what, !ports_.empty() || !tcp_ports_.empty());
     int buf = 4 << 20;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     struct if_nameindex* ni = ::if_nameindex();
@@ -89,11 +91,13 @@ std::string WireTap::name_of(int ifindex) const {
 
 bool WireTap::keep(const unsigned char* b, std::size_t n) const {
   if (n < kEth + kIp6 + 4) return false;
-  if (b[kEth + 6] == 17) {  // UDP: only to or from a port asked for
+  if (b[kEth + 6] == 17 || b[kEth + 6] == 6) {  // UDP, TCP: only to or from a port asked for
+    const std::set<int>& ports = b[kEth + 6] == 17 ? ports_ : tcp_ports_;
     int sport = (b[kEth + kIp6] << 8) | b[kEth + kIp6 + 1];
     int dport = (b[kEth + kIp6 + 2] << 8) | b[kEth + kIp6 + 3];
-    return ports_.count(sport) || ports_.count(dport);
+    return ports.count(sport) || ports.count(dport);
   }
+  if (b[kEth + 6] != 58) return false;
   return types_.empty() || types_.count(b[kEth + kIp6]);
 }
 

@@ -28,6 +28,7 @@
 #include "v6lab/lab.hpp"
 #include "v6lab/node_socket.hpp"
 #include "v6lab/nsutil.hpp"
+#include "v6lab/probe.hpp"
 
 using namespace v6lab;
 using json = nlohmann::ordered_json;
@@ -435,5 +436,49 @@ TEST_F(Runtime, NodeSocketIsInTheNodeAndKeepsErrno) {
     EXPECT_STREQ(e.what(), "bind to device eth9 on h1: No such device");
   }
   s.reset();
+  lab->stop();
+}
+
+// A Packet Too Big from r1 (h3's link is 1400) makes h1's kernel cache the
+// path MTU: routes() reports that entry as cached, with its MTU and expiry;
+// a route with "mtu lock" typed by hand is neither cached nor unlocked.
+TEST_F(Runtime, RoutesReportTheCachedPathMtuAndHandSetMtus) {
+  auto lab = make_lab(small_topology());
+  auto& h1 = lab->node("h1");
+  ASSERT_TRUE(eventually([&] {
+    for (auto* n : {&h1, &lab->node("r1"), &lab->node("h3")})
+      for (const auto& a : n->addresses(AF_INET6))
+        if (a.tentative()) return false;
+    return true;
+  }, 20));
+  PingOptions o;
+  o.dst = "2001:db8:2::30";
+  o.size = 1452;  // 1500 bytes of IPv6
+  o.dont_fragment = true;
+  PingResult r = ping(h1.netns_dup().get(), o);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_EQ(r.errors[0].mtu, 1400u);
+  auto find = [&](const std::string& dst) -> std::optional<RouteInfo> {
+    for (const auto& x : h1.routes(AF_INET6))
+      if (x.dst == dst) return x;
+    return std::nullopt;
+  };
+  auto cached = find("2001:db8:2::30/128");
+  ASSERT_TRUE(cached);
+  EXPECT_TRUE(cached->cached);
+  EXPECT_EQ(cached->mtu, 1400u);
+  EXPECT_FALSE(cached->mtu_locked);
+  EXPECT_TRUE(cached->expires && *cached->expires > 0);
+  ASSERT_EQ(run_in(h1, {"ip", "-6", "route", "add", "2001:db8:2::77/128", "via",
+                        "2001:db8:1::1", "mtu", "lock", "1300"}), 0);
+  auto hand = find("2001:db8:2::77/128");
+  ASSERT_TRUE(hand);
+  EXPECT_FALSE(hand->cached);
+  EXPECT_EQ(hand->mtu, 1300u);
+  EXPECT_TRUE(hand->mtu_locked);
+  auto plain = find("::/0");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->cached);
+  EXPECT_EQ(plain->mtu, 0u);
   lab->stop();
 }

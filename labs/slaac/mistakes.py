@@ -54,7 +54,7 @@ MISTAKES = [
             # Two messages name this cause, depending on whether radvd's RA on
             # eth1 (lan2) fell inside the grader's window: "r1:eth0 sent no
             # Router Advertisement …" or "no Router Advertisement came from
-            # r1:eth0; one from … came in on r1's cable instead".
+            # r1:eth0; one from … came in on r1:eth1's cable instead".
             expect=("Router Advertisement", "r1:eth0")),
     Mistake("config-without-daemon", "radvd", N_("writes /etc/radvd.conf but never starts radvd"),
             config_without_daemon,

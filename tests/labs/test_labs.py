@@ -83,6 +83,15 @@ def test_curriculum_has_the_first_three_labs():
     part2 = ["address-plan", "stateless-dhcpv6", "stateful-dhcpv6", "prefix-delegation"]
     assert [i for i in LABS if i in part2] == part2
     assert list(LABS).index("address-plan") == 3
+    # Part 4 (issue #13), one line per lab: each after the labs before it.
+    assert list(LABS).index("dual-stack-services") > list(LABS).index("prefix-delegation")
+    # Part 4 comes after part 2; one line per lab, so that labs merge on their own.
+    assert list(LABS).index("nat64") > list(LABS).index("prefix-delegation")
+    # Part 4 (labs 11-15) comes after part 2; one line per lab, so that
+    # labs added side by side merge.
+    assert list(LABS).index("pmtud") > list(LABS).index("prefix-delegation")
+    # Part 4, one line per lab (labs written side by side merge).
+    assert list(LABS).index("icmpv6-firewall") > list(LABS).index("prefix-delegation")
     for d in LABS.values():
         assert d.readme.exists() and d.instructions(), d.id
         assert set(d.solution) == {s.id for s in d.steps()}, d.id

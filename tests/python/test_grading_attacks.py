@@ -336,3 +336,18 @@ def test_honest_solution_still_scores_full_marks(lab_factory, lab_id):
         for h in ("h1", "h2"):
             assert all(not a.address.startswith("fd") for a in lab[h].addresses("eth0", 6))
             assert len([r for r in lab[h].routes(6) if r.dst == "::/0"]) == 1
+
+
+def test_an_ra_from_another_port_is_named_by_that_port(lab_factory):
+    # The failure says which cable the RA really came in on, as node:iface:
+    # a router has one on each LAN, and "r1's cable" would not say which.
+    d = LABS["slaac"]
+    lab = start(lab_factory, "slaac")
+    for step in d.steps():
+        if step.id == "radvd":
+            break
+        d.solution[step.id](lab)
+    ra_from_h2_as_r1(lab)
+    msg = d.grader().grade(lab, upto="radvd").step("radvd").message
+    assert "no Router Advertisement came from r1:eth0" in msg, msg
+    assert "came in on h2:eth0's cable instead" in msg, msg

@@ -96,6 +96,23 @@ def test_start_twice_says_running_and_ambiguity_is_a_usage_error(v6):
     assert v6("check", "--lab", first, "--format", "json", check=False).returncode == 1
 
 
+def test_two_starts_at_once_build_one_lab(v6):
+    """Two `start`s of one name at the same moment: the name lock lets one
+    build, and the other, which waited, finds it running and refuses."""
+    import concurrent.futures
+    name = unique("t-race")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _i: v6("start", "link-local", "--name", name, check=False),
+                             range(2)))
+    ok = [r for r in runs if r.returncode == 0]
+    refused = [r for r in runs if r.returncode != 0]
+    assert len(ok) == 1 and len(refused) == 1, [(r.returncode, r.stderr) for r in runs]
+    first = lab_id(ok[0].stdout)
+    assert refused[0].stderr.startswith(f"v6lab: lab {name} is already running (id {first})")
+    mine = [r for r in json.loads(v6("status", "--format", "json").stdout) if r["name"] == name]
+    assert [r["id"] for r in mine] == [first]
+
+
 def assert_ambiguous(v6: Run, name: str, first: str, second: str) -> None:
     """Two running labs called name: every verb that picks a lab says so as
     a usage error (exit 2) that lists both ids and how to pick one, whether

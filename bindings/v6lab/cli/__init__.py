@@ -5,6 +5,9 @@ it lists (one module per area):
   node_commands  inspect, exec, shell, capture
   training       labs, start, check, hint, solve, reset, progress
   info           demo, doctor, images, graph
+  class_commands class (the classroom service and the instructor's view);
+                 it also sends the trainee's verbs above to the service when
+                 a class is in force (in_class)
 
 What they share (exit codes, the error decorator, picking a lab) is in
 _common, the table of a lab's addresses in _views, the translated help and
@@ -22,7 +25,7 @@ from typing import Optional
 import click
 
 from ..i18n import N_
-from . import info, lab_commands, node_commands, training
+from . import class_commands, info, lab_commands, node_commands, training
 # Re-exported: scripts and tests register commands on main with errors, and
 # call run() and _check_environment() as they did when the CLI was one file.
 from ._common import EXIT_FAILED, EXIT_INTERNAL, _check_environment, _internal, errors
@@ -42,9 +45,9 @@ def main(ctx: click.Context) -> None:
     _check_environment(ctx.invoked_subcommand)
 
 
-for _module in (lab_commands, node_commands, training, info):
+for _module in (lab_commands, node_commands, training, info, class_commands):
     for _name, _command in _module.COMMANDS.items():
-        main.add_command(_command, _name)
+        main.add_command(class_commands.in_class(_command), _name)
 
 
 def run(argv: Optional[list[str]] = None) -> int:

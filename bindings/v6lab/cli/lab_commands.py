@@ -33,13 +33,14 @@ def up(topology: str, name: Optional[str], new: bool) -> None:
     that names it would have to ask which one."""
     lab = Lab(topology, name=name)  # validates; builds nothing
     require_fds(lab)  # fits? before any process starts
-    wanted = lab.name
-    same = running_named(wanted)
-    if same and not new:
-        raise already_running(same[0], f"v6lab up {topology}")
-    if same and name is None:
-        wanted = free_name(wanted)
-    rec = detached.start(topology, name=wanted)
+    with registry.name_lock():  # from "is the name free?" until the record exists
+        wanted = lab.name
+        same = running_named(wanted)
+        if same and not new:
+            raise already_running(same[0], f"v6lab up {topology}")
+        if same and name is None:
+            wanted = free_name(wanted)
+        rec = detached.start(topology, name=wanted)
     click.echo(_("lab {name} is up (id {id}, nodes: {nodes})").format(
         name=rec.name, id=rec.id, nodes=", ".join(rec.nodes)))
     click.echo(_("open a shell with: {command}").format(

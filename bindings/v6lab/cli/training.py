@@ -144,20 +144,21 @@ def start(lab_id: Optional[str], name: Optional[str], new: bool) -> None:
         raise Error(_("no lab found (the labs/ folder is missing)"))
     d = defs[lab_id] if lab_id in defs else (next(iter(defs.values())) if lab_id is None
                                              else find_lab(lab_id))
-    wanted = name or d.id
-    same = running_named(wanted)
-    if same and not new:
-        raise already_running(same[0], f"v6lab start {d.id}")
-    if same and name is None:
-        wanted = free_name(d.id)
     d.require_kernel()
     topo = d.topology()
-    require_fds(Lab(topo, name=wanted))  # before any process starts
     con = console()
     t0 = time.monotonic()
     from rich.markup import escape
-    with con.status(escape(_("Starting lab {id}: {title}…").format(id=d.id, title=d.title))):
-        rec = detached.start(topo, name=wanted, course=d.id)
+    with registry.name_lock():
+        wanted = name or d.id
+        same = running_named(wanted)
+        if same and not new:
+            raise already_running(same[0], f"v6lab start {d.id}")
+        if same and name is None:
+            wanted = free_name(d.id)
+        require_fds(Lab(topo, name=wanted))  # before any process starts
+        with con.status(escape(_("Starting lab {id}: {title}…").format(id=d.id, title=d.title))):
+            rec = detached.start(topo, name=wanted, course=d.id)
     Progress().record_start(d.id)
     ms = f"{(time.monotonic() - t0) * 1000:.0f}"
     up_in = _("Lab {name} is up in {ms} ms").format(name=rec.name, ms=ms)

@@ -128,6 +128,10 @@ def _listen_for_router(lab: "Lab", node: str, iface: str, window: float,
             tap.collect(min(0.5, window - elapsed), until=complete)
         others = [s for s in tap.seen if not s.outgoing and not s.injected and s.ifname != port
                   and s.packet.icmp_type == w.RA]
+        # Another sender on this LAN first (it is what hosts here hear),
+        # then RAs on other LANs (a daemon on the wrong interface).
+        lan = port[:port.index("p") + 1]
+        others.sort(key=lambda s: not s.ifname.startswith(lan))
         return mine(tap.seen), ll, others
 
 
@@ -159,13 +163,15 @@ def router_advertises(node: str, iface: str, *, prefixes: Sequence[str] = (),
         if not ras:
             if others:
                 o = others[0]
-                # TRANSLATORS: {other} is the node (or switch port) whose
-                # cable the RA came in on.
+                # node:iface, not just the node: a router has a cable on
+                # each of its LANs, and the one it used is the lesson.
+                # TRANSLATORS: {other} is node:interface (or a switch port)
+                # whose cable the RA came in on.
                 raise CheckFailed(_(
                     "no Router Advertisement came from {node}:{iface}; one from {source} "
                     "(MAC {mac}) came in on {other}'s cable instead").format(
                         node=node, iface=iface, source=o.packet.src, mac=o.packet.src_mac,
-                        other=o.node or o.ifname))
+                        other=w.port_owners(lab).get(o.ifname, o.node or o.ifname)))
             raise CheckFailed(_(
                 "{node}:{iface} sent no Router Advertisement and did not answer a "
                 "Router Solicitation within {seconds} s (is radvd running, not stopped, "

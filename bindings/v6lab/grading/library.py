@@ -21,6 +21,8 @@ from .check import Check, CheckFailed, CheckPending
 from .dhcp6 import dhcp6_information_reply, dhcp6_seen_on_wire, ra_flags_on_wire  # noqa: F401 (re-exported as checks.*)
 from .dhcp6_relay import dhcp6_relay_on_wire, dhcp6_relays, dhcp6_reply_on_wire  # noqa: F401 (re-exported as checks.*)
 from .dhcp6_stateful import dhcp6_delegates_prefix, dhcp6_offers_address, dhcp6_server_answers_relay  # noqa: F401 (re-exported as checks.*)
+from .dns import dns_answers_on_wire  # noqa: F401 (re-exported as checks.*)
+from .http import http_fetch  # noqa: F401 (re-exported as checks.*)
 
 if TYPE_CHECKING:
     from ..lab import Lab

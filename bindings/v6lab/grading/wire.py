@@ -86,6 +86,25 @@ class UdpPacket:
 
 
 @dataclass(frozen=True)
+class TcpPacket:
+    """One Ethernet/IPv6/TCP segment (a tap opened with tcp_ports), decoded
+    down to its payload: enough to tell which cable a server's answer came
+    in on (v6lab.grading.http)."""
+    src_mac: str
+    dst_mac: str
+    src: str
+    dst: str
+    hop_limit: int
+    sport: int
+    dport: int
+    seq: int
+    ack: int
+    flags: int                  # FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10
+    payload: bytes
+    icmp_type: ClassVar[int] = -1      # never an ICMPv6 type: sent_by(..., RA) skips it
+
+
+@dataclass(frozen=True)
 class Seen:
     """A decoded frame with where the network saw it. On a switch port,
     `outgoing=False` means the node on that port sent it; `outgoing=True`
@@ -95,7 +114,7 @@ class Seen:
     node: str                   # the node on that port ("" if not a port)
     outgoing: bool
     injected: bool
-    packet: Union[Packet, UdpPacket]
+    packet: Union[Packet, UdpPacket, TcpPacket]
 
 
 def _decode_body(t: int, icmp: bytes) -> object:
@@ -151,6 +170,26 @@ def decode_udp(frame: bytes) -> Optional[UdpPacket]:
     sport, dport, ulen = struct.unpack("!HHH", udp[:6])
     return UdpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]), _addr(ip[8:24]),
                      _addr(ip[24:40]), ip[7], sport, dport, udp[8:max(8, min(ulen, len(udp)))])
+
+
+def decode_tcp(frame: bytes) -> Optional[TcpPacket]:
+    """An Ethernet frame carrying IPv6 whose next header is TCP, decoded;
+    None for anything else (or a header shorter than its data offset)."""
+    if len(frame) < 14 + 40 + 20 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IPV6:
+        return None
+    ip = frame[14:54]
+    if ip[0] >> 4 != 6 or ip[6] != 6:
+        return None
+    plen = struct.unpack("!H", ip[4:6])[0]
+    tcp = frame[54:54 + plen]
+    if len(tcp) < 20:
+        return None
+    sport, dport, seq, ack, off, flags = struct.unpack("!HHIIBB", tcp[:14])
+    hlen = (off >> 4) * 4
+    if hlen < 20 or hlen > len(tcp):
+        return None
+    return TcpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]), _addr(ip[8:24]),
+                     _addr(ip[24:40]), ip[7], sport, dport, seq, ack, flags, tcp[hlen:])
 
 
 # ------------------------------------------------------------------ build
@@ -266,22 +305,24 @@ class Tap:
     port; in a node's namespace (`Tap.node`) it is not attributed."""
 
     def __init__(self, handle, owners: dict[str, str], types: Iterable[int] = (),
-                 udp_ports: Iterable[int] = ()) -> None:
+                 udp_ports: Iterable[int] = (), tcp_ports: Iterable[int] = ()) -> None:
         from .. import _core
-        self._tap = _core.WireTap(handle, list(types), list(udp_ports))
+        self._tap = _core.WireTap(handle, list(types), list(udp_ports), list(tcp_ports))
         self._owners = owners
         self.seen: list[Seen] = []
 
     @classmethod
-    def switch(cls, lab: "Lab", types: Iterable[int] = (), udp_ports: Iterable[int] = ()) -> "Tap":
+    def switch(cls, lab: "Lab", types: Iterable[int] = (), udp_ports: Iterable[int] = (),
+               tcp_ports: Iterable[int] = ()) -> "Tap":
         """udp_ports: also keep UDP frames from or to these ports (for
-        DHCPv6: 546, 547), decoded as UdpPacket."""
-        return cls(switch_handle(lab), port_owners(lab), types, udp_ports)
+        DHCPv6: 546, 547), decoded as UdpPacket; tcp_ports: TCP segments
+        from or to these ports (HTTP: 80), decoded as TcpPacket."""
+        return cls(switch_handle(lab), port_owners(lab), types, udp_ports, tcp_ports)
 
     @classmethod
     def node(cls, lab: "Lab", node: str, types: Iterable[int] = (),
-             udp_ports: Iterable[int] = ()) -> "Tap":
-        return cls(lab[node].handle, {}, types, udp_ports)
+             udp_ports: Iterable[int] = (), tcp_ports: Iterable[int] = ()) -> "Tap":
+        return cls(lab[node].handle, {}, types, udp_ports, tcp_ports)
 
     def __enter__(self) -> "Tap":
         return self
@@ -297,7 +338,8 @@ class Tap:
         and appends it to `seen`."""
         new = []
         for f in self._tap.read(timeout):
-            p: Union[Packet, UdpPacket, None] = decode(f.data) or decode_udp(f.data)
+            p: Union[Packet, UdpPacket, TcpPacket, None] = (
+                decode(f.data) or decode_udp(f.data) or decode_tcp(f.data))
             if p is None:
                 continue
             owner = self._owners.get(f.ifname, "")

@@ -107,6 +107,9 @@ class Route:
     pref: str = ""
     expires: Optional[float] = None
     nexthops: list[NextHop] = field(default_factory=list)
+    mtu: int = 0                # the route's MTU metric (0: unset)
+    mtu_locked: bool = False    # "mtu lock N"
+    cached: bool = False        # a route-cache entry (RTM_F_CLONED), e.g. a learned path MTU
 
 
 @dataclass

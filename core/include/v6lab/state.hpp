@@ -58,6 +58,13 @@ struct RouteInfo {
   std::string pref;         // "low", "medium", "high" (RFC 4191), or ""
   std::optional<double> expires;  // seconds left, for routes learned from RA
   std::vector<NextHop> nexthops;
+  // The route's MTU metric (RTAX_MTU), 0 when unset; `mtu_locked` if RTAX_LOCK
+  // covers it ("mtu lock 1400", set by hand: PMTUD no longer changes it).
+  std::uint32_t mtu = 0;
+  bool mtu_locked = false;
+  // RTM_F_CLONED: an entry of the route cache (an IPv6 route exception, such
+  // as the MTU learned from a Packet Too Big), which only the kernel creates.
+  bool cached = false;
 };
 
 struct NeighbourInfo {

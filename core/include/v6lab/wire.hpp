@@ -9,8 +9,10 @@
 // Only IPv6 ICMPv6 frames whose ICMPv6 header follows the IPv6 header
 // directly are kept (a classic BPF filter in the kernel), optionally only
 // some ICMPv6 types (checked in code), and, if asked for, IPv6 UDP frames
-// to or from some ports (DHCPv6's 546 and 547, DNS's 53). Frames the tap injected itself are
-// flagged, so a grader never counts its own packets as evidence.
+// to or from some ports (DHCPv6's 546 and 547, DNS's 53), and IPv6 TCP
+// segments to or from some ports (HTTP's 80: which cable a server's answer
+// came in on). Frames the tap injected itself are flagged, so a grader
+// never counts its own packets as evidence.
 #pragma once
 
 #include <cstdint>
@@ -39,9 +41,10 @@ class WireTap {
  public:
   // Opens the tap inside the namespace behind netns_fd (on a helper
   // thread). icmp6_types: keep only these ICMPv6 types (empty: all);
-  // udp_ports: also keep UDP over IPv6 from or to these ports (empty: none).
+  // udp_ports: also keep UDP over IPv6 from or to these ports (empty: none);
+  // tcp_ports: the same for TCP over IPv6.
   WireTap(int netns_fd, std::string where, std::vector<int> icmp6_types,
-          std::vector<int> udp_ports = {});
+          std::vector<int> udp_ports = {}, std::vector<int> tcp_ports = {});
   WireTap(const WireTap&) = delete;
   WireTap& operator=(const WireTap&) = delete;
 
@@ -61,7 +64,7 @@ class WireTap {
   std::string name_of(int ifindex) const;
 
   std::string where_;
-  std::set<int> types_, ports_;
+  std::set<int> types_, ports_, tcp_ports_;
   UniqueFd fd_;
   double t0_ = 0;
   std::vector<std::pair<int, std::string>> ifaces_;

@@ -1,0 +1,163 @@
+"""A classroom on one server: N trainees, each a Linux user of their own
+without root, each running a curriculum lab with radvd and dnsmasq
+(stateless-dhcpv6, solved), all running `v6lab check` at the same moment
+(docs/performance.md, "A classroom"; issue targets: 30 labs on this 2-core
+machine, check ≤ 1 s each under that load).
+
+    sudo PYTHONPATH=bindings /usr/bin/python3 tests/bench/classroom.py [--trainees 30] [--lab ID]
+
+Makes N throwaway users (each with a subordinate id range, as a class
+server's accounts would have), starts their labs in parallel batches,
+solves them, then has every trainee check at once, twice; prints start
+time, check latency (median and worst) and memory per trainee, and
+removes the users, their labs and their files again, also when
+interrupted. Bounded: every command has a time limit, and the whole run
+stops after --budget seconds. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import os
+import pwd
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = "/usr/bin/python3"
+SUB_FILES = ("/etc/subuid", "/etc/subgid")
+
+
+def meminfo() -> dict[str, int]:
+    out = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        key, value = line.split(":", 1)
+        out[key] = int(value.split()[0])
+    return out
+
+
+def used_kib() -> int:
+    m = meminfo()
+    return m["MemTotal"] - m["MemAvailable"]
+
+
+class Class:
+    """The throwaway accounts, and everything to undo for them."""
+
+    def __init__(self, n: int) -> None:
+        self.tag = f"v6c{uuid.uuid4().hex[:5]}"
+        self.users: list[str] = []
+        self.saved = {f: Path(f).read_bytes() if Path(f).exists() else None for f in SUB_FILES}
+        for i in range(n):
+            name = f"{self.tag}{i:02d}"
+            subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", name], check=True)
+            self.users.append(name)
+            start = 800_000_000 + i * 65536
+            subprocess.run(["usermod", "--add-subuids", f"{start}-{start + 65535}",
+                            "--add-subgids", f"{start}-{start + 65535}", name], check=True)
+
+    def run(self, user: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        pw = pwd.getpwnam(user)
+        home = Path(f"/tmp/v6lab-home-{pw.pw_uid}")
+        home.mkdir(mode=0o700, exist_ok=True)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER")}
+        env.update(HOME=str(home), PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1",
+                   V6LAB_LANG="en", COLUMNS="120")
+        return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                               "--clear-groups", PY, "-m", "v6lab", *args],
+                              capture_output=True, text=True, env=env, cwd="/tmp", timeout=timeout)
+
+    def close(self) -> None:
+        for user in self.users:
+            try:
+                self.run(user, "down", "--all", timeout=60)
+            except (subprocess.TimeoutExpired, OSError):
+                pass
+            uid = pwd.getpwnam(user).pw_uid
+            subprocess.run(["userdel", user], check=False)
+            for d in (f"/tmp/v6lab-{uid}", f"/tmp/v6lab-home-{uid}"):
+                shutil.rmtree(d, ignore_errors=True)
+        for f, data in self.saved.items():
+            if data is None:
+                Path(f).unlink(missing_ok=True)
+            else:
+                Path(f).write_bytes(data)
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    r = fn()
+    return time.perf_counter() - t0, r
+
+
+def in_parallel(users: list[str], fn, width: int) -> list[tuple[str, float, subprocess.CompletedProcess]]:
+    with cf.ThreadPoolExecutor(width) as pool:
+        futures = {pool.submit(timed, lambda u=u: fn(u)): u for u in users}
+        return [(futures[f], *f.result()) for f in cf.as_completed(futures)]
+
+
+def report(label: str, results) -> list[float]:
+    times = sorted(t for _u, t, r in results if r.returncode in (0, 1))
+    failed = [(u, r.stderr.strip().splitlines()[-1:] or [r.returncode]) for u, _t, r in results
+              if r.returncode not in (0, 1)]
+    if times:
+        print(f"  {label}: median {statistics.median(times):.2f} s, worst {times[-1]:.2f} s"
+              f" ({len(times)} of {len(results)})")
+    for u, why in failed[:5]:
+        print(f"    {u}: failed: {why[0]}")
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trainees", type=int, default=30)
+    ap.add_argument("--lab", default="stateless-dhcpv6")
+    ap.add_argument("--start-width", type=int, default=4,
+                    help="how many trainees start at once (a class arrives over minutes)")
+    ap.add_argument("--budget", type=float, default=600, help="stop after this many seconds")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("classroom.py makes Linux users: run it as root")
+    deadline = time.monotonic() + a.budget
+    base = used_kib()
+    klass = Class(a.trainees)
+    try:
+        users = klass.users
+        print(f"{a.trainees} trainees, lab {a.lab}, {os.cpu_count()} cores, "
+              f"{meminfo()['MemTotal'] // 1024} MiB")
+        started = in_parallel(users, lambda u: klass.run(u, "start", a.lab), a.start_width)
+        report(f"start ({a.start_width} at a time)", started)
+        up = [u for u, _t, r in started if r.returncode == 0]
+        after_start = used_kib()
+        solved = in_parallel(up, lambda u: klass.run(u, "solve"), a.start_width)
+        report("solve", solved)
+        time.sleep(2)
+        loaded = used_kib()
+        for round_ in (1, 2):
+            if time.monotonic() > deadline:
+                print("  budget spent: stopping")
+                break
+            checks = in_parallel(up, lambda u: klass.run(u, "check"), len(up) or 1)
+            times = report(f"check, all {len(up)} at once (round {round_})", checks)
+            passed = sum(1 for _u, _t, r in checks if r.returncode == 0)
+            print(f"    scored 100 %: {passed} of {len(checks)}")
+        if up:
+            print(f"  memory: {(after_start - base) / len(up) / 1024:.1f} MiB per trainee after start, "
+                  f"{(loaded - base) / len(up) / 1024:.1f} MiB solved (MemTotal - MemAvailable)")
+            avail = meminfo()["MemAvailable"]
+            per = max(1, (loaded - base) / len(up))
+            print(f"  memory left: {avail // 1024} MiB, room for about {int(avail / per)} more by memory")
+    finally:
+        klass.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The classroom service's protocol parser, its class view and its
+exporters, without a service: every malformed request is one sentence
+naming the field (never an exception of another kind), identity fields are
+refused, and each export is in the form the tool that reads it expects."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from v6lab.classroom import export, protocol, state
+from v6lab.classroom.protocol import ProtocolError
+
+
+def test_a_good_request_is_parsed_with_its_fields_checked() -> None:
+    req = protocol.parse(b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": ["ip", "-6", '
+                         b'"addr"], "lab": "slaac", "lang": "vi"}}')
+    assert req.op == "exec" and req.args["argv"] == ["ip", "-6", "addr"]
+    assert protocol.parse(protocol.request("ls").strip()).op == "ls"
+    assert protocol.passes_fds("shell") and not protocol.passes_fds("check")
+    assert protocol.who_may("class-export") == "instructor"
+    assert protocol.who_may("check") == "trainee"
+
+
+BAD = [
+    (b"", "not valid JSON"),
+    (b"garbage", "not valid JSON"),
+    (b"\xff\xfe", "not UTF-8"),
+    (b"[" * 50000, "not valid JSON"),
+    (b"x" * (protocol.MAX_LINE + 1), "larger than"),
+    (b"[1]", "not a JSON object"),
+    (b'{"op": "ls"}', "field v"),
+    (b'{"v": true, "op": "ls"}', "field v"),
+    (b'{"v": 2, "op": "ls"}', "field v"),
+    (b'{"v": 1, "op": "rm"}', "field op"),
+    (b'{"v": 1, "op": 5}', "field op"),
+    (b'{"v": 1, "op": "ls", "uid": 0}', "field uid"),
+    (b'{"v": 1, "op": "ls", "args": []}', "field args"),
+    (b'{"v": 1, "op": "check", "args": {"user": "root"}}', "field args.user"),
+    (b'{"v": 1, "op": "start", "args": {}}', "field args.lab: missing"),
+    (b'{"v": 1, "op": "start", "args": {"lab": "../etc"}}', "field args.lab"),
+    (b'{"v": 1, "op": "start", "args": {"lab": 7}}', "field args.lab"),
+    (b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": "id"}}', "field args.argv"),
+    (b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": []}}', "field args.argv"),
+    (b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": ["a\\u0000b"]}}', "field args.argv"),
+    (b'{"v": 1, "op": "capture", "args": {"node": "h1", "iface": "eth0", "count": -1}}',
+     "field args.count"),
+    (b'{"v": 1, "op": "capture", "args": {"node": "h1", "iface": "eth0", "count": true}}',
+     "field args.count"),
+    (b'{"v": 1, "op": "class-export", "args": {"format": "pdf"}}', "field args.format"),
+    (b'{"v": 1, "op": "class-reset", "args": {"trainee": "a b", "lab": "x"}}',
+     "field args.trainee"),
+    (b'{"v": 1, "op": "ls", "args": {"lang": "../../x"}}', "field args.lang"),
+]
+
+
+@pytest.mark.parametrize("line,why", BAD, ids=[str(i) for i in range(len(BAD))])
+def test_a_bad_request_is_one_sentence_naming_the_field(line: bytes, why: str) -> None:
+    with pytest.raises(ProtocolError) as e:
+        protocol.parse(line)
+    assert why in str(e.value) and e.value.code == protocol.EXIT_USAGE
+    assert "\n" not in str(e.value) and len(str(e.value)) < 300
+
+
+def test_answers_read_back_and_a_foreign_answer_is_an_error() -> None:
+    assert protocol.read_answer(protocol.answer({"x": 1}).strip()) == (True, {"x": 1}, 0)
+    assert protocol.read_answer(protocol.refusal("no", 4).strip()) == (False, "no", 4)
+    for line in (b"nope", b'{"v": 9, "ok": true}', b'{"v": 1}'):
+        with pytest.raises(ProtocolError):
+            protocol.read_answer(line)
+
+
+def test_the_line_reader_splits_and_bounds_lines() -> None:
+    r = protocol.LineReader()
+    assert r.feed(b'{"a"') == [] and r.pending
+    assert r.feed(b': 1}\n{"b": 2}\n') == [b'{"a": 1}', b'{"b": 2}']
+    with pytest.raises(ProtocolError):
+        r.feed(b"x" * (protocol.MAX_LINE + 1))
+
+
+def test_a_client_cannot_build_a_request_the_service_would_refuse() -> None:
+    with pytest.raises(ProtocolError):
+        protocol.request("start", lab="../x")
+    with pytest.raises(ProtocolError):
+        protocol.request("ls", uid=0)
+
+
+# -- the class view -------------------------------------------------------------
+
+STEPS = ["forwarding", "radvd", "slaac", "reach-srv"]
+
+
+def _trainee(tmp_path: Path, uid: int, name: str, events: list[dict]) -> None:
+    d = tmp_path / "users" / str(uid)
+    d.mkdir(parents=True)
+    (d / "user").write_text(name)
+    with open(d / "events.jsonl", "w") as f:
+        for e in events:
+            f.write(json.dumps(e) + "\n")
+        f.write("{not json\n")  # a torn line is skipped
+
+
+def _check(at: float, passed: int, score: float) -> dict:
+    return {"at": at, "ev": "check", "lab": "slaac", "score": score, "steps": STEPS,
+            "passed": STEPS[:passed]}
+
+
+def _class(tmp_path: Path) -> list[state.Row]:
+    _trainee(tmp_path, 1001, "alice", [
+        {"at": 100.0, "ev": "start", "lab": "slaac"}, _check(110.0, 1, 11.1),
+        {"at": 120.0, "ev": "hint", "lab": "slaac", "step": "radvd"},
+        _check(130.0, 1, 11.1),  # no progress: same steps passed
+        _check(200.0, 4, 100.0), {"at": 210.0, "ev": "solve", "lab": "slaac", "by": "instructor"}])
+    _trainee(tmp_path, 1002, "bob", [{"at": 100.0, "ev": "start", "lab": "slaac"},
+                                     _check(105.0, 0, 0.0)])
+    return state.class_rows(tmp_path, {(1002, "slaac"): True}, stuck_after=600, now=1000.0)
+
+
+def test_the_class_view_adds_up_each_trainees_events(tmp_path: Path) -> None:
+    alice, bob = _class(tmp_path)
+    assert (alice.trainee, alice.steps_passed, alice.steps_total, alice.step_reached) == \
+        ("alice", 4, 4, "")
+    assert alice.score == 100.0 and alice.attempts == 3 and alice.hints == 1
+    assert alice.solves == 0 and alice.instructor_solves == 1 and alice.completed == 200.0
+    assert alice.last_progress == 210.0 and not alice.stuck  # not running
+    # bob's check passed nothing: his last progress is the start, and he is stuck.
+    assert bob.step_reached == "forwarding" and bob.last_progress == 100.0
+    assert bob.since_progress == 900.0 and bob.stuck
+
+
+def test_exports_are_in_the_form_their_readers_expect(tmp_path: Path) -> None:
+    rows = _class(tmp_path)
+    table = list(csv.DictReader(io.StringIO(export.export(rows, "csv"))))
+    assert [r["trainee"] for r in table] == ["alice", "bob"]
+    assert table[1]["stuck"] == "true" and table[0]["completed"].endswith("Z")
+    data = json.loads(export.export(rows, "json"))
+    assert data["schema"] == export.SCHEMA and data["self_graded"] is False
+    suites = ET.fromstring(export.export(rows, "junit"))
+    bob = suites.find("testsuite[@name='bob']")
+    assert bob is not None and bob.get("failures") == "1"
+    assert "forwarding" in bob.find("testcase/failure").get("message")
+    statements = json.loads(export.export(rows, "xapi"))
+    assert statements[0]["verb"]["id"].endswith("/completed")
+    assert statements[0]["result"]["score"]["scaled"] == 1.0
+    assert statements[1]["verb"]["id"].endswith("/attempted")
+    assert statements[1]["actor"]["account"]["name"] == "bob"
+    lti = json.loads(export.export(rows, "lti-ags"))["slaac"]
+    assert lti[0]["activityProgress"] == "Completed" and lti[0]["gradingProgress"] == "FullyGraded"
+    assert lti[1]["activityProgress"] == "InProgress" and lti[1]["scoreMaximum"] == 100
+    assert all(s["timestamp"].endswith("Z") for s in lti)
+
+
+def test_iso_times_are_utc() -> None:
+    assert export.iso(0) == "" and export.iso(86400.5) == "1970-01-02T00:00:00.500Z"
+    assert time.gmtime(0).tm_year == 1970
+
+
+# -- which mode is in force --------------------------------------------------------
+
+def test_the_mode_is_decided_once_and_off_wins(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    from v6lab.classroom import client
+    monkeypatch.setattr(client, "DEFAULT_SOCKET", tmp_path / "absent.sock")
+    monkeypatch.delenv("V6LAB_CLASS", raising=False)
+    monkeypatch.delenv("V6LAB_CLASS_SOCKET", raising=False)
+    assert client.class_socket() is None  # no class configured: labs of one's own
+    monkeypatch.setenv("V6LAB_CLASS_SOCKET", str(tmp_path / "class.sock"))
+    assert client.class_socket() == tmp_path / "class.sock"  # even if nothing listens
+    monkeypatch.setenv("V6LAB_CLASS", "off")
+    assert client.class_socket() is None
+
+
+def test_a_class_that_does_not_answer_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    from v6lab.classroom import client
+    with pytest.raises(client.ClassError) as e:
+        client.call(tmp_path / "nothing.sock", "ls")
+    assert "does not answer" in str(e.value) and "V6LAB_CLASS=off" in str(e.value)
+    with pytest.raises(client.ClassError) as e:
+        client.call(tmp_path / "nothing.sock", "start", lab="../x")
+    assert e.value.exit_code == 2
