@@ -23,7 +23,7 @@ from .i18n import N_, _
 # scripts test them), translated for display by name_text().
 NAMES = (N_("mode"), N_("user namespaces"), N_("uidmap"), N_("subordinate ids"),
          N_("per-node limits"), N_("TUN device"), N_("network namespaces"),
-         N_("kernel features"))
+         N_("kernel features"), N_("unmasked /proc"))
 KERNEL_PREFIX = "kernel: "
 
 
@@ -76,6 +76,11 @@ def _userns_findings(root: bool) -> list[Finding]:
     fix = "sysctl -w user.max_user_namespaces=15000"
     if apparmor == "1":
         fix += " and kernel.apparmor_restrict_unprivileged_userns=0"
+    if not ok and in_container() and maxns not in (None, "0"):
+        # The kernel allows them: the container's seccomp or AppArmor profile
+        # is what refuses (RuntimeDefault's refuses unshare without CAP_SYS_ADMIN).
+        fix = _("the container's seccomp or AppArmor profile forbids them (the runtime's "
+                "default does): run it with v6lab's profiles (docs/scaling.md)")
     out.append(Finding("user namespaces", "ok" if ok else "missing",
                        f"{how} (user.max_user_namespaces={maxns})", "" if ok else fix,
                        _("every lab (nodes run in user namespaces, also under root)")))
@@ -121,11 +126,22 @@ def _cgroup_finding(root: bool) -> Finding:
                    _("a fork bomb or memory hog in one node leaving the rest working"))
 
 
+def in_container() -> bool:
+    """Whether v6lab runs in a container that is itself a user namespace
+    (a Kubernetes pod with hostUsers: false), not on a host: then the host's
+    fixes (modprobe, chmod, sysctl) are the cluster's to make."""
+    return not userns.in_initial_userns() and not userns.in_v6lab_userns()
+
+
 def _tun_finding() -> Finding:
     tun = "/dev/net/tun"
     if not os.path.exists(tun):
+        fix = "modprobe tun"
+        if in_container():
+            fix = _("the container must be given {file} (Kubernetes: a device plugin's TUN "
+                    "resource, docs/scaling.md)").format(file=tun)
         return Finding("TUN device", "missing", _("{file} does not exist").format(file=tun),
-                       "modprobe tun", _("NAT64 labs (tayga)"))
+                       fix, _("NAT64 labs (tayga)"))
     ok = os.access(tun, os.R_OK | os.W_OK)
     mode = oct(os.stat(tun).st_mode & 0o777)
     return Finding("TUN device", "ok" if ok else "limited",
@@ -133,6 +149,35 @@ def _tun_finding() -> Finding:
                    "" if ok else _("{command} (Debian's default), or run as root").format(
                        command=f"chmod 0666 {tun}"),
                    _("NAT64 labs (tayga)"))
+
+
+# What runc (and kubelet's procMount: Default) covers in a container's /proc.
+_PROC_MASKS = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+               "/proc/acpi", "/proc/scsi", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
+               "/proc/sys", "/proc/sysrq-trigger")
+
+
+def _proc_finding() -> Optional[Finding]:
+    """A container's masked /proc: the kernel then refuses the nodes a /proc
+    of their own (a new proc mount must not reveal what is covered), so no
+    lab starts. None on a host with nothing covered (nothing to say)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    covered = sorted({f.split()[4] for f in lines if len(f.split()) > 4
+                      and f.split()[4] in _PROC_MASKS})
+    if not covered and not in_container():
+        return None
+    if not covered:
+        return Finding("unmasked /proc", "ok", _("no part of /proc is covered"))
+    # TRANSLATORS: {paths} is a list of files under /proc.
+    return Finding("unmasked /proc", "missing",
+                   _("{paths} are covered: the nodes cannot mount a /proc of their own").format(
+                       paths=", ".join(covered)),
+                   _("run the container with an unmasked /proc (Kubernetes: "
+                     "securityContext.procMount: Unmasked with hostUsers: false)"),
+                   _("every lab"))
 
 
 def _kernel_findings() -> list[Finding]:
@@ -156,6 +201,9 @@ def findings() -> list[Finding]:
                    _("rootless (uid {uid}): labs run in a user namespace you own, and their "
                      "grades are self-assessment").format(uid=os.getuid()))
     out = [mode, *_userns_findings(root), _cgroup_finding(root), _tun_finding()]
+    proc = _proc_finding()
+    if proc:
+        out.append(proc)
     ns = _core.namespace_support() if root else ""
     if root:
         out.append(Finding("network namespaces", "ok" if not ns else "missing",

@@ -52,14 +52,45 @@ def in_initial_userns() -> bool:
     return _uid_map() == [(0, 0, 4294967295)]
 
 
+# Set by enter() and join() for this process and its children: the uid the
+# user had before moving into v6lab's user namespace, and that namespace.
+_OUTER_ENV = "V6LAB_OUTER_UID"
+
+
+def _userns_inode() -> int:
+    return os.stat("/proc/self/ns/user").st_ino
+
+
+def _remember_outer_uid(uid: int) -> None:
+    os.environ[_OUTER_ENV] = f"{uid}:{_userns_inode()}"
+
+
+def in_v6lab_userns() -> bool:
+    """Whether this process is in a user namespace v6lab entered or joined
+    (not the host's, nor a container's that v6lab runs in)."""
+    ino = os.environ.get(_OUTER_ENV, "").partition(":")[2]
+    # Never the host's: a note there (forged, or left in an environment) is
+    # ignored, and so is one of another namespace.
+    return ino.isdigit() and int(ino) == _userns_inode() and not in_initial_userns()
+
+
 def host_uid() -> int:
-    """This process's uid on the host, also from inside a user namespace
-    (records and progress belong to the host user)."""
-    uid = os.getuid()
-    for inside, outside, count in _uid_map():
-        if inside <= uid < inside + count:
-            return outside + uid - inside
-    return uid
+    """The uid of the user who runs v6lab, as it was before v6lab moved this
+    process into a user namespace of its own (records and progress belong to
+    that user): the same for `v6lab start`, the lab's supervisor and `v6lab
+    exec`. That is the host's uid on a host, and the container's uid in a
+    container that is itself a user namespace (a Kubernetes pod with
+    hostUsers: false), where the host's id of the pod is not the user's."""
+    uid_text = os.environ.get(_OUTER_ENV, "").partition(":")[0]
+    if in_v6lab_userns() and uid_text.isdigit():
+        return int(uid_text)
+    mapping = _uid_map()
+    if os.getuid() == 0 and len(mapping) == 1 and mapping[0][0] == 0 and mapping[0][2] == 1:
+        # Root of a single-id namespace without the note (made by hand,
+        # unshare -r): the user it stands for.
+        return mapping[0][1]
+    # The host, or a container's namespace v6lab did not make: the user's id here.
+    return os.getuid()
 
 
 def has_cap_sys_admin() -> bool:
@@ -119,6 +150,7 @@ def enter() -> str:
         raise Error("v6lab must enter its user namespace before any thread starts: "
                     "call v6lab.userns.enter() at the start of the program")
     uid, gid = os.getuid(), os.getgid()
+    outer = host_uid()
     user = _user_name(uid)
     subu = subordinate_range(user, uid, "/etc/subuid")
     subg = subordinate_range(user, uid, "/etc/subgid")
@@ -161,10 +193,12 @@ def enter() -> str:
                 "newuidmap/newgidmap refused to map {user}'s subordinate ids ({ranges}): check "
                 "/etc/subuid and /etc/subgid ('v6lab doctor')").format(
                     user=user, ranges=f"{subu[0]}+65535"))
+        _remember_outer_uid(outer)
         return f"node ids 0..65535: 0 is {user}, the rest {user}'s subordinate ids"
     Path("/proc/self/setgroups").write_text("deny")
     Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
     Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
+    _remember_outer_uid(outer)
     return (f"only root is mapped (to {user}): daemons that switch users will fail; "
             "give the user subordinate ids and install uidmap ('v6lab doctor')")
 
@@ -174,6 +208,7 @@ def join(pid: int) -> None:
     process pid (a lab's owner) and becomes root there."""
     if not _single_threaded():
         raise Error("v6lab must join the lab's user namespace before any thread starts")
+    outer = host_uid()
     fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
     try:
         libc = _libc()
@@ -189,6 +224,7 @@ def join(pid: int) -> None:
         pass
     os.setresgid(0, 0, 0)
     os.setresuid(0, 0, 0)
+    _remember_outer_uid(outer)
 
 
 def same_userns(pid: int) -> bool:
@@ -214,7 +250,9 @@ def ensure_for(owner_pid: int) -> None:
         return
     if os.geteuid() == 0 and in_initial_userns():
         return  # host root reaches every lab
-    if not in_initial_userns():
+    if in_v6lab_userns():
         raise Error("this process already works with a lab of another user namespace; "
                     "run a new v6lab command for this lab")
+    # From the host, or from a container that is itself a user namespace
+    # (a pod with hostUsers: false): the lab's namespace is one level down.
     join(owner_pid)

@@ -509,9 +509,19 @@ constexpr Mnt kNodeLate[] = {
     {"sysfs", V6_T "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr},
 };
 
+// Where the sysfs v6lab runs under is read-only (a container's: a
+// Kubernetes pod with hostUsers: false), the kernel lets a namespace below
+// mount sysfs read-only only; the node then gets it so (its sysctls are in
+// /proc/sys, which stays writable).
+bool mount_sysfs_readonly_instead(const Mnt& m) {
+  return errno == EPERM && std::strcmp(m.type, "sysfs") == 0 &&
+         ::mount(m.src, m.dst, m.type, m.flags | MS_RDONLY, m.opts) == 0;
+}
+
 bool do_mounts(const Mnt* list, std::size_t n, const char** what, const char** obj) {
   for (std::size_t i = 0; i < n; ++i)
-    if (::mount(list[i].src, list[i].dst, list[i].type, list[i].flags, list[i].opts) != 0) {
+    if (::mount(list[i].src, list[i].dst, list[i].type, list[i].flags, list[i].opts) != 0 &&
+        !mount_sysfs_readonly_instead(list[i])) {
       *what = "mount ";
       *obj = list[i].dst + sizeof(V6_T) - 1;
       return false;
