@@ -13,7 +13,8 @@ commands go through it; --via self has each trainee start a lab of their
 own (rootless, self-graded). Makes N throwaway users (each with a
 subordinate id range, as a class server's accounts would have), starts
 their labs in parallel batches, solves them, then has every trainee check
-at once, twice; prints start time, check latency (median and worst) and
+at once, twice, and then once each at a random moment within --spread
+seconds (as a class checks); prints start time, check latency (median and worst) and
 memory per trainee, and removes the users, their labs and their files
 again, also when interrupted. Bounded: every command has a time limit, and
 the whole run stops after --budget seconds. Asserts nothing.
@@ -27,6 +28,7 @@ import argparse
 import concurrent.futures as cf
 import os
 import pwd
+import random
 import shutil
 import statistics
 import subprocess
@@ -148,6 +150,8 @@ def main() -> None:
     ap.add_argument("--via", choices=("service", "self"), default="service")
     ap.add_argument("--start-width", type=int, default=4,
                     help="how many trainees start at once (a class arrives over minutes)")
+    ap.add_argument("--spread", type=float, default=20,
+                    help="the window in which each trainee checks once (the realistic round)")
     ap.add_argument("--budget", type=float, default=600, help="stop after this many seconds")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -178,6 +182,15 @@ def main() -> None:
             report(f"check, all {len(up)} at once (round {round_})", checks)
             passed = sum(1 for _u, _t, r in checks if r.returncode == 0)
             print(f"    scored 100 %: {passed} of {len(checks)}")
+        if up and time.monotonic() < deadline:
+            # A class as it really checks: each trainee once, at a moment of
+            # their own within --spread seconds.
+            rng = random.Random(1)
+            delays = {u: rng.uniform(0, a.spread) for u in up}
+            spread = in_parallel(up, lambda u: (time.sleep(delays[u]), klass.run(u, "check"))[1],
+                                 len(up))
+            report(f"check, each of {len(up)} once within {a.spread:g} s", [
+                (u, t - delays[u], r) for u, t, r in spread])
         if up and time.monotonic() < deadline:
             one = [timed(lambda: klass.run(up[0], "check"))[0] for _ in range(3)]
             print(f"  check, one trainee alone while the others' labs run: "
