@@ -240,15 +240,70 @@ def test_a_trainee_is_refused_the_instructors_operations(cls: Class) -> None:
         r = cls.run("a", *args, check=False)
         assert r.returncode == 4 and "for instructors" in r.stderr, (args, r.stderr)
     assert cls.lab_record("b")["id"] == b["id"]
-    # Root in a user namespace of their own is still the trainee to the
-    # service: the kernel reports the connecting process's host uid.
-    r = cls.as_user("a", ["unshare", "-Ur", PY, "-m", "v6lab", "class", "whoami"])
-    assert f"you are {cls.users.names['a']} (uid {cls.users.uid('a')})" in r.stdout, \
-        (r.stdout, r.stderr)
-    r = cls.as_user("a", ["unshare", "-Ur", PY, "-m", "v6lab", "class", "status"])
-    assert r.returncode == 4 and "for instructors" in r.stderr, r.stderr
+    # Root in a user namespace of their own is not served at all: only the
+    # host's user namespace is (a node is a user namespace too).
+    for op in ("whoami", "status"):
+        r = cls.as_user("a", ["unshare", "-Ur", PY, "-m", "v6lab", "class", op])
+        assert r.returncode == 4 and "user namespace other than the host's" in r.stderr, \
+            (op, r.stdout, r.stderr)
     # In the trainee's language, as every refusal.
     r = cls.run("a", "--lang", "vi", "class", "status", check=False)
     assert r.returncode == 4 and "dành cho giảng viên" in r.stderr, r.stderr
     r = cls.run("a", "start", "../../etc", check=False)
     assert r.returncode == 2 and "would refuse this: field args.lab" in r.stderr, r.stderr
+
+
+# -- a node must not become a caller of its own ------------------------------
+
+NODE_CONNECTS = ("import socket, sys; s = socket.socket(socket.AF_UNIX); "
+                 "s.connect('/proc/self/fd/0' + sys.argv[1]); "
+                 "s.sendall(b'{\"v\": 1, \"op\": \"hello\", \"args\": {}}\\n'); "
+                 "print(s.recv(4000).decode())")
+
+
+def _exec_with_stdin(cls: Class, opener: str, suffix: str) -> subprocess.CompletedProcess:
+    """As trainee A: an exec request whose stdin is the descriptor `opener`
+    makes, running in h1 a program that connects through it to the service."""
+    script = (
+        "import json, os, socket, sys\n"
+        f"fd = {opener}\n"
+        "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+        "req = {'v': 1, 'op': 'exec', 'args': {'node': 'h1', 'argv': "
+        f"['python3', '-c', {NODE_CONNECTS!r}, {suffix!r}]}}}}\n"
+        "socket.send_fds(s, [json.dumps(req).encode() + b'\\n'], [fd, 1, 2])\n"
+        "out = b''\n"
+        "while (d := s.recv(65536)):\n"
+        "    out += d\n"
+        "print(out.decode())\n")
+    return cls.as_user("a", [PY, "-c", script, str(cls.socket)])
+
+
+def test_a_node_cannot_reach_the_service_through_a_passed_descriptor(cls: Class) -> None:
+    # The attack (found by an adversarial pass): the service's socket opened
+    # O_PATH, or its directory, passed as an exec's stdin, lets node root
+    # connect from inside the node as an id of the lab's range, a new
+    # "trainee" per id it setuid()s to. Refused before anything runs.
+    sock = str(cls.socket)
+    for opener, suffix in ((f"os.open({sock!r}, os.O_PATH)", ""),
+                           (f"os.open({os.path.dirname(sock)!r}, os.O_RDONLY)", "/class.sock"),
+                           (f"os.open({os.path.dirname(sock)!r}, os.O_PATH)", "/class.sock"),
+                           ("socket.socket(socket.AF_UNIX).detach()", "")):
+        r = _exec_with_stdin(cls, opener, suffix)
+        assert '"ok": false' in r.stdout and "descriptor passed" in r.stdout or \
+            "not connected" in r.stdout, (opener, r.stdout, r.stderr)
+        assert '"uid"' not in r.stdout, (opener, r.stdout)
+    # An ordinary exec still works.
+    assert cls.run("a", "exec", "h1", "--", "true").returncode == 0
+
+
+def test_a_uid_of_no_user_is_not_served(cls: Class) -> None:
+    # A node's ids map to host uids that belong to no one: such a caller is
+    # refused, whatever it asks.
+    script = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+              "s.sendall(b'{\"v\": 1, \"op\": \"hello\", \"args\": {}}\\n'); "
+              "print(s.recv(4000).decode())")
+    r = subprocess.run(["setpriv", "--reuid=3999999", "--regid=3999999", "--clear-groups",
+                        PY, "-c", script, str(cls.socket)], capture_output=True, text=True,
+                       timeout=30, cwd="/")
+    assert "no user of this host" in r.stdout, (r.stdout, r.stderr)
+    assert cls.run("a", "class", "whoami").returncode == 0

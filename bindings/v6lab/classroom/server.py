@@ -40,7 +40,7 @@ from typing import Any, Iterator, Optional
 
 from .. import i18n, paths, registry
 from ..i18n import N_
-from . import export, protocol, state
+from . import export, protocol, state, trust
 from .protocol import ProtocolError
 
 log = logging.getLogger("v6lab.classroom")
@@ -209,6 +209,11 @@ class Service:
                 peer = peer_of(conn)
             except OSError:
                 return
+            why = trust.caller_problem(conn, peer.pid, peer.uid)
+            if why:
+                log.warning("refused pid %d uid %d: %s", peer.pid, peer.uid, why)
+                _send(conn, protocol.refusal(why, protocol.EXIT_DENIED))
+                return
             if not self._admit(peer.uid):
                 _send(conn, protocol.refusal("too many requests at once from you: wait for one "
                                              "to end", protocol.EXIT_FAILED))
@@ -269,6 +274,10 @@ class Service:
             raise ProtocolError(f"{req.op} takes " + ("your stdin, stdout and stderr"
                                                        if protocol.passes_fds(req.op)
                                                        else "no file descriptors"))
+        for fd in fds:
+            why = trust.fd_problem(fd)
+            if why:
+                raise ProtocolError(f"{req.op}: {why}", protocol.EXIT_DENIED)
 
     @contextmanager
     def _trainee_lock(self, uid: int) -> Iterator[None]:
