@@ -156,6 +156,24 @@ def test_exports_are_in_the_form_their_readers_expect(tmp_path: Path) -> None:
     assert all(s["timestamp"].endswith("Z") for s in lti)
 
 
+def test_a_lab_the_trainee_solved_is_no_pass_in_any_export(tmp_path: Path) -> None:
+    # Found by an adversarial pass: `solve` then `check` exported as a full,
+    # finished grade. The score stays what the grader measured; the exports
+    # an LMS or a CI reads say it was not the trainee's own work.
+    _trainee(tmp_path, 1003, "carol", [
+        {"at": 100.0, "ev": "start", "lab": "slaac"},
+        {"at": 110.0, "ev": "solve", "lab": "slaac", "by": "trainee"}, _check(120.0, 4, 100.0)])
+    (carol,) = state.class_rows(tmp_path, {}, stuck_after=600, now=1000.0)
+    assert carol.solves == 1 and carol.completed == 120.0
+    case = ET.fromstring(export.export([carol], "junit")).find("testsuite/testcase")
+    assert "reference solution" in case.find("failure").get("message")
+    (statement,) = json.loads(export.export([carol], "xapi"))
+    assert statement["result"]["completion"] is True and statement["result"]["success"] is False
+    (score,) = json.loads(export.export([carol], "lti-ags"))["slaac"]
+    assert score["activityProgress"] == "Completed" and score["gradingProgress"] == "PendingManual"
+    assert score["scoreGiven"] == 100.0 and "solves 1" in score["comment"]
+
+
 def test_iso_times_are_utc() -> None:
     assert export.iso(0) == "" and export.iso(86400.5) == "1970-01-02T00:00:00.500Z"
     assert time.gmtime(0).tm_year == 1970

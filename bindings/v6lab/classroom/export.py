@@ -56,16 +56,26 @@ def to_json(rows: Iterable[Row], generated: float | None = None) -> str:
                        "rows": [r.to_dict() for r in rows]}, indent=2) + "\n"
 
 
+def assisted(r: Row) -> int:
+    """How often the trainee applied the reference solution to this lab
+    themselves (`v6lab solve`): a lab completed that way is not a pass an
+    LMS or a CI may count as their work. An instructor's solves are the
+    instructor's decision, and are listed beside it."""
+    return r.solves
+
+
 def to_junit(rows: Iterable[Row]) -> str:
     """One testsuite per trainee, one testcase per lab: failed until the
-    lab is completed, with the step reached in the message."""
+    lab is completed without the reference solution, with the step reached
+    (or the solves) in the message."""
     suites = ET.Element("testsuites", name="v6lab-class")
     by_trainee: dict[str, list[Row]] = {}
     for r in rows:
         by_trainee.setdefault(r.trainee, []).append(r)
     for trainee, mine in by_trainee.items():
         suite = ET.SubElement(suites, "testsuite", name=trainee, tests=str(len(mine)),
-                              failures=str(sum(r.completed is None for r in mine)),
+                              failures=str(sum(r.completed is None or assisted(r) > 0
+                                               for r in mine)),
                               errors="0", skipped="0")
         for r in mine:
             case = ET.SubElement(suite, "testcase", classname=f"{trainee}.{r.lab}", name=r.lab)
@@ -76,6 +86,10 @@ def to_junit(rows: Iterable[Row]) -> str:
             if r.completed is None:
                 msg = (f"step {r.step_reached or '?'} not passed yet "
                        f"({r.steps_passed}/{r.steps_total} steps, best score {r.score or 0:g}%)")
+                ET.SubElement(case, "failure", message=msg).text = msg
+            elif assisted(r):
+                msg = (f"completed after the trainee applied the reference solution "
+                       f"{assisted(r)} time(s) (v6lab solve): not their own work")
                 ET.SubElement(case, "failure", message=msg).text = msg
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -103,7 +117,7 @@ def xapi_statements(rows: Iterable[Row], home_page: str = "urn:v6lab") -> list[d
             "result": {"score": {"scaled": round(score, 4), "raw": r.score or 0.0,
                                  "min": 0, "max": 100},
                        "completion": r.completed is not None,
-                       "success": r.completed is not None,
+                       "success": r.completed is not None and not assisted(r),
                        "extensions": {f"{home_page}/steps-passed": r.steps_passed,
                                       f"{home_page}/hints": r.hints,
                                       f"{home_page}/solves": r.solves + r.instructor_solves}},
@@ -125,10 +139,12 @@ def lti_scores(rows: Iterable[Row]) -> dict[str, list[dict[str, Any]]]:
             "scoreMaximum": 100,
             "activityProgress": "Completed" if done else ("InProgress" if r.attempts
                                                             else "Started"),
-            "gradingProgress": "FullyGraded" if done else "Pending",
+            # Completed with `solve`: for the instructor to review, not a grade.
+            "gradingProgress": ("PendingManual" if assisted(r) else "FullyGraded") if done
+                               else "Pending",
             "timestamp": iso(r.last_progress or time.time()),
             "comment": f"{r.steps_passed}/{r.steps_total} steps; hints {r.hints}; "
-                       f"solves {r.solves + r.instructor_solves}",
+                       f"solves {r.solves} (instructor {r.instructor_solves})",
         })
     return out
 
