@@ -307,3 +307,11 @@ def test_a_uid_of_no_user_is_not_served(cls: Class) -> None:
                        timeout=30, cwd="/")
     assert "no user of this host" in r.stdout, (r.stdout, r.stderr)
     assert cls.run("a", "class", "whoami").returncode == 0
+
+
+def test_a_hint_that_grades_counts_as_an_attempt(cls: Class) -> None:
+    # `hint` without a step grades the lab to find the next step: that is
+    # an attempt the instructor sees, not a free look (adversarial pass).
+    before = row_of(cls.view(), cls.users.names["a"])["attempts"]
+    cls.run("a", "hint", check=False)
+    assert row_of(cls.view(), cls.users.names["a"])["attempts"] == before + 1

@@ -55,6 +55,10 @@ def translated(lang: Optional[str], message: str) -> str:
     if t is None:
         t = gettext.translation(i18n.DOMAIN, str(i18n.LOCALE_DIR), languages=[lang],
                                 fallback=True)
+        # Only languages that have a catalogue are kept: any caller may name
+        # a new one per request, and the cache must not grow with them.
+        if not isinstance(t, gettext.GNUTranslations):
+            return message
         _catalogues[lang] = t
     return i18n.lookup(t, message)
 

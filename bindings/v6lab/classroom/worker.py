@@ -123,6 +123,14 @@ def op_ls(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 def op_check(args: dict[str, Any]) -> dict[str, Any]:
     lab, d = _course(args.get("lab"))
+    return _graded(lab, d).to_dict() | {"graded_by": "v6lab classroom service"}
+
+
+def _graded(lab: Any, d: Any) -> Any:
+    """Grades the lab and records it as an attempt, whatever asked for the
+    grading (check, or hint finding the next step): a grading that left no
+    trace would tell a trainee where they stand without the class view
+    counting it (found by an adversarial pass)."""
     prog = _progress()
     report = d.grader().grade(lab, hints_shown=prog.hints_shown(d.id))
     prog.record_attempt(d.id, report)
@@ -135,7 +143,7 @@ def op_check(args: dict[str, Any]) -> dict[str, Any]:
     _event("check", d.id, score=report.score, steps=[s.id for s in report.steps],
            passed=[s.id for s in report.steps if s.status == "pass"],
            errors=report.has_errors)
-    return data
+    return report
 
 
 def op_hint(args: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +151,7 @@ def op_hint(args: dict[str, Any]) -> dict[str, Any]:
     grader = d.grader()
     step = args.get("step")
     if step is None:
-        nxt = grader.grade(lab).first_unfinished()
+        nxt = _graded(lab, d).first_unfinished()
         if nxt is None:
             return {"done": True}
         step = nxt.id
