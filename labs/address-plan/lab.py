@@ -86,7 +86,9 @@ class Lab(LabDefinition):
                 *[p.network_deployed("r1", iface, PLAN, f"sites.hanoi.networks.{net}")
                   for iface, net in R1_LANS.items()],
                 p.loopback_deployed("r1", PLAN, "r1"),
-                p.loopback_reachable("isp", "r1", PLAN, "r1"),
+                # Right after start the link's addresses may still be in DAD,
+                # and the ping has no source yet: retry briefly.
+                p.loopback_reachable("isp", "r1", PLAN, "r1").with_options(within=2),
             ], hints=[
                 _("Compare ip -6 addr on r1 with your plan: eth1 is staff, eth2 guest, eth3 "
                   "servers, eth4 management; each takes the first address of its /64 with "
