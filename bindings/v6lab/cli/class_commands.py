@@ -25,7 +25,7 @@ from ..classroom import client
 from ..classroom.protocol import EXPORT_FORMATS
 from ..errors import ProviderNodeError, UsageError
 from ..i18n import N_, _
-from ._common import EXIT_FAILED, EXIT_GRADER, console, errors
+from ._common import console, errors, show_report
 from ._i18n import Command, Group, option
 
 
@@ -219,23 +219,8 @@ def _report(data: dict[str, Any]) -> Any:
 def _check(sock: Path, lab_name: Optional[str], fmt: str = "text", verbose: bool = False,
            **rest: Any) -> int:
     data = client.call(sock, "check", lab=lab_name)
-    report = _report(data)
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
-    elif fmt == "junit":
-        click.echo(report.to_junit())
-    elif fmt == "tap":
-        click.echo(report.to_tap(), nl=False)
-    else:
-        from rich.markup import escape
-        con = console()
-        con.print(f"[bold]{escape(data['lab'])}[/] [dim]({escape(_graded_by_service())})[/]")
-        report.render(con, verbose=verbose)
-        if report.passed:
-            con.print("\n[bold green]" + escape(_("All steps done. Well done!")) + "[/]")
-    if report.has_errors:
-        return EXIT_GRADER
-    return 0 if report.passed else EXIT_FAILED
+    return show_report(_report(data), fmt, data["lab"], _graded_by_service(), verbose,
+                       json.dumps(data, indent=2))
 
 
 def _hint(sock: Path, lab_name: Optional[str], step: Optional[str] = None, **rest: Any) -> int:

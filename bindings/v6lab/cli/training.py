@@ -15,8 +15,8 @@ from .. import detached, paths, registry
 from .._core import Error
 from ..i18n import N_, _
 from ..lab import Lab, require_root
-from ._common import (EXIT_FAILED, EXIT_GRADER, already_running, attach, console, errors,
-                      first_node, free_name, lab_option, require_fds, running_named)
+from ._common import (already_running, attach, console, errors, first_node, free_name,
+                      lab_option, require_fds, running_named, show_report)
 from ._i18n import command, option
 from ._views import _print_inspect
 
@@ -242,22 +242,7 @@ def check(lab_name: Optional[str], fmt: str, verbose: bool) -> None:
     prog = Progress()
     report = d.grader().grade(lab, hints_shown=prog.hints_shown(d.id))
     prog.record_attempt(d.id, report)
-    if fmt == "json":
-        click.echo(report.to_json())
-    elif fmt == "junit":
-        click.echo(report.to_junit())
-    elif fmt == "tap":
-        click.echo(report.to_tap(), nl=False)
-    else:
-        from rich.markup import escape
-        con = console()
-        con.print(f"[bold]{escape(d.title)}[/] [dim]({escape(lab.name)})[/]")
-        report.render(con, verbose=verbose)
-        if report.passed:
-            con.print("\n[bold green]" + escape(_("All steps done. Well done!")) + "[/]")
-    if report.has_errors:
-        sys.exit(EXIT_GRADER)
-    sys.exit(0 if report.passed else EXIT_FAILED)
+    sys.exit(show_report(report, fmt, d.title, lab.name, verbose))
 
 
 @command(help=N_("Show the next hint for STEP (default: the first unfinished step)."))

@@ -157,18 +157,25 @@ def decode(frame: bytes) -> Optional[Packet]:
                   ip[7], icmp[0], icmp[1], _decode_body(icmp[0], icmp))
 
 
+def _ip6_payload(frame: bytes, next_header: int, least: int) -> Optional[tuple[bytes, bytes]]:
+    """(IPv6 header, payload) of an Ethernet frame carrying IPv6 whose next
+    header is next_header and whose payload has at least `least` bytes."""
+    if len(frame) < 14 + 40 + least or struct.unpack("!H", frame[12:14])[0] != ETH_P_IPV6:
+        return None
+    ip = frame[14:54]
+    if ip[0] >> 4 != 6 or ip[6] != next_header:
+        return None
+    payload = frame[54:54 + struct.unpack("!H", ip[4:6])[0]]
+    return (ip, payload) if len(payload) >= least else None
+
+
 def decode_udp(frame: bytes) -> Optional[UdpPacket]:
     """An Ethernet frame carrying IPv6 whose next header is UDP, decoded;
     None for anything else."""
-    if len(frame) < 14 + 40 + 8 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IPV6:
+    found = _ip6_payload(frame, 17, 8)
+    if found is None:
         return None
-    ip = frame[14:54]
-    if ip[0] >> 4 != 6 or ip[6] != 17:
-        return None
-    plen = struct.unpack("!H", ip[4:6])[0]
-    udp = frame[54:54 + plen]
-    if len(udp) < 8:
-        return None
+    ip, udp = found
     sport, dport, ulen = struct.unpack("!HHH", udp[:6])
     return UdpPacket(mac_str(frame[6:12]), mac_str(frame[0:6]), _addr(ip[8:24]),
                      _addr(ip[24:40]), ip[7], sport, dport, udp[8:max(8, min(ulen, len(udp)))])
@@ -177,15 +184,10 @@ def decode_udp(frame: bytes) -> Optional[UdpPacket]:
 def decode_tcp(frame: bytes) -> Optional[TcpPacket]:
     """An Ethernet frame carrying IPv6 whose next header is TCP, decoded;
     None for anything else (or a header shorter than its data offset)."""
-    if len(frame) < 14 + 40 + 20 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IPV6:
+    found = _ip6_payload(frame, 6, 20)
+    if found is None:
         return None
-    ip = frame[14:54]
-    if ip[0] >> 4 != 6 or ip[6] != 6:
-        return None
-    plen = struct.unpack("!H", ip[4:6])[0]
-    tcp = frame[54:54 + plen]
-    if len(tcp) < 20:
-        return None
+    ip, tcp = found
     sport, dport, seq, ack, off, flags = struct.unpack("!HHIIBB", tcp[:14])
     hlen = (off >> 4) * 4
     if hlen < 20 or hlen > len(tcp):
