@@ -18,10 +18,46 @@ Everything that touches the kernel lives in the C++ core (``v6lab._core``);
 this package models topologies, runs commands and keeps lab records.
 """
 
-from .errors import (Error, KernelError, MissingBinaryError, NeedsRootError, NotOwnerError,
-                     SocketError, SpecError, UsageError)
-from .lab import CmdResult, Lab, LabView, Node, NodeProcess, RunningLab, wait_until
-from .topo import Topo, load_topology
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False  # typing only for type checkers: see v6lab.i18n
+
+# Each name of the vocabulary is imported from its module when it is first
+# used (PEP 562), not when v6lab is: a command that only talks to the
+# classroom service (a trainee's `v6lab check` in a class) then never loads
+# the lab machinery, and thirty of them at once cost the server a third of
+# the CPU they did. `from v6lab import Lab` works as before.
+_WHERE = {
+    **dict.fromkeys(("Error", "KernelError", "MissingBinaryError", "NeedsRootError",
+                     "NotOwnerError", "SocketError", "SpecError", "UsageError"), "errors"),
+    **dict.fromkeys(("CmdResult", "Lab", "LabView", "Node", "NodeProcess", "RunningLab",
+                     "wait_until"), "lab"),
+    **dict.fromkeys(("Topo", "load_topology"), "topo"),
+}
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .errors import (Error, KernelError, MissingBinaryError, NeedsRootError, NotOwnerError,
+                         SocketError, SpecError, UsageError)
+    from .lab import CmdResult, Lab, LabView, Node, NodeProcess, RunningLab, wait_until
+    from .topo import Topo, load_topology
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'v6lab' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{where}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "KernelError", "NeedsRootError", "NotOwnerError", "SocketError", "UsageError",

@@ -23,12 +23,11 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import i18n
 from .._core import Error
 from ..i18n import _
-from . import protocol
+from . import protocol, quick
 
-DEFAULT_SOCKET = Path("/run/v6lab-class/class.sock")
+DEFAULT_SOCKET = quick.DEFAULT_SOCKET
 
 
 class ClassError(Error):
@@ -56,11 +55,6 @@ def class_socket() -> Optional[Path]:
         return None
 
 
-def _lang() -> Optional[str]:
-    lang = i18n.language()
-    return lang if lang != i18n.SOURCE_LANGUAGE else None
-
-
 def _connect(path: Path) -> socket.socket:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
@@ -75,27 +69,17 @@ def _connect(path: Path) -> socket.socket:
 
 
 def _read_line(s: socket.socket) -> bytes:
-    buf = b""
-    while b"\n" not in buf:
-        try:
-            data = s.recv(65536)
-        except InterruptedError:
-            continue
-        if not data:
-            raise ClassError(_("the classroom service closed the connection without an answer"),
-                             protocol.EXIT_INTERNAL)
-        buf += data
-        if len(buf) > 64 * 1024 * 1024:
-            raise ClassError(_("the classroom service sent an answer too large to read"),
-                             protocol.EXIT_INTERNAL)
-    return buf.split(b"\n", 1)[0]
+    try:
+        return quick.read_line(s)
+    except quick.Unanswered as e:
+        raise ClassError(str(e), e.code) from None
 
 
 def _request(op: str, **args: Any) -> bytes:
     """The request line, checked here as the service will check it: what
     the trainee typed that the service would refuse is a usage error."""
     try:
-        return protocol.request(op, lang=_lang(), **args)
+        return protocol.request(op, lang=quick.language(), **args)
     except protocol.ProtocolError as e:
         # TRANSLATORS: {problem} is the protocol's reason, in English
         # ("field args.lab: expected a name (letters, digits, . _ -)").

@@ -30,8 +30,6 @@ import signal
 import socket
 import stat
 import struct
-import subprocess
-import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +38,7 @@ from typing import Any, Iterator, Optional
 
 from .. import i18n, paths, registry
 from ..i18n import N_
-from . import export, protocol, state, trust
+from . import export, protocol, state, trust, zygote
 from .protocol import ProtocolError
 
 log = logging.getLogger("v6lab.classroom")
@@ -156,6 +154,7 @@ class Service:
         self._counters = _Counters()
         self._stopping = threading.Event()
         self._sock: Optional[socket.socket] = None
+        self._pool = zygote.Pool(self._base_env())
 
     # -- setup --------------------------------------------------------------
     def bind(self) -> None:
@@ -182,8 +181,10 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stopping.set())
         self._sock.settimeout(0.5)
-        log.info("serving on %s, records in %s", self.config.socket_path, self.config.state_dir)
         try:
+            self._pool.start()
+            log.info("serving on %s, records in %s", self.config.socket_path,
+                     self.config.state_dir)
             while not self._stopping.is_set():
                 try:
                     conn, _addr = self._sock.accept()
@@ -196,6 +197,7 @@ class Service:
             self.close()
 
     def close(self) -> None:
+        self._pool.close()
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -318,14 +320,20 @@ class Service:
                 _send(conn, self._work(peer.uid, peer.name, op, args, by="trainee"))
 
     # -- workers --------------------------------------------------------------
+    @staticmethod
+    def _base_env() -> dict[str, str]:
+        """The environment of the zygote and the base of every worker's."""
+        env = {k: os.environ[k] for k in _PASSED_ON if k in os.environ}
+        env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        env.update({"HOME": "/root", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                    "PYTHONPATH": str(paths.PACKAGE_DIR.parent)})
+        return env
+
     def _worker_env(self, uid: int, name: str, op: str, args: dict[str, Any],
                     by: str) -> dict[str, str]:
         d = state.trainee_dirs(self.config.state_dir, uid, name)
-        env = {k: os.environ[k] for k in _PASSED_ON if k in os.environ}
-        env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        env = self._base_env()
         env.update({
-            "HOME": "/root", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONPATH": str(paths.PACKAGE_DIR.parent),
             "V6LAB_LANG": args.get("lang") or "en",
             "V6LAB_STATE_DIR": str(d.run), "V6LAB_PROGRESS": str(d.progress),
             "V6LAB_CLASS_EVENTS": str(d.events), "V6LAB_CLASS_REPORTS": str(d.reports),
@@ -337,16 +345,16 @@ class Service:
 
     def _work(self, uid: int, name: str, op: str, args: dict[str, Any], by: str) -> bytes:
         """The worker's answer line for a request that runs nothing in a node."""
-        env = self._worker_env(uid, name, op, args, by)
-        p = subprocess.run([sys.executable, "-m", "v6lab.classroom.worker"], env=env, cwd="/",
-                           stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=WORKER_TIMEOUT)
-        if p.stderr:
-            log.warning("worker %s for uid %d: %s", op, uid,
-                        p.stderr.decode(errors="replace").strip()[-2000:])
-        lines = p.stdout.strip().splitlines()
+        w = self._pool.spawn(self._worker_env(uid, name, op, args, by))
+        try:
+            w.started(REQUEST_TIMEOUT)
+            out = w.read_answer(WORKER_TIMEOUT, protocol.MAX_ANSWER)
+            code = w.wait(REQUEST_TIMEOUT)
+        finally:
+            w.close()
+        lines = out.strip().splitlines()
         if not lines:
-            raise RuntimeError(f"the worker for {op} answered nothing (exit {p.returncode})")
+            raise RuntimeError(f"the worker for {op} answered nothing (exit {code})")
         protocol.read_answer(lines[-1])  # checked before it is passed on
         return lines[-1] + b"\n"
 
@@ -355,30 +363,29 @@ class Service:
         """exec, shell, capture: a worker with the client's stdio checks
         the node and becomes v6lab-nsexec; the answer is its exit code."""
         env = self._worker_env(peer.uid, peer.name, req.op, req.args, by="trainee")
-        r, w = os.pipe()
-        env["V6LAB_CLASS_CONTROL_FD"] = str(w)
+        env["V6LAB_CLASS_CONTROL_FD"] = str(zygote.CONTROL_FD)
         try:
-            p = subprocess.Popen([sys.executable, "-m", "v6lab.classroom.worker"], env=env,
-                                 cwd="/", stdin=fds[0], stdout=fds[1], stderr=fds[2],
-                                 pass_fds=(w,), start_new_session=True)
+            w = self._pool.spawn(env, stdio=fds, session=True)
         finally:
-            os.close(w)
             for fd in fds:
                 _close(fd)
             fds.clear()
-        with os.fdopen(r, "rb") as ctl:
-            first = ctl.read(protocol.MAX_LINE)
-        ok = False
-        if first.strip():
-            ok, _res, _code = protocol.read_answer(first.strip().splitlines()[0])
-        if not ok:
-            p.wait()
-            _send(conn, first.strip().splitlines()[0] + b"\n" if first.strip() else
-                  protocol.refusal("the classroom service could not run that", 70))
-            return
-        code = _wait_relaying(conn, p, rest)
-        if code is not None:
-            _send(conn, protocol.answer({"exit": code}))
+        try:
+            w.started(REQUEST_TIMEOUT)
+            first = w.read_answer(WORKER_TIMEOUT, protocol.MAX_LINE).strip()
+            ok = False
+            if first:
+                ok, _res, _code = protocol.read_answer(first.splitlines()[0])
+            if not ok:
+                w.wait(REQUEST_TIMEOUT)
+                _send(conn, first.splitlines()[0] + b"\n" if first else
+                      protocol.refusal("the classroom service could not run that", 70))
+                return
+            code = _wait_relaying(conn, w, rest)
+            if code is not None:
+                _send(conn, protocol.answer({"exit": code}))
+        finally:
+            w.close()
 
     # -- the class view ----------------------------------------------------------
     def running(self) -> dict[tuple[int, str], bool]:
@@ -407,27 +414,26 @@ class Service:
                                 else self.config.stuck_after)
 
 
-def _wait_relaying(conn: socket.socket, p: subprocess.Popen, rest: bytes) -> Optional[int]:
+def _wait_relaying(conn: socket.socket, w: zygote.Worker, rest: bytes) -> Optional[int]:
     """Waits for the command; passes the client's window size changes on
     (SIGWINCH) and kills the command if the client goes away. The exit
     code, or None if the client is gone."""
     reader = protocol.LineReader()
-    pidfd = os.pidfd_open(p.pid)
     sel = selectors.DefaultSelector()
     sel.register(conn, selectors.EVENT_READ)
-    sel.register(pidfd, selectors.EVENT_READ)
+    sel.register(w.pidfd, selectors.EVENT_READ)
     conn.setblocking(False)
     try:
         pending = reader.feed(rest) if rest else []
         while True:
             for line in pending:
                 if b'"winch"' in line:
-                    _signal(p, signal.SIGWINCH)
+                    w.signal(signal.SIGWINCH)
             pending = []
             events = sel.select()
-            if any(key.fd == pidfd for key, _ in events):
-                rc = p.wait()
-                return 128 - rc if rc < 0 else rc
+            if any(key.fd == w.pidfd for key, _ in events):
+                code = w.wait(REQUEST_TIMEOUT)
+                return 70 if code is None else (128 - code if code < 0 else code)
             try:
                 data = conn.recv(4096)
             except (BlockingIOError, InterruptedError):
@@ -435,7 +441,7 @@ def _wait_relaying(conn: socket.socket, p: subprocess.Popen, rest: bytes) -> Opt
             except OSError:
                 data = b""
             if not data:  # the client is gone: so is its command
-                _stop(p)
+                _stop(w)
                 return None
             try:
                 pending = reader.feed(data)
@@ -443,24 +449,16 @@ def _wait_relaying(conn: socket.socket, p: subprocess.Popen, rest: bytes) -> Opt
                 pending = []
     finally:
         sel.close()
-        os.close(pidfd)
         conn.setblocking(True)
 
 
-def _signal(p: subprocess.Popen, sig: int) -> None:
+def _stop(w: zygote.Worker) -> None:
+    w.signal(signal.SIGTERM)
     try:
-        os.kill(p.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _stop(p: subprocess.Popen) -> None:
-    _signal(p, signal.SIGTERM)
-    try:
-        p.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        _signal(p, signal.SIGKILL)
-        p.wait()
+        w.wait(3)
+    except socket.timeout:
+        w.kill()
+        w.wait(REQUEST_TIMEOUT)
 
 
 def _read_request(conn: socket.socket) -> tuple[bytes, list[int], bytes]:

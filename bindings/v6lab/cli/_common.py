@@ -228,26 +228,12 @@ def console() -> Any:
     return Console()
 
 
-def show_report(report: Any, fmt: str, heading: str, where: str, verbose: bool = False,
-                json_text: Optional[str] = None) -> int:
+def show_report(report: Any, fmt: str, heading: str, where: str, verbose: bool = False) -> int:
     """Prints a grading report as `check` does, in fmt (json, junit, tap or
     the rendered text under heading and where), and returns check's exit
-    code: EXIT_GRADER if the grader itself failed, else 0 when every step
-    passed, EXIT_FAILED otherwise. json_text replaces the report's own JSON
-    (the classroom service sends its own)."""
-    if fmt == "json":
-        click.echo(json_text if json_text is not None else report.to_json())
-    elif fmt == "junit":
-        click.echo(report.to_junit())
-    elif fmt == "tap":
-        click.echo(report.to_tap(), nl=False)
-    else:
-        from rich.markup import escape
-        con = console()
-        con.print(f"[bold]{escape(heading)}[/] [dim]({escape(where)})[/]")
-        report.render(con, verbose=verbose)
-        if report.passed:
-            con.print("\n[bold green]" + escape(_("All steps done. Well done!")) + "[/]")
-    if report.has_errors:
-        return EXIT_GRADER
-    return 0 if report.passed else EXIT_FAILED
+    code (Report.exit_code: EXIT_GRADER if the grader itself failed, else 0
+    when every step passed, EXIT_FAILED otherwise)."""
+    text = report.output(fmt, heading, where, verbose, console() if fmt == "text" else None)
+    if text:
+        click.echo(text, nl=False)
+    return report.exit_code()

@@ -21,11 +21,11 @@ from typing import Any, Callable, Optional
 import click
 
 from .._core import Error
-from ..classroom import client
+from ..classroom import GRADED_BY_SERVICE, client, quick
 from ..classroom.protocol import EXPORT_FORMATS
 from ..errors import ProviderNodeError, UsageError
 from ..i18n import N_, _
-from ._common import console, errors, show_report
+from ._common import console, errors
 from ._i18n import Command, Group, option
 
 
@@ -204,23 +204,16 @@ def _start(sock: Path, lab_id: Optional[str], name: Optional[str] = None,
 
 
 def _graded_by_service() -> str:
-    return _("class mode: built and graded by the classroom service")
-
-
-def _report(data: dict[str, Any]) -> Any:
-    from ..grading.report import CheckResult, Report, StepResult
-    steps = [StepResult(**{**{k: v for k, v in s.items() if k != "checks"},
-                           "checks": [CheckResult(**c) for c in s["checks"]]})
-             for s in data["steps"]]
-    return Report(data["lab"], data["lab_id"], data["started"], data["duration"], steps,
-                  self_graded=False)
+    return _(GRADED_BY_SERVICE)
 
 
 def _check(sock: Path, lab_name: Optional[str], fmt: str = "text", verbose: bool = False,
            **rest: Any) -> int:
-    data = client.call(sock, "check", lab=lab_name)
-    return show_report(_report(data), fmt, data["lab"], _graded_by_service(), verbose,
-                       json.dumps(data, indent=2))
+    """The service grades and draws the report for this terminal (its width,
+    colours and language): printed as it comes."""
+    data = client.call(sock, "check", **quick.check_args(lab_name, fmt, verbose))
+    click.echo(data["output"], nl=False)
+    return int(data["exit"])
 
 
 def _hint(sock: Path, lab_name: Optional[str], step: Optional[str] = None, **rest: Any) -> int:

@@ -193,6 +193,34 @@ class Report:
             lines.append(f"# {self.self_graded_note()}")
         return "\n".join(lines) + "\n"
 
+    def exit_code(self) -> int:
+        """What `v6lab check` exits with: 0 when every step passed, 1 when
+        some did not, 6 (EXIT_GRADER, docs/cli.md) if the grader itself
+        failed."""
+        return 6 if self.has_errors else (0 if self.passed else 1)
+
+    def output(self, fmt: str, heading: str, where: str, verbose: bool = False,
+               console: Any = None, json_text: Optional[str] = None) -> str:
+        """What `v6lab check` prints in fmt (text, json, junit, tap). For
+        text, console is the rich console to draw on (its own terminal's
+        width and colours; see text_console), and what is returned is what
+        it recorded, or "" if it printed straight to a terminal."""
+        if fmt == "json":
+            return (json_text if json_text is not None else self.to_json()) + "\n"
+        if fmt == "junit":
+            return self.to_junit() + "\n"
+        if fmt == "tap":
+            return self.to_tap()
+        from rich.markup import escape
+        from rich.console import Console
+        con = console or Console()
+        con.print(f"[bold]{escape(heading)}[/] [dim]({escape(where)})[/]")
+        self.render(con, verbose=verbose)
+        if self.passed:
+            con.print("\n[bold green]" + escape(_("All steps done. Well done!")) + "[/]")
+        recorded = getattr(con.file, "getvalue", None)  # a text_console's
+        return recorded() if recorded is not None else ""
+
     def render(self, console: Any = None, verbose: bool = False) -> None:
         """A checklist for a terminal: steps with marks and points, then the
         first unfinished step's message and hint. Every text is escaped:
@@ -230,3 +258,14 @@ class Report:
             if nxt.hint:
                 label = _("Hint:")
                 con.print(f"[yellow]{escape(label)}[/] {escape(nxt.hint)}")
+
+
+def text_console(width: int, color: Optional[str]) -> Any:
+    """A rich console that keeps what it prints, as it would print it on a
+    terminal of that width and colour system (None: no colours, as for a
+    pipe): the classroom service draws a trainee's report on it, and the
+    trainee's command prints the text as it came."""
+    import io
+    from rich.console import Console
+    return Console(file=io.StringIO(), width=width, color_system=color,
+                   force_terminal=color is not None, legacy_windows=False)

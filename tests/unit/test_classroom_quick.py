@@ -1,0 +1,76 @@
+"""The quick path of a trainee's `check` in a class (v6lab.classroom.quick):
+which command lines it takes, and what it leaves to the full command line,
+which must answer everything else with its own messages. Pure: no service,
+no root."""
+
+from __future__ import annotations
+
+import pytest
+
+from v6lab.classroom import quick
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["check"], (None, {})),
+    (["check", "--lab", "slaac"], (None, {"lab": "slaac"})),
+    (["check", "--lab=slaac", "-v"], (None, {"lab": "slaac", "verbose": True})),
+    (["check", "--format", "json", "--verbose"], (None, {"format": "json", "verbose": True})),
+    (["--lang", "vi", "check"], ("vi", {})),
+    (["--lang=vi", "check", "--format=tap"], ("vi", {"format": "tap"})),
+])
+def test_it_takes_the_checks_it_is_sure_of(argv: list[str], expected: tuple) -> None:
+    assert quick._parse(argv) == expected
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["hint"], ["checks"], ["check", "--help"], ["check", "-h"], ["check", "--lab"],
+    ["check", "--lab", "--verbose"], ["check", "--lab", "a", "--lab", "b"],
+    ["check", "--format", "xml"], ["check", "--format="], ["check", "-vv"],
+    ["check", "--"], ["check", "extra"], ["--lang"], ["--lang", "vi"], ["--version"],
+    ["--langx", "vi", "check"], ["--lang", "-v", "check"], ["-v", "check"],
+    ["check", "--verbose", "--verbose"],
+])
+def test_anything_else_is_left_to_the_full_command(argv: list[str]) -> None:
+    assert quick._parse(argv) is None
+
+
+def test_main_sends_nothing_when_no_class_is_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("V6LAB_CLASS", "off")
+    assert quick.main(["check"]) is None
+
+
+def test_main_sends_nothing_to_a_service_that_is_not_there(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("V6LAB_CLASS", raising=False)
+    monkeypatch.setenv("V6LAB_CLASS_SOCKET", str(tmp_path / "none.sock"))
+    # Nothing was sent: the full command line says the service does not answer.
+    assert quick.main(["check"]) is None
+
+
+@pytest.mark.parametrize("env,tty,expected", [
+    ({}, False, (80, None)),
+    ({"COLUMNS": "132"}, False, (132, None)),
+    ({"COLUMNS": "5"}, False, (20, None)),
+    ({"FORCE_COLOR": "1", "TERM": "xterm"}, False, (80, "standard")),
+    ({"TERM": "xterm-256color"}, True, (80, "256")),
+    ({"TERM": "xterm", "COLORTERM": "truecolor"}, True, (80, "truecolor")),
+    ({"TERM": "dumb"}, True, (80, None)),
+    ({"TERM": "xterm", "NO_COLOR": "1"}, True, (80, None)),
+])
+def test_the_terminal_is_judged_as_rich_would(monkeypatch: pytest.MonkeyPatch, env: dict,
+                                               tty: bool, expected: tuple) -> None:
+    for var in ("COLUMNS", "FORCE_COLOR", "TERM", "COLORTERM", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: tty)
+    monkeypatch.setattr("os.get_terminal_size", lambda fd=0: (_ for _ in ()).throw(OSError()))
+    assert quick.terminal() == expected
+
+
+def test_the_request_is_one_the_service_accepts() -> None:
+    from v6lab.classroom import protocol
+    line = protocol.request("check", **quick.check_args("slaac", "text", True))
+    req = protocol.parse(line.rstrip(b"\n"))
+    assert req.op == "check" and req.args["lab"] == "slaac" and req.args["verbose"] is True
+    assert req.args["format"] == "text" and 20 <= req.args["width"] <= 1000
