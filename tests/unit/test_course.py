@@ -11,6 +11,7 @@ import pytest
 
 from v6lab import _core
 from v6lab.course import LabDefinition, find_lab, labs_dir, load_lab, render, scan_labs
+from v6lab.errors import UnsupportedKernelError
 from v6lab.testing import FakeLab
 
 LAB_PY = '''
@@ -241,3 +242,52 @@ def test_every_curriculum_lab_loads_validates_and_parses_without_root(lab_id):
     assert isinstance(d, LabDefinition) and d.solution and d.mistakes
     lab = FakeLab.from_lab(d)   # the topology through the core's validator
     assert set(lab.nodes) == set(d.topology().nodes())
+
+
+class ShellNode:
+    """A node's cmd() as a shell on this machine, for tun_problem(node):
+    the probe's real shell and its real error messages, on a device path
+    the test chooses (no lab is built in this tier)."""
+
+    name = "gw"
+
+    def cmd(self, command: str, **kw):
+        import subprocess
+        return subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+
+
+def test_tun_from_inside_a_node_names_the_node_and_the_fix(tmp_path, monkeypatch):
+    """A lab's setup asks from inside a node (nat64's gw): the shell's
+    failure becomes the same sentence as kernel_features' "tun"."""
+    import os
+    from v6lab import course
+    device = tmp_path / "tun"
+    monkeypatch.setattr(course, "TUN_DEVICE", str(device))
+    why = course.tun_problem(ShellNode())
+    assert why.startswith("in node gw, this machine has no TUN device") and "modprobe tun" in why
+    device.mkdir()
+    why = course.tun_problem(ShellNode())
+    assert why.startswith(f"in node gw, {device} cannot be opened (") and "TUN" in why, why
+    device.rmdir()
+    device.write_text("")
+    assert course.tun_problem(ShellNode()) == "" == course.tun_problem()
+    device.chmod(0)
+    if os.geteuid() != 0:    # the tier's run as nobody: a mode that refuses this user
+        why = course.tun_problem(ShellNode())
+        assert why == "in node gw, " + course.tun_problem(), why
+        assert "not accessible to this user" in why and f"chmod 0666 {device}" in why
+
+
+def test_kernel_features_take_tun(tmp_path, monkeypatch):
+    """"tun" is probed by opening the device (here a path that does not
+    exist), not by the core's link probe, which knows no such kind."""
+    from v6lab import course
+    monkeypatch.setattr(course, "TUN_DEVICE", str(tmp_path / "no-tun"))
+    d = load_lab(write_lab(tmp_path, "demo", {}))
+    d.kernel_features = ("tun",)
+    missing = d.missing_kernel_features()
+    assert len(missing) == 1 and "CONFIG_TUN" in missing[0], missing
+    with pytest.raises(UnsupportedKernelError, match="lab demo cannot run on this machine: this "
+                       "machine has no TUN device"):
+        d.require_kernel()
+
