@@ -201,6 +201,21 @@ class LabDefinition:
     def steps(self) -> list[Step]:
         raise NotImplementedError
 
+    @property
+    def number(self) -> Optional[int]:
+        """The lab's number in the curriculum, as README.md's table and the
+        plan count: order / 10 (order 110 is lab 11), so labs yet to be
+        written leave gaps instead of renumbering those after them. None
+        for a lab whose order is no multiple of 10 (one slotted between two
+        numbered labs) or that leaves order at its default (no place of its
+        own: it would take lab 10's number)."""
+        declared = "order" in vars(self) or any(
+            "order" in vars(c) for c in type(self).__mro__ if c is not LabDefinition)
+        if not declared or not isinstance(self.order, int) or self.order <= 0 \
+                or self.order % 10:
+            return None
+        return self.order // 10
+
     # -- language ----------------------------------------------------------
     @property
     def domain(self) -> str:
@@ -287,6 +302,10 @@ class LabDefinition:
         """Loads what a lab is made of once, so that a broken lab is one
         error naming its file and line when it is loaded, never a traceback
         from check, hint or solve."""
+        if not isinstance(self.order, int) or isinstance(self.order, bool):
+            where = str(self.folder / "lab.py")
+            raise SpecError(f"{where}: order must be a whole number (the curriculum position), "
+                            f"not {self.order!r}", [(where, "order", "must be a whole number")])
         try:
             self.topology().to_spec()
             steps = self.steps()

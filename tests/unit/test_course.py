@@ -4,6 +4,7 @@ Lab folders are written to tmp_path; the curriculum is loaded as is."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -291,3 +292,35 @@ def test_kernel_features_take_tun(tmp_path, monkeypatch):
                        "machine has no TUN device"):
         d.require_kernel()
 
+
+@pytest.mark.parametrize("order,number", [("order = 120", 12), ("order = 10", 1),
+                                          ("order = 105", None), ("", None),
+                                          ("order = 0", None)])
+def test_a_labs_number_is_its_curriculum_place(tmp_path, order, number):
+    """order 120 is lab 12, as README.md's table counts; a lab slotted
+    between two (105), or with the default order, has no number."""
+    lab_py = LAB_PY.replace('    title = "Address ${host}"',
+                            f'    {order}\n    title = "Address ${{host}}"')
+    d = load_lab(write_lab(tmp_path, "demo", {"lab.py": lab_py}))
+    assert d.number == number
+
+
+def test_an_order_that_is_no_number_is_named(tmp_path):
+    lab_py = LAB_PY.replace('    title = "Address ${host}"',
+                            '    order = "12"\n    title = "Address ${host}"')
+    e = spec_error(load_lab(write_lab(tmp_path, "demo", {"lab.py": lab_py})).validate)
+    assert "demo/lab.py: order must be a whole number" in str(e) and "'12'" in str(e)
+
+
+def test_the_readmes_curriculum_table_numbers_the_labs_as_they_do():
+    """README.md's table and `v6lab labs` give each lab one number, and
+    the lab's own docstring ("Lab 12: ...") says the same."""
+    readme = (labs_dir().parent / "README.md").read_text()
+    table = dict((m[2], int(m[1])) for m in
+                 re.finditer(r"^\| (\d+) \| `([a-z0-9-]+)` \|", readme, re.M))
+    labs = scan_labs([labs_dir()])[0]
+    assert table and table == {i: d.number for i, d in labs.items()}
+    assert len(set(table.values())) == len(table)
+    for i, d in labs.items():
+        doc = (d.folder / "lab.py").read_text().lstrip('"\n')
+        assert doc.startswith(f"Lab {d.number}:"), (i, doc[:40])
