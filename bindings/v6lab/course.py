@@ -29,6 +29,7 @@ filled in after translation.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib.util
 import os
 import re
@@ -39,7 +40,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable, Optional
 
-from . import i18n, paths
+from . import i18n, paths, userns
 from ._core import Error, SpecError
 from .errors import UnsupportedKernelError
 from .grading import Grader, Step
@@ -48,6 +49,7 @@ from .topo import Topo
 
 if TYPE_CHECKING:
     from .lab import Lab
+    from .node import Node
 
 Action = Callable[["Lab"], None]
 
@@ -98,6 +100,73 @@ class Mistake:
     expect: tuple[str, ...] = ()
 
 
+#: The TUN device. A userspace NAT64 (tayga) makes its interface with it.
+TUN_DEVICE = "/dev/net/tun"
+
+# A shell's exit status meaning "no such file" (the node probe below).
+_TUN_ABSENT = 10
+
+
+def _tun_sentence(err: int, error: str) -> str:
+    """What an open of the TUN device that failed with errno `err` means
+    for a lab, and what to do, in one sentence in the user's language."""
+    if err in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+        return _("this machine has no TUN device ({file}: {error}): load the kernel's tun "
+                 "module ('modprobe tun', kernel option CONFIG_TUN); a container must be "
+                 "given the device").format(file=TUN_DEVICE, error=error)
+    if err in (errno.EACCES, errno.EPERM):
+        if os.geteuid() == 0 and userns.in_initial_userns():
+            # Root opens any mode: what refuses it is a device cgroup (a
+            # container's), and "run as root" would be no advice.
+            return _("{file} cannot be opened even by root ({error}): the container must be "
+                     "allowed the device").format(file=TUN_DEVICE, error=error)
+        # Rootless, nodes share the host's device node, which a user
+        # namespace cannot open past its mode (root mode makes each node
+        # a device of its own, core/tools/node_root.cpp).
+        return _("{file} is not accessible to this user, so a rootless lab cannot create TUN "
+                 "interfaces: run v6lab as root, or allow it with 'chmod 0666 {file}' "
+                 "(Debian's default mode)").format(file=TUN_DEVICE)
+    return _("{file} cannot be opened ({error}), so no TUN interface can be made").format(
+        file=TUN_DEVICE, error=error)
+
+
+def tun_problem(node: Optional["Node"] = None) -> str:
+    """Empty if the TUN device opens, else one sentence saying what is
+    missing and what to do: the "tun" of `kernel_features`. Probed in
+    this process (what each node's root may open, too), or, given a node,
+    from inside it, which is the view its programs get (opening the device
+    creates no interface)."""
+    if node is None:
+        try:
+            os.close(os.open(TUN_DEVICE, os.O_RDWR | os.O_CLOEXEC))
+        except OSError as e:
+            return _tun_sentence(e.errno or 0, e.strerror or str(e))
+        return ""
+    r = node.cmd(f"[ -e {TUN_DEVICE} ] || exit {_TUN_ABSENT}; exec 3<>{TUN_DEVICE}")
+    if r.returncode == 0:
+        return ""
+    # The shell names the error with strerror(): find which one.
+    said = r.stderr.strip()
+    err = errno.ENOENT if r.returncode == _TUN_ABSENT else next(
+        (e for e in (errno.EACCES, errno.EPERM, errno.ENODEV, errno.ENXIO)
+         if os.strerror(e) in said), 0)
+    # TRANSLATORS: {why} is a sentence about the TUN device, seen from node {node}.
+    return _("in node {node}, {why}").format(
+        node=node.name, why=_tun_sentence(err, os.strerror(err) if err else said or "?"))
+
+
+def kernel_feature_missing(feature: str) -> str:
+    """Empty if this machine provides `feature` (see
+    LabDefinition.kernel_features), else one sentence with the fix. The
+    core probes link kinds and qdiscs in a throwaway namespace; "tun" is a
+    device this process opens, and its advice depends on how v6lab runs
+    (rootless or root), so it is answered here, translated."""
+    if feature == "tun":
+        return tun_problem()
+    from . import _core
+    return _core.kernel_feature_missing(feature)
+
+
 class LabDefinition:
     """Subclass in labs/<id>/lab.py as `class Lab(LabDefinition)`."""
 
@@ -109,9 +178,10 @@ class LabDefinition:
     order: int = 100
 
     # Kernel features the lab needs beyond namespaces, veth and bridges:
-    # link kinds ("sit", "ip6tnl", "gre", "dummy", "vxlan", ...) or "netem".
+    # link kinds ("sit", "ip6tnl", "gre", "dummy", "vxlan", ...), "netem",
+    # or "tun" (the TUN device, for a userspace NAT64 such as tayga).
     # Where one is missing the lab is refused before anything is built (and
-    # skipped by the tests), with the kernel option that provides it.
+    # skipped by the tests), with the kernel option or the fix.
     kernel_features: tuple[str, ...] = ()
 
     folder: Path = Path(".")
@@ -130,6 +200,21 @@ class LabDefinition:
 
     def steps(self) -> list[Step]:
         raise NotImplementedError
+
+    @property
+    def number(self) -> Optional[int]:
+        """The lab's number in the curriculum, as README.md's table and the
+        plan count: order / 10 (order 110 is lab 11), so labs yet to be
+        written leave gaps instead of renumbering those after them. None
+        for a lab whose order is no multiple of 10 (one slotted between two
+        numbered labs) or that leaves order at its default (no place of its
+        own: it would take lab 10's number)."""
+        declared = "order" in vars(self) or any(
+            "order" in vars(c) for c in type(self).__mro__ if c is not LabDefinition)
+        if not declared or not isinstance(self.order, int) or self.order <= 0 \
+                or self.order % 10:
+            return None
+        return self.order // 10
 
     # -- language ----------------------------------------------------------
     @property
@@ -217,6 +302,10 @@ class LabDefinition:
         """Loads what a lab is made of once, so that a broken lab is one
         error naming its file and line when it is loaded, never a traceback
         from check, hint or solve."""
+        if not isinstance(self.order, int) or isinstance(self.order, bool):
+            where = str(self.folder / "lab.py")
+            raise SpecError(f"{where}: order must be a whole number (the curriculum position), "
+                            f"not {self.order!r}", [(where, "order", "must be a whole number")])
         try:
             self.topology().to_spec()
             steps = self.steps()
@@ -259,14 +348,19 @@ class LabDefinition:
 
     def missing_kernel_features(self) -> list[str]:
         """One sentence per feature this kernel lacks (probed, not guessed)."""
-        from . import _core
-        return [m for m in (_core.kernel_feature_missing(f) for f in self.kernel_features) if m]
+        return [m for m in (kernel_feature_missing(f) for f in self.kernel_features) if m]
 
     def require_kernel(self) -> None:
         missing = self.missing_kernel_features()
         if missing:
-            raise UnsupportedKernelError(_("lab {lab} cannot run on this machine: {why}").format(
-                lab=self.id, why="; ".join(missing)))
+            raise self.unsupported("; ".join(missing))
+
+    def unsupported(self, why: str) -> UnsupportedKernelError:
+        """The refusal of this lab on this machine (exit code 7), for `why`:
+        what require_kernel raises, and what setup() raises for a need
+        that shows only once the nodes exist (e.g. tun_problem(node))."""
+        return UnsupportedKernelError(_("lab {lab} cannot run on this machine: {why}").format(
+            lab=self.id, why=why))
 
     def grader(self) -> Grader:
         """The lab's steps, with ${variables} in titles and hints filled in."""

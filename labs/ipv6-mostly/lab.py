@@ -1,7 +1,5 @@
 """Lab 13: IPv6-mostly, with PREF64 (RFC 8781) and DHCPv4 option 108 (RFC 8925)."""
 
-import errno
-import os
 import secrets
 
 from v6lab import Topo, paths, wait_until
@@ -19,31 +17,15 @@ PAGE = "/var/www/index.html"
 REPLY = "/var/www/reply.http"
 
 
-def tun_unusable() -> str:
-    """Why the ISP's tayga cannot get a tun device here, or "". Root mode
-    gives each node a device node of its own; rootless, nodes share the
-    host's, usable only if its mode lets this user open it (Debian ships
-    0666; some hosts make it 0600). Opening it creates no device."""
-    try:
-        os.close(os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC))
-    except FileNotFoundError:
-        return ("this kernel has no /dev/net/tun, which the ISP's NAT64 (tayga) needs "
-                "(kernel option CONFIG_TUN; modprobe tun)")
-    except OSError as e:
-        if e.errno in (errno.EACCES, errno.EPERM):
-            return ("/dev/net/tun cannot be opened by this user, so the ISP's NAT64 (tayga) "
-                    "cannot run in a rootless lab (run v6lab as root, or give /dev/net/tun "
-                    "mode 0666, as Debian ships it)")
-        return f"/dev/net/tun cannot be opened: {e.strerror} (the ISP's NAT64, tayga, needs it)"
-    return ""
-
-
 class Lab(LabDefinition):
     id = "ipv6-mostly"
     title = N_("IPv6-mostly: PREF64 and DHCPv4 option 108")
     level = "intermediate"
     minutes = 60
     order = 130
+    # The ISP's NAT64 (tayga) needs a TUN device: `v6lab start` refuses the
+    # lab (exit 7), and tests/labs skips it, where there is none.
+    kernel_features = ("tun",)
     variables = {
         "lan_prefix": "2001:db8:1::/64", "r1_lan": "2001:db8:1::1/64",
         "r1_lan_address": "2001:db8:1::1",
@@ -90,12 +72,6 @@ class Lab(LabDefinition):
         t.add_route("isp", v["lan_prefix"], via=v["r1_wan"].split("/")[0])
         t.add_route("web", "default", via=v["isp_v4_address"])
         return t
-
-    def missing_kernel_features(self) -> list[str]:
-        # The NAT64 needs a tun device: `v6lab start` refuses the lab (exit
-        # 7) with this sentence, and tests/labs skips it, where there is none.
-        why = tun_unusable()
-        return super().missing_kernel_features() + ([why] if why else [])
 
     def setup(self, lab) -> None:
         v = lab.vars

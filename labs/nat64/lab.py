@@ -24,12 +24,9 @@ cannot enter) for the translation (checks.py).
 from __future__ import annotations
 
 import ipaddress
-import os
-from typing import Callable
 
 from v6lab import Topo
-from v6lab.course import LabDefinition
-from v6lab.errors import Error
+from v6lab.course import LabDefinition, tun_problem
 from v6lab.grading import Step, checks as c
 from v6lab.i18n import N_
 from v6lab.internet import Internet
@@ -48,31 +45,15 @@ def synthesised(prefix: str, v4: str) -> str:
     return str(net[int(ipaddress.IPv4Address(v4))])
 
 
-def tun_problem(_: Callable[[str], str] = str) -> str:
-    """Why tayga could not open /dev/net/tun here, in one sentence, or "".
-    Each node sees the host's TUN device (root mode binds one per node),
-    so what this process may open is what a node's root may open: in a
-    user namespace, a device owned by the host's root opens only if its
-    mode lets every user open it."""
-    try:
-        fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return _("this kernel has no TUN device (/dev/net/tun is missing: kernel option "
-                 "CONFIG_TUN), which tayga needs")
-    except PermissionError:
-        return _("/dev/net/tun is not accessible to this user, so tayga cannot create its "
-                 "TUN interface: run v6lab as root, or allow it with "
-                 "'chmod 0666 /dev/net/tun' (Debian's default mode)")
-    os.close(fd)
-    return ""
-
-
 class Lab(LabDefinition):
     id = "nat64"
     title = N_("IPv6-only with NAT64 and DNS64")
     level = "intermediate"
     minutes = 60
     order = 120
+    # tayga is userspace over /dev/net/tun, which a rootless lab may not
+    # open (mode 0600 on some hosts).
+    kernel_features = ("tun",)
     # The block's variables first (the lab overrides none of them), then the lab's.
     variables = {
         **INTERNET.variables,
@@ -94,13 +75,6 @@ class Lab(LabDefinition):
     summary = N_("The office LAN is IPv6-only; make gw its NAT64 (tayga and nftables) and "
                  "DNS64 (unbound) so that pc reaches the IPv4-only server ${inet_v4only} "
                  "through ${nat64_prefix}.")
-
-    def missing_kernel_features(self) -> list[str]:
-        """The kernel probes, and TUN: tayga is userspace over /dev/net/tun,
-        which a rootless lab may not open (mode 0600 on some hosts)."""
-        missing = super().missing_kernel_features()
-        tun = tun_problem(self._)
-        return missing + [tun] if tun else missing
 
     def topology(self) -> Topo:
         v = self.vars
@@ -126,13 +100,11 @@ class Lab(LabDefinition):
 
     def setup(self, lab) -> None:
         INTERNET.start(lab)
-        # The same sentence as missing_kernel_features, from inside gw: the
-        # node's own view of the device is what tayga will get.
-        r = lab["gw"].cmd("exec 3<>/dev/net/tun")
-        if r.returncode != 0:
-            raise Error(self._("gw cannot open /dev/net/tun ({error}), so tayga cannot run: run "
-                               "v6lab as root, or allow it with 'chmod 0666 /dev/net/tun'").format(
-                                   error=r.stderr.strip() or "refused"))
+        # The refusal of kernel_features' "tun", from inside gw: the node's
+        # own view of the device is what tayga will get.
+        why = tun_problem(lab["gw"])
+        if why:
+            raise self.unsupported(why)
 
     def steps(self) -> list[Step]:
         _, v = self._, self.vars

@@ -4,6 +4,7 @@ Lab folders are written to tmp_path; the curriculum is loaded as is."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from v6lab import _core
 from v6lab.course import LabDefinition, find_lab, labs_dir, load_lab, render, scan_labs
+from v6lab.errors import UnsupportedKernelError
 from v6lab.testing import FakeLab
 
 LAB_PY = '''
@@ -241,3 +243,84 @@ def test_every_curriculum_lab_loads_validates_and_parses_without_root(lab_id):
     assert isinstance(d, LabDefinition) and d.solution and d.mistakes
     lab = FakeLab.from_lab(d)   # the topology through the core's validator
     assert set(lab.nodes) == set(d.topology().nodes())
+
+
+class ShellNode:
+    """A node's cmd() as a shell on this machine, for tun_problem(node):
+    the probe's real shell and its real error messages, on a device path
+    the test chooses (no lab is built in this tier)."""
+
+    name = "gw"
+
+    def cmd(self, command: str, **kw):
+        import subprocess
+        return subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+
+
+def test_tun_from_inside_a_node_names_the_node_and_the_fix(tmp_path, monkeypatch):
+    """A lab's setup asks from inside a node (nat64's gw): the shell's
+    failure becomes the same sentence as kernel_features' "tun"."""
+    import os
+    from v6lab import course
+    device = tmp_path / "tun"
+    monkeypatch.setattr(course, "TUN_DEVICE", str(device))
+    why = course.tun_problem(ShellNode())
+    assert why.startswith("in node gw, this machine has no TUN device") and "modprobe tun" in why
+    device.mkdir()
+    why = course.tun_problem(ShellNode())
+    assert why.startswith(f"in node gw, {device} cannot be opened (") and "TUN" in why, why
+    device.rmdir()
+    device.write_text("")
+    assert course.tun_problem(ShellNode()) == "" == course.tun_problem()
+    device.chmod(0)
+    if os.geteuid() != 0:    # the tier's run as nobody: a mode that refuses this user
+        why = course.tun_problem(ShellNode())
+        assert why == "in node gw, " + course.tun_problem(), why
+        assert "not accessible to this user" in why and f"chmod 0666 {device}" in why
+
+
+def test_kernel_features_take_tun(tmp_path, monkeypatch):
+    """"tun" is probed by opening the device (here a path that does not
+    exist), not by the core's link probe, which knows no such kind."""
+    from v6lab import course
+    monkeypatch.setattr(course, "TUN_DEVICE", str(tmp_path / "no-tun"))
+    d = load_lab(write_lab(tmp_path, "demo", {}))
+    d.kernel_features = ("tun",)
+    missing = d.missing_kernel_features()
+    assert len(missing) == 1 and "CONFIG_TUN" in missing[0], missing
+    with pytest.raises(UnsupportedKernelError, match="lab demo cannot run on this machine: this "
+                       "machine has no TUN device"):
+        d.require_kernel()
+
+
+@pytest.mark.parametrize("order,number", [("order = 120", 12), ("order = 10", 1),
+                                          ("order = 105", None), ("", None),
+                                          ("order = 0", None)])
+def test_a_labs_number_is_its_curriculum_place(tmp_path, order, number):
+    """order 120 is lab 12, as README.md's table counts; a lab slotted
+    between two (105), or with the default order, has no number."""
+    lab_py = LAB_PY.replace('    title = "Address ${host}"',
+                            f'    {order}\n    title = "Address ${{host}}"')
+    d = load_lab(write_lab(tmp_path, "demo", {"lab.py": lab_py}))
+    assert d.number == number
+
+
+def test_an_order_that_is_no_number_is_named(tmp_path):
+    lab_py = LAB_PY.replace('    title = "Address ${host}"',
+                            '    order = "12"\n    title = "Address ${host}"')
+    e = spec_error(load_lab(write_lab(tmp_path, "demo", {"lab.py": lab_py})).validate)
+    assert "demo/lab.py: order must be a whole number" in str(e) and "'12'" in str(e)
+
+
+def test_the_readmes_curriculum_table_numbers_the_labs_as_they_do():
+    """README.md's table and `v6lab labs` give each lab one number, and
+    the lab's own docstring ("Lab 12: ...") says the same."""
+    readme = (labs_dir().parent / "README.md").read_text()
+    table = dict((m[2], int(m[1])) for m in
+                 re.finditer(r"^\| (\d+) \| `([a-z0-9-]+)` \|", readme, re.M))
+    labs = scan_labs([labs_dir()])[0]
+    assert table and table == {i: d.number for i, d in labs.items()}
+    assert len(set(table.values())) == len(table)
+    for i, d in labs.items():
+        doc = (d.folder / "lab.py").read_text().lstrip('"\n')
+        assert doc.startswith(f"Lab {d.number}:"), (i, doc[:40])

@@ -1,6 +1,7 @@
 """Lab 12 (labs/nat64) without root: its addresses are derived as RFC 6052
 says, and a machine where tayga cannot open /dev/net/tun refuses the lab
-(and skips its tests) with one sentence that names the fix."""
+(and skips its tests) with one sentence that names the fix; so does lab 13
+(labs/ipv6-mostly), whose ISP runs tayga too."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from v6lab.course import load_lab
+from v6lab import userns
+from v6lab.course import LabDefinition, load_lab
+from v6lab.errors import UnsupportedKernelError
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "nat64"
 
@@ -27,12 +30,20 @@ def test_synthesised_addresses_embed_the_ipv4_address(d):
                                                       "2001:db8:100:64::c000:ab")
 
 
-@pytest.mark.parametrize("error,words", [
-    (PermissionError(errno.EACCES, "Permission denied"),
-     ("/dev/net/tun is not accessible", "run v6lab as root", "chmod 0666 /dev/net/tun")),
-    (FileNotFoundError(errno.ENOENT, "No such file"), ("CONFIG_TUN",)),
+@pytest.mark.parametrize("lab", ["nat64", "ipv6-mostly"])
+@pytest.mark.parametrize("error,rootless,words", [
+    (PermissionError(errno.EACCES, "Permission denied"), True,
+     ("/dev/net/tun is not accessible to this user", "run v6lab as root",
+      "chmod 0666 /dev/net/tun")),
+    (PermissionError(errno.EPERM, "Operation not permitted"), False,
+     ("/dev/net/tun cannot be opened even by root", "container must be allowed")),
+    (FileNotFoundError(errno.ENOENT, "No such file or directory"), True,
+     ("no TUN device", "No such file or directory", "modprobe tun", "CONFIG_TUN")),
 ])
-def test_no_tun_refuses_the_lab_naming_the_fix(d, monkeypatch, error, words):
+def test_no_tun_refuses_the_lab_naming_the_fix(lab, monkeypatch, error, rootless, words):
+    """Both NAT64 labs declare "tun" and nothing else of their own: the
+    framework's one sentence refuses them, with the advice that fits how
+    v6lab runs (root cannot be told to run as root)."""
     real_open = os.open
 
     def refuse(path, *a, **kw):
@@ -40,8 +51,12 @@ def test_no_tun_refuses_the_lab_naming_the_fix(d, monkeypatch, error, words):
             raise error
         return real_open(path, *a, **kw)
     monkeypatch.setattr(os, "open", refuse)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000 if rootless else 0)
+    monkeypatch.setattr(userns, "in_initial_userns", lambda: not rootless)
+    d = load_lab(LAB.parent / lab)
+    assert "tun" in d.kernel_features
+    assert type(d).missing_kernel_features is LabDefinition.missing_kernel_features
     missing = d.missing_kernel_features()
     assert len(missing) == 1 and all(w in missing[0] for w in words), missing
-    from v6lab.course import UnsupportedKernelError
-    with pytest.raises(UnsupportedKernelError, match="lab nat64 cannot run on this machine"):
+    with pytest.raises(UnsupportedKernelError, match=f"lab {lab} cannot run on this machine: "):
         d.require_kernel()

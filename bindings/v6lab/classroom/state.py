@@ -14,8 +14,14 @@ these files, which is what makes the instructor's view trustworthy
 
 class_rows() turns the events into the instructor's view: per trainee and
 lab the step reached, the score, hints and solves used, and the time since
-the last progress (a start, a check that passed more steps than ever
-before, a solve or a reset), from which a trainee is "stuck".
+the last progress, from which a trainee is "stuck". Progress is a step
+passed that was never passed before (by a check), the lab completed, or a
+solve by the instructor (help given: the row stops saying stuck, and says
+it again if the trainee stalls on the next step). A start, a reset or a
+stop is no progress, nor is the trainee's own solve (its steps count as
+passed already): else resetting now and then would hide a trainee who is
+stuck. The clock runs only while the lab runs, so a trainee who comes
+back to a lab the next day is not stuck from the first minute.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-# A trainee with no progress for this long while a lab runs is stuck.
+# A trainee with no progress for this long while a lab runs is stuck
+# (running time: a stopped lab's clock waits).
 DEFAULT_STUCK_AFTER = 15 * 60
 MAX_EVENT_LINE = 64 * 1024
 
@@ -154,21 +161,44 @@ class _Acc:
         self.total = 0
         self.attempts = self.hints = self.solves = self.by_instructor = 0
         self.completed: Optional[float] = None
-        self.last_progress = 0.0
+        self.last_progress = 0.0    # the first start until there is progress
+        self.ever_passed: set[str] = set()
+        # The stuck clock: seconds the lab ran without progress, over the
+        # intervals that ended (idle), plus the one that runs since up_at.
+        self.idle = 0.0
+        self.up = False
+        self.up_at = 0.0
 
     def add(self, e: dict[str, Any]) -> None:
         ev, at = e["ev"], float(e["at"])
-        if ev in ("start", "reset", "solve"):
-            self.last_progress = at
-        if ev == "solve":
+        if ev in ("start", "reset"):
+            if not self.last_progress:
+                self.last_progress = at
+            # A reset, or a start of a lab already up (one that died with
+            # no stop: its time counts as running), goes on counting.
+            if not self.up:
+                self.up, self.up_at = True, at
+        elif ev == "stop":
+            if self.up:
+                self.idle += max(0.0, at - self.up_at)
+                self.up = False
+        elif ev == "solve":
+            steps = e.get("steps") if isinstance(e.get("steps"), list) else []
+            self.ever_passed.update(s for s in steps if isinstance(s, str))
             if e.get("by") == "instructor":
                 self.by_instructor += 1
+                self._progress(at)
             else:
                 self.solves += 1
         elif ev == "hint":
             self.hints += 1
         elif ev == "check":
             self._check(e, at)
+
+    def _progress(self, at: float) -> None:
+        self.last_progress, self.idle = at, 0.0
+        if self.up:
+            self.up_at = at
 
     def _check(self, e: dict[str, Any], at: float) -> None:
         self.attempts += 1
@@ -179,12 +209,19 @@ class _Acc:
         self.best_score = max(self.best_score or 0.0, float(score))
         self.total = len(steps)
         if len(passed) > self.best_passed:
-            if self.best_passed >= 0 or passed:
-                self.last_progress = at
             self.best_passed = len(passed)
             self.reached = next((s for s in steps if s not in passed), "")
+        new = {s for s in passed if isinstance(s, str)} - self.ever_passed
+        self.ever_passed |= new
+        if new:
+            self._progress(at)
         if steps and len(passed) == len(steps) and self.completed is None:
             self.completed = at
+            self._progress(at)
+
+    def idle_at(self, now: float) -> float:
+        """Seconds the lab ran without progress, until now."""
+        return self.idle + (max(0.0, now - self.up_at) if self.up else 0.0)
 
 
 def class_rows(state_dir: Path, running: dict[tuple[int, str], bool],
@@ -217,5 +254,5 @@ def class_rows(state_dir: Path, running: dict[tuple[int, str], bool],
                 last_score=a.last_score, attempts=a.attempts, hints=a.hints, solves=a.solves,
                 instructor_solves=a.by_instructor, completed=a.completed,
                 last_progress=a.last_progress, since_progress=round(since, 1),
-                stuck=up and a.completed is None and since > stuck_after))
+                stuck=up and a.completed is None and a.idle_at(now) > stuck_after))
     return sorted(rows, key=lambda r: (r.trainee, r.lab))

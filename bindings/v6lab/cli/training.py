@@ -78,8 +78,8 @@ def labs(fmt: str) -> None:
     prog = Progress()
     defs, broken = scan_labs()
     if fmt == "json":
-        click.echo(json.dumps([{"id": d.id, "title": d.title, "level": d.level,
-                                "minutes": d.minutes, "summary": d.summary,
+        click.echo(json.dumps([{"id": d.id, "number": d.number, "title": d.title,
+                                "level": d.level, "minutes": d.minutes, "summary": d.summary,
                                 "folder": str(d.folder), "languages": d.languages,
                                 **prog.summary(d.id)}
                                for d in defs.values()]
@@ -101,7 +101,9 @@ def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
     cut or wrapped; level, time and the lab's languages go under the title
     (dim) so that at 80 columns the title has room and wraps to two or three
     lines, not seven. The status is the one `progress` shows, word for word
-    (solves are a column of `progress`)."""
+    (solves are a column of `progress`). The number is the curriculum's
+    (README.md's), not the row's: labs yet to come leave gaps, and a lab
+    with no place of its own has none."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
@@ -113,7 +115,7 @@ def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
     t.add_column(_("title"), overflow="fold", ratio=1)
     t.add_column(_("status"), no_wrap=True)
     t.add_column(_("best"), justify="right", no_wrap=True)
-    for i, d in enumerate(defs.values(), 1):
+    for d in defs.values():
         s = prog.summary(d.id)
         best = f"{s['best']:g} %" if s["best"] is not None else ""
         # TRANSLATORS: under a lab's title: "beginner · 25 min · en vi" ({languages}
@@ -121,7 +123,8 @@ def _labs_table(defs: dict[str, "LabDefinition"], prog: Any) -> Any:
         # Short, so that it fits one line at 80 columns.
         about = _("{level} · {minutes} min · {languages}").format(
             level=level_text(d.level), minutes=d.minutes, languages=" ".join(d.languages))
-        t.add_row(str(i), d.id, f"{escape(d.title)}\n[dim]{escape(about)}[/]",
+        number = "" if d.number is None else str(d.number)
+        t.add_row(number, d.id, f"{escape(d.title)}\n[dim]{escape(about)}[/]",
                   status_text(s["status"]), best)
     return t
 
