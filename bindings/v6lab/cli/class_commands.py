@@ -310,8 +310,8 @@ def _labs(sock: Path, fmt: str = "table", **rest: Any) -> int:
     prog = _ServiceProgress(client.call(sock, "progress"))
     defs, _broken = scan_labs()
     if fmt == "json":
-        click.echo(json.dumps([{"id": d.id, "title": d.title, "level": d.level,
-                                "minutes": d.minutes, **prog.summary(d.id)}
+        click.echo(json.dumps([{"id": d.id, "number": d.number, "title": d.title,
+                                "level": d.level, "minutes": d.minutes, **prog.summary(d.id)}
                                for d in defs.values()], indent=2))
         return 0
     console().print(_labs_table(defs, prog))
