@@ -243,6 +243,16 @@ int main(int argc, char** argv) {
     if (master >= 0) attach_slave(slave);
     if (::chdir(cwd.c_str()) != 0 && ::chdir("/") != 0) {
     }
+    // The command starts as from a login: every signal at its default and
+    // none blocked. Ignored dispositions survive exec, and whoever ran us
+    // may have ignored some (Python ignores SIGPIPE and SIGXFSZ, a shell's
+    // background job SIGINT and SIGQUIT): `yes | head` in a node would
+    // print "Broken pipe" errors instead of ending quietly.
+    for (int s = 1; s < NSIG; ++s)
+      if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execvp(cmd[0], cmd);
     int e = errno;
     std::fprintf(stderr, "v6lab-nsexec: cannot run %s: %s\n", cmd[0],

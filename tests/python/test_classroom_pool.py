@@ -208,6 +208,7 @@ def test_an_edited_lab_is_graded_by_its_new_code(svc: Service) -> None:
     first = json.loads(svc.run("check", "--format", "json").stdout)
     assert [s["title"] for s in first["steps"]][0] == "h1 has a link-local address"
     svc.write_lab("Pool test, second edition")
+    time.sleep(1.1)  # the zygote looks at the files at most once a second
     svc.run("stop", "--lab", "pool-test", check=True)
     r = svc.run("start", "pool-test", check=True)
     assert "Pool test, second edition" in r.stdout, r.stdout
@@ -223,3 +224,16 @@ def test_a_zygote_that_dies_is_replaced_and_the_request_answered(svc: Service) -
     r = svc.run("check", "--format", "json")
     assert r.returncode == 1 and json.loads(r.stdout)["lab_id"], r.stderr
     assert svc.zygote() != before
+
+
+def test_a_command_in_a_node_starts_with_every_signal_at_its_default(svc: Service) -> None:
+    # Python (the worker, the command line) ignores SIGPIPE and SIGXFSZ, and
+    # those survive exec: without v6lab-nsexec's reset, `yes | head` in a
+    # node reports "Broken pipe" instead of ending quietly.
+    script = "grep -E '^Sig(Ign|Blk)' /proc/self/status; yes | head -1"
+    own = {"V6LAB_CLASS": "off", "V6LAB_CLASS_SOCKET": "",
+           "V6LAB_STATE_DIR": str(svc.base / "state" / "users" / "0" / "run")}
+    for env in (None, own):  # through the service, and root's own exec
+        r = svc.run("exec", "h1", "--", "sh", "-c", script, check=True, env=env)
+        assert r.stdout.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16, "y"], r.stdout
+        assert r.stderr == "", r.stderr

@@ -5,9 +5,10 @@ Who asks is what the kernel says of the connection (SO_PEERCRED: uid, gid,
 pid at connect time), never anything the client sends. Each connection
 carries one request (v6lab.classroom.protocol) and gets one answer; each
 is served by a thread of its own, and the work itself by a worker process
-(v6lab.classroom.worker) with the trainee's directories of the service in
-its environment, so grading one trainee never waits for another's, and a
-crash is one refused request. Per trainee: one request that changes their
+(v6lab.classroom.worker, forked from the zygote: v6lab.classroom.zygote)
+with the trainee's directories of the service in its environment, so
+grading one trainee never waits for another's, and a crash is one refused
+request. Per trainee: one request that changes their
 labs at a time (a lock), at most `max_labs` labs running, at most
 `max_connections` connections open.
 

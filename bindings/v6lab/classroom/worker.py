@@ -1,6 +1,7 @@
 """What the classroom service runs for one request, in a process of its
-own (python -m v6lab.classroom.worker), as root, with the trainee's
-directories of the service in its environment:
+own, as root (forked from the zygote, v6lab.classroom.zygote, which calls
+main(); or on its own as python -m v6lab.classroom.worker), with the
+trainee's directories of the service in its environment:
 
     V6LAB_STATE_DIR        STATE/users/<uid>/run  (the trainee's lab records)
     V6LAB_PROGRESS         STATE/users/<uid>/progress.json
