@@ -523,6 +523,9 @@ def scan_labs(roots: Optional[list[Path]] = None) -> tuple[dict[str, LabDefiniti
             except SpecError as e:
                 broken.append(str(e.args[0]))
                 continue
+            except Exception as e:  # noqa: BLE001 - a lab's bug breaks that lab only
+                broken.append(f"{folder / 'lab.py'}: {type(e).__name__}: {e}")
+                continue
             if any(x.id == d.id for x in labs):
                 broken.append(f"{folder}: a lab called '{d.id}' is already loaded from "
                               f"{next(x.folder for x in labs if x.id == d.id)}")

@@ -110,12 +110,12 @@ FAKE_PROGRESS = {"version": 1, "labs": {LAB: {
     "hints": {}, "solves": [], "completed": "2026-01-01T00:00:00+0000"}}}
 
 FORGED = [
-    b'{"v": 1, "op": "check", "args": {"user": "root"}}\n',
-    b'{"v": 1, "op": "class-solve", "args": {"trainee": "TRAINEE", "lab": "slaac"}}\n',
-    b'{"v": 1, "op": "class-reset", "args": {"trainee": "TRAINEE", "lab": "slaac"}}\n',
-    b'{"v": 1, "op": "ls", "args": {}, "uid": 0}\n',
-    b'{"v": 1, "op": "record", "args": {"lab": "slaac", "score": 100}}\n',
-    b'{"v": 1, "op": "check", "args": {"lab": "slaac", "score": 100}}\n',
+    b'{"v": 2, "op": "check", "args": {"user": "root"}}\n',
+    b'{"v": 2, "op": "class-solve", "args": {"trainee": "TRAINEE", "lab": "slaac"}}\n',
+    b'{"v": 2, "op": "class-reset", "args": {"trainee": "TRAINEE", "lab": "slaac"}}\n',
+    b'{"v": 2, "op": "ls", "args": {}, "uid": 0}\n',
+    b'{"v": 2, "op": "record", "args": {"lab": "slaac", "score": 100}}\n',
+    b'{"v": 2, "op": "check", "args": {"lab": "slaac", "score": 100}}\n',
 ]
 
 OWN_GRADER = """
@@ -257,7 +257,7 @@ def test_a_trainee_is_refused_the_instructors_operations(cls: Class) -> None:
 
 NODE_CONNECTS = ("import socket, sys; s = socket.socket(socket.AF_UNIX); "
                  "s.connect('/proc/self/fd/0' + sys.argv[1]); "
-                 "s.sendall(b'{\"v\": 1, \"op\": \"hello\", \"args\": {}}\\n'); "
+                 "s.sendall(b'{\"v\": 2, \"op\": \"hello\", \"args\": {}}\\n'); "
                  "print(s.recv(4000).decode())")
 
 
@@ -268,7 +268,7 @@ def _exec_with_stdin(cls: Class, opener: str, suffix: str) -> subprocess.Complet
         "import json, os, socket, sys\n"
         f"fd = {opener}\n"
         "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
-        "req = {'v': 1, 'op': 'exec', 'args': {'node': 'h1', 'argv': "
+        "req = {'v': 2, 'op': 'exec', 'args': {'node': 'h1', 'argv': "
         f"['python3', '-c', {NODE_CONNECTS!r}, {suffix!r}]}}}}\n"
         "socket.send_fds(s, [json.dumps(req).encode() + b'\\n'], [fd, 1, 2])\n"
         "out = b''\n"
@@ -300,7 +300,7 @@ def test_a_uid_of_no_user_is_not_served(cls: Class) -> None:
     # A node's ids map to host uids that belong to no one: such a caller is
     # refused, whatever it asks.
     script = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
-              "s.sendall(b'{\"v\": 1, \"op\": \"hello\", \"args\": {}}\\n'); "
+              "s.sendall(b'{\"v\": 2, \"op\": \"hello\", \"args\": {}}\\n'); "
               "print(s.recv(4000).decode())")
     r = subprocess.run(["setpriv", "--reuid=3999999", "--regid=3999999", "--clear-groups",
                         PY, "-c", script, str(cls.socket)], capture_output=True, text=True,

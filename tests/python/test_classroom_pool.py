@@ -58,6 +58,15 @@ class Service:
         self.socket = base / "sock" / "class.sock"
         self.proc: subprocess.Popen | None = None
         self.write_lab("Pool test, first edition")
+        # A lab whose code raises something other than a SpecError: it is
+        # that lab's problem, never the service's.
+        broken = self.labs / "pool-broken"
+        broken.mkdir()
+        (broken / "lab.py").write_text(
+            "from v6lab.course import LabDefinition\n\n\n"
+            "class Lab(LabDefinition):\n"
+            "    def __init__(self):\n"
+            "        raise ValueError('boom in the constructor')\n")
 
     def write_lab(self, title: str) -> None:
         folder = self.labs / "pool-test"
@@ -237,3 +246,30 @@ def test_a_command_in_a_node_starts_with_every_signal_at_its_default(svc: Servic
         r = svc.run("exec", "h1", "--", "sh", "-c", script, check=True, env=env)
         assert r.stdout.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16, "y"], r.stdout
         assert r.stderr == "", r.stderr
+
+
+def test_a_lab_that_raises_breaks_only_itself(svc: Service) -> None:
+    r = svc.run("start", "pool-broken")
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert "pool-broken/lab.py: ValueError: boom in the constructor" in r.stderr, r.stderr
+    assert svc.run("check", "--format", "json").returncode == 1  # the other lab is graded
+
+
+def test_a_zygote_that_hangs_is_replaced(svc: Service) -> None:
+    before = svc.zygote()
+    os.kill(before, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        r = svc.run("check")
+        took = time.monotonic() - t0
+    finally:
+        if Path(f"/proc/{before}").exists():
+            os.kill(before, signal.SIGKILL)
+    # One request fails, saying so, after the zygote's time limit; the
+    # next is served by a new zygote.
+    assert r.returncode == 70 and "did not answer in time" in r.stderr, (r.stdout, r.stderr)
+    assert took < 30, took
+    assert "took no request" in (svc.base / "log").read_text()
+    again = svc.run("check", "--format", "json")
+    assert again.returncode == 1 and json.loads(again.stdout)["lab_id"], again.stderr
+    assert svc.zygote() != before

@@ -21,10 +21,10 @@ from classroom_setup import PY, Class, send_raw, class_fixture, users_fixture  #
 
 
 BROKEN = [
-    b"garbage\n", b"[1, 2]\n", b'{"v": 2, "op": "ls"}\n', b'{"v": 1, "op": "rm -rf"}\n',
-    b'{"v": 1, "op": "start", "args": {"lab": "../../etc"}}\n',
-    b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": "id"}}\n',
-    b'{"v": 1, "op": "start", "args": []}\n', b'{"v": true, "op": "ls"}\n',
+    b"garbage\n", b"[1, 2]\n", b'{"v": 3, "op": "ls"}\n', b'{"v": 2, "op": "rm -rf"}\n',
+    b'{"v": 2, "op": "start", "args": {"lab": "../../etc"}}\n',
+    b'{"v": 2, "op": "exec", "args": {"node": "h1", "argv": "id"}}\n',
+    b'{"v": 2, "op": "start", "args": []}\n', b'{"v": true, "op": "ls"}\n',
     b"\xff\xfe\n", b"[" * 100000 + b"\n", b"x" * 70000 + b"\n",
 ]
 
@@ -38,11 +38,11 @@ def test_broken_requests_get_one_error_and_the_service_keeps_serving(cls: Class)
     # A half request, then the client goes away; fds with an op that takes none.
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(cls.socket))
-    s.sendall(b'{"v": 1, "op"')
+    s.sendall(b'{"v": 2, "op"')
     s.close()
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(cls.socket))
-    socket.send_fds(s, [b'{"v": 1, "op": "ls"}\n'], [0, 1, 2])
+    socket.send_fds(s, [b'{"v": 2, "op": "ls"}\n'], [0, 1, 2])
     answer = json.loads(s.makefile("rb").readline())
     s.close()
     assert answer["ok"] is False and "no file descriptors" in answer["error"], answer
@@ -166,7 +166,7 @@ deadline = time.monotonic() + 10
 while time.monotonic() < deadline:  # until the service has taken in all eight
     s = socket.socket(socket.AF_UNIX)
     s.connect(sys.argv[1])
-    s.sendall(b'{"v": 1, "op": "ls"}\\n')
+    s.sendall(b'{"v": 2, "op": "ls"}\\n')
     answer = s.makefile("rb").readline().decode()
     s.close()
     if "too many" in answer:

@@ -19,7 +19,7 @@ from v6lab.classroom.protocol import ProtocolError
 
 
 def test_a_good_request_is_parsed_with_its_fields_checked() -> None:
-    req = protocol.parse(b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": ["ip", "-6", '
+    req = protocol.parse(b'{"v": 2, "op": "exec", "args": {"node": "h1", "argv": ["ip", "-6", '
                          b'"addr"], "lab": "slaac", "lang": "vi"}}')
     assert req.op == "exec" and req.args["argv"] == ["ip", "-6", "addr"]
     assert protocol.parse(protocol.request("ls").strip()).op == "ls"
@@ -37,26 +37,26 @@ BAD = [
     (b"[1]", "not a JSON object"),
     (b'{"op": "ls"}', "field v"),
     (b'{"v": true, "op": "ls"}', "field v"),
-    (b'{"v": 2, "op": "ls"}', "field v"),
-    (b'{"v": 1, "op": "rm"}', "field op"),
-    (b'{"v": 1, "op": 5}', "field op"),
-    (b'{"v": 1, "op": "ls", "uid": 0}', "field uid"),
-    (b'{"v": 1, "op": "ls", "args": []}', "field args"),
-    (b'{"v": 1, "op": "check", "args": {"user": "root"}}', "field args.user"),
-    (b'{"v": 1, "op": "start", "args": {}}', "field args.lab: missing"),
-    (b'{"v": 1, "op": "start", "args": {"lab": "../etc"}}', "field args.lab"),
-    (b'{"v": 1, "op": "start", "args": {"lab": 7}}', "field args.lab"),
-    (b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": "id"}}', "field args.argv"),
-    (b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": []}}', "field args.argv"),
-    (b'{"v": 1, "op": "exec", "args": {"node": "h1", "argv": ["a\\u0000b"]}}', "field args.argv"),
-    (b'{"v": 1, "op": "capture", "args": {"node": "h1", "iface": "eth0", "count": -1}}',
+    (b'{"v": 3, "op": "ls"}', "field v"),
+    (b'{"v": 2, "op": "rm"}', "field op"),
+    (b'{"v": 2, "op": 5}', "field op"),
+    (b'{"v": 2, "op": "ls", "uid": 0}', "field uid"),
+    (b'{"v": 2, "op": "ls", "args": []}', "field args"),
+    (b'{"v": 2, "op": "check", "args": {"user": "root"}}', "field args.user"),
+    (b'{"v": 2, "op": "start", "args": {}}', "field args.lab: missing"),
+    (b'{"v": 2, "op": "start", "args": {"lab": "../etc"}}', "field args.lab"),
+    (b'{"v": 2, "op": "start", "args": {"lab": 7}}', "field args.lab"),
+    (b'{"v": 2, "op": "exec", "args": {"node": "h1", "argv": "id"}}', "field args.argv"),
+    (b'{"v": 2, "op": "exec", "args": {"node": "h1", "argv": []}}', "field args.argv"),
+    (b'{"v": 2, "op": "exec", "args": {"node": "h1", "argv": ["a\\u0000b"]}}', "field args.argv"),
+    (b'{"v": 2, "op": "capture", "args": {"node": "h1", "iface": "eth0", "count": -1}}',
      "field args.count"),
-    (b'{"v": 1, "op": "capture", "args": {"node": "h1", "iface": "eth0", "count": true}}',
+    (b'{"v": 2, "op": "capture", "args": {"node": "h1", "iface": "eth0", "count": true}}',
      "field args.count"),
-    (b'{"v": 1, "op": "class-export", "args": {"format": "pdf"}}', "field args.format"),
-    (b'{"v": 1, "op": "class-reset", "args": {"trainee": "a b", "lab": "x"}}',
+    (b'{"v": 2, "op": "class-export", "args": {"format": "pdf"}}', "field args.format"),
+    (b'{"v": 2, "op": "class-reset", "args": {"trainee": "a b", "lab": "x"}}',
      "field args.trainee"),
-    (b'{"v": 1, "op": "ls", "args": {"lang": "../../x"}}', "field args.lang"),
+    (b'{"v": 2, "op": "ls", "args": {"lang": "../../x"}}', "field args.lang"),
 ]
 
 
@@ -71,7 +71,7 @@ def test_a_bad_request_is_one_sentence_naming_the_field(line: bytes, why: str) -
 def test_answers_read_back_and_a_foreign_answer_is_an_error() -> None:
     assert protocol.read_answer(protocol.answer({"x": 1}).strip()) == (True, {"x": 1}, 0)
     assert protocol.read_answer(protocol.refusal("no", 4).strip()) == (False, "no", 4)
-    for line in (b"nope", b'{"v": 9, "ok": true}', b'{"v": 1}'):
+    for line in (b"nope", b'{"v": 9, "ok": true}', b'{"v": 2}'):
         with pytest.raises(ProtocolError):
             protocol.read_answer(line)
 

@@ -117,7 +117,7 @@ def run_in_node(path: Path, op: str, **args: Any) -> int:
 
         def winch(*_a: Any) -> None:
             try:
-                s.sendall(b'{"v": 1, "op": "winch"}\n')
+                s.sendall(b'{"v": 2, "op": "winch"}\n')
             except OSError:
                 pass
         old = signal.signal(signal.SIGWINCH, winch) if sys.stdin.isatty() else None

@@ -3,12 +3,12 @@ socket, versioned, every request checked field by field.
 
 A request is one line, at most MAX_LINE bytes:
 
-    {"v": 1, "op": "check", "args": {"lab": "slaac"}}
+    {"v": 2, "op": "check", "args": {"lab": "slaac"}}
 
 and every answer one line:
 
-    {"v": 1, "ok": true, "result": ...}
-    {"v": 1, "ok": false, "error": "one sentence", "code": 1}
+    {"v": 2, "ok": true, "result": ...}
+    {"v": 2, "ok": false, "error": "one sentence", "code": 1}
 
 `code` is the exit code the client leaves with (docs/cli.md). Who asks is
 never in the request: the service reads it from the kernel (SO_PEERCRED),
@@ -32,7 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Optional
 
-VERSION = 1
+VERSION = 2  # 2: check may ask for the report drawn (format, width, color, verbose)
 MAX_LINE = 64 * 1024
 # An answer may be larger than a request (a report, a lab's instructions).
 MAX_ANSWER = 64 * 1024 * 1024

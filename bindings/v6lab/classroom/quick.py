@@ -177,25 +177,39 @@ def main(argv: list[str]) -> Optional[int]:
     except OSError:
         s.close()
         return None  # nothing sent yet: the full command explains
-    with s:
-        try:
-            s.sendall(line)
-            ok, value, code = protocol.read_answer(read_line(s))
-        except Unanswered as e:
-            return _fail(str(e), e.code)
-        except protocol.ProtocolError as e:
-            return _fail(str(e), e.code)
-        except OSError as e:
-            return _fail(f"{e.strerror or e}", protocol.EXIT_FAILED)
+    try:
+        return _exchange(s, line)
+    except KeyboardInterrupt:
+        return _fail(i18n._("interrupted"), 130)
+    finally:
+        s.close()
+
+
+def _exchange(s: socket.socket, line: bytes) -> int:
+    """Sends the request; prints the report the service drew."""
+    try:
+        s.sendall(line)
+        ok, value, code = protocol.read_answer(read_line(s))
+    except Unanswered as e:
+        return _fail(str(e), e.code)
+    except protocol.ProtocolError as e:
+        return _fail(str(e), e.code)
+    except OSError as e:
+        return _fail(f"{e.strerror or e}", protocol.EXIT_FAILED)
     if not ok:
         return _fail(str(value), code)
+    if not isinstance(value, dict) or not isinstance(value.get("output"), str):
+        return _fail(i18n._("the classroom service sent no report: ask your instructor to "
+                            "restart it (it may be older than this v6lab)"),
+                     protocol.EXIT_INTERNAL)
+    out = value["output"].encode(sys.stdout.encoding or "utf-8", errors="replace")
     try:
-        sys.stdout.write(value["output"])
+        sys.stdout.buffer.write(out)
         sys.stdout.flush()
     except BrokenPipeError:  # `v6lab check | head`, as the full command does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    return int(value["exit"])
+    return int(value.get("exit", protocol.EXIT_INTERNAL))
 
 
 def _fail(message: str, code: int) -> int:

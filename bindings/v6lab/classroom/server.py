@@ -39,7 +39,7 @@ from typing import Any, Iterator, Optional
 
 from .. import i18n, paths, registry
 from ..i18n import N_
-from . import export, protocol, state, trust, zygote
+from . import export, pool, protocol, state, trust, zygote
 from .protocol import ProtocolError
 
 log = logging.getLogger("v6lab.classroom")
@@ -155,7 +155,7 @@ class Service:
         self._counters = _Counters()
         self._stopping = threading.Event()
         self._sock: Optional[socket.socket] = None
-        self._pool = zygote.Pool(self._base_env())
+        self._pool = pool.Pool(self._base_env())
 
     # -- setup --------------------------------------------------------------
     def bind(self) -> None:
@@ -240,6 +240,12 @@ class Service:
             self._dispatch(conn, peer, req, fds, rest)
         except ProtocolError as e:
             _send(conn, protocol.refusal(str(e), e.code))
+        except (pool.WorkerTimeout, pool.WorkerFailed) as e:
+            # Before the OSErrors: a worker's trouble is the trainee's to
+            # hear about, and the instructor's to read in the log.
+            log.error("uid %d: %s", peer.uid, e)
+            _send(conn, protocol.refusal(f"{e}: ask your instructor to look at the service's "
+                                         f"log", protocol.EXIT_INTERNAL))
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             pass
         except Exception as e:  # noqa: BLE001 - the service keeps serving
@@ -348,7 +354,6 @@ class Service:
         """The worker's answer line for a request that runs nothing in a node."""
         w = self._pool.spawn(self._worker_env(uid, name, op, args, by))
         try:
-            w.started(REQUEST_TIMEOUT)
             out = w.read_answer(WORKER_TIMEOUT, protocol.MAX_ANSWER)
             code = w.wait(REQUEST_TIMEOUT)
         finally:
@@ -372,7 +377,6 @@ class Service:
                 _close(fd)
             fds.clear()
         try:
-            w.started(REQUEST_TIMEOUT)
             first = w.read_answer(WORKER_TIMEOUT, protocol.MAX_LINE).strip()
             ok = False
             if first:
@@ -415,7 +419,7 @@ class Service:
                                 else self.config.stuck_after)
 
 
-def _wait_relaying(conn: socket.socket, w: zygote.Worker, rest: bytes) -> Optional[int]:
+def _wait_relaying(conn: socket.socket, w: pool.Worker, rest: bytes) -> Optional[int]:
     """Waits for the command; passes the client's window size changes on
     (SIGWINCH) and kills the command if the client goes away. The exit
     code, or None if the client is gone."""
@@ -453,11 +457,11 @@ def _wait_relaying(conn: socket.socket, w: zygote.Worker, rest: bytes) -> Option
         conn.setblocking(True)
 
 
-def _stop(w: zygote.Worker) -> None:
+def _stop(w: pool.Worker) -> None:
     w.signal(signal.SIGTERM)
     try:
         w.wait(3)
-    except socket.timeout:
+    except pool.WorkerTimeout:
         w.kill()
         w.wait(REQUEST_TIMEOUT)
 

@@ -24,10 +24,10 @@ the answer ("ok" or the refusal) to the control fd the service gives it
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -293,7 +293,9 @@ def _refusal(e: BaseException) -> bytes:
     if isinstance(e, OSError):
         where = f": {e.filename}" if e.filename else ""
         return protocol.refusal(f"{e.strerror or e}{where}", protocol.EXIT_FAILED)
-    traceback.print_exception(e, file=sys.stderr)  # the service's log
+    # The service's log (in a worker for exec, shell or capture, stderr is
+    # the trainee's: the zygote points logging elsewhere first).
+    logging.getLogger("v6lab.classroom").error("worker: %s", type(e).__name__, exc_info=e)
     return protocol.refusal(f"internal error in the classroom service: {type(e).__name__}: "
                             f"{str(e)[:200]}", protocol.EXIT_INTERNAL)
 

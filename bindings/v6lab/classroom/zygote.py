@@ -41,21 +41,21 @@ restarted (systemctl restart v6lab-class), as any Python program does.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import logging
 import os
 import selectors
+import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
-from typing import Any, Optional
+from typing import Any
 
 log = logging.getLogger("v6lab.classroom")
 
-MAX_MESSAGE = 256 * 1024
+MAX_MESSAGE = 1 << 20  # the service's socket buffer for it (pool.py)
 # The fds of a request, in the order they are sent.
 CHANNEL, ANSWER, STDIN, STDOUT, STDERR = range(5)
 # Where the answer's write end lands in a worker that runs a command in a
@@ -65,48 +65,66 @@ CONTROL_FD = 3
 
 # -- the zygote's side ------------------------------------------------------
 
-def _curriculum_files() -> dict[str, int]:
-    """mtime of every Python file of every lab folder: what decides whether
-    the loaded curriculum is still the one on disk."""
+Fingerprint = dict[str, tuple[int, int, int]]
+
+
+def _curriculum_files() -> Fingerprint:
+    """(mtime, size, inode) of every file of every lab folder, catalogues
+    and subfolders included: what decides whether the loaded curriculum is
+    still the one on disk."""
     from ..course import labs_path
-    out: dict[str, int] = {}
+    out: Fingerprint = {}
     for root in labs_path():
-        for f in root.glob("*/*.py") if root.is_dir() else ():
+        for f in root.glob("*/**/*") if root.is_dir() else ():
             try:
-                out[str(f)] = os.stat(f).st_mtime_ns
+                st = os.stat(f)
             except OSError:
-                pass
+                continue
+            if not f.is_dir():
+                out[str(f)] = (st.st_mtime_ns, st.st_size, st.st_ino)
     return out
 
 
-def _preload() -> dict[str, int]:
-    """Imports what any worker needs, loads the curriculum and the
-    catalogues of every language it ships; the fingerprint of the files."""
+def _settled(files: Fingerprint, now_ns: int) -> bool:
+    """False while a file changed in the last two seconds: a save may still
+    be under way (an editor that truncates and writes), and a change within
+    one clock tick would not show in the mtime."""
+    return all(now_ns - mtime > 2_000_000_000 for mtime, _size, _ino in files.values())
+
+
+def _preload_modules() -> None:
+    """Imports what any worker needs, so that no worker searches the path
+    for a module (stat calls, on every request)."""
     import importlib
     import pkgutil
-    from .. import course, grading, i18n
-    from . import worker
+    from .. import grading
+    importlib.import_module("v6lab.classroom.worker")
     for mod in pkgutil.walk_packages(grading.__path__, grading.__name__ + "."):
         importlib.import_module(mod.name)
-    # What the operations import when they run (a worker that imports a
-    # module searches the path for it: stat calls, every request).
     for name in ("rich.console", "rich.table", "pwd", "v6lab.progress", "v6lab.nodesock",
                  "v6lab.detached", "v6lab.lab", "v6lab.course"):
         importlib.import_module(name)
-    files = _curriculum_files()
-    worker.PRELOADED.clear()
+    _warm_up_rendering()
+
+
+def _load_curriculum() -> dict[str, dict[str, Any]]:
+    """The curriculum in every language v6lab ships (a definition's texts
+    are in the language it was loaded in). A lab that cannot be loaded is
+    left out, in one language or all: the worker then loads it itself and
+    says what is wrong with it, as without a zygote."""
+    from .. import course, i18n
+    out: dict[str, dict[str, Any]] = {}
     for lang in i18n.available_languages():
         previous = i18n.set_language(lang)
         try:
             i18n.translation()
-            # Loaded once per language: a definition's texts are in the
-            # language it was loaded in. Broken labs are left out here and
-            # reported by the worker's own load, as without a zygote.
-            worker.PRELOADED[lang] = course.scan_labs()[0]
+            out[lang] = course.scan_labs()[0]
+        except Exception:  # noqa: BLE001 - one broken lab must not stop the service
+            log.exception("loading the curriculum in %s failed; its workers load it themselves",
+                          lang)
         finally:
             i18n.set_language(previous)
-    _warm_up_rendering()
-    return files
+    return out
 
 
 def _warm_up_rendering() -> None:
@@ -124,14 +142,20 @@ def _warm_up_rendering() -> None:
         report.output(fmt, "lab", "where")
 
 
-def _reload_curriculum() -> dict[str, int]:
-    """Forgets the lab modules (v6lab_labs.*) and loads them again."""
+def _forget_curriculum() -> None:
+    """The lab modules (v6lab_labs.*) and every catalogue read so far, so
+    that the next load reads the files again (gettext keeps each catalogue
+    it has read for the life of the process)."""
+    import gettext
+    import importlib
+    from .. import i18n
     for name in [m for m in sys.modules if m == "v6lab_labs" or m.startswith("v6lab_labs.")]:
         del sys.modules[name]
-    from .. import i18n
+    cache = getattr(gettext, "_translations", None)
+    if isinstance(cache, dict):
+        cache.clear()
     i18n.clear_cache()
-    log.info("the curriculum changed on disk: loading it again")
-    return _preload()
+    importlib.invalidate_caches()
 
 
 class _Zygote:
@@ -141,8 +165,10 @@ class _Zygote:
         self.sel.register(ctl, selectors.EVENT_READ)
         # pidfd -> (pid, channel) of each worker not yet reaped
         self.children: dict[int, tuple[int, socket.socket]] = {}
-        self.files = _preload()
-        self.looked = time.monotonic()
+        _preload_modules()
+        self.files: Fingerprint = {}
+        self.looked = 0.0
+        self._look()
 
     def serve(self) -> None:
         # What is loaded now stays unchanged in every worker: out of the
@@ -178,19 +204,38 @@ class _Zygote:
                 _close(fd)
         return True
 
-    def _spawn(self, req: dict[str, Any], fds: list[int]) -> None:
-        # At most once a second (a class's burst of checks stats the files
-        # once): an edit is graded from the next request a second after it.
+    def _look(self) -> None:
+        """Loads the curriculum again if its files changed. At most once a
+        second (a class's burst of checks stats the files once), so an
+        edit is graded from the next request a second after it; the new
+        definitions replace the old ones whole, only once they are loaded."""
+        from . import worker
         now = time.monotonic()
-        if now - self.looked >= 1.0:
-            self.looked = now
-            if _curriculum_files() != self.files:
-                gc.unfreeze()
-                self.files = _reload_curriculum()
-                gc.freeze()
+        if now - self.looked < 1.0:
+            return
+        self.looked = now
+        files = _curriculum_files()
+        if files == self.files:
+            return
+        gc.unfreeze()
+        if self.files:
+            log.info("the curriculum changed on disk: loading it again")
+            _forget_curriculum()
+        worker.PRELOADED = _load_curriculum()
+        # Files still being written are looked at again: a load that read
+        # half of them must not count as the current curriculum.
+        self.files = files if _settled(files, time.time_ns()) else {"": (0, 0, 0)}
+        gc.freeze()
+
+    def _spawn(self, req: dict[str, Any], fds: list[int]) -> None:
+        if _gone(fds[CHANNEL]):
+            return  # the service gave up on this request before it came to us
+        self._look()
         channel = socket.socket(fileno=os.dup(fds[CHANNEL]))
-        if threading.active_count() != 1:
+        if len(os.listdir("/proc/self/task")) != 1:  # the core's threads count too
             raise RuntimeError("the zygote is no longer single-threaded: refusing to fork")
+        sys.stdout.flush()
+        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
             self._child(req, fds, channel)  # never returns
@@ -200,7 +245,9 @@ class _Zygote:
         try:
             socket.send_fds(channel, [json.dumps({"pid": pid}).encode() + b"\n"], [pidfd])
         except OSError:
-            pass  # the service gave up on this request; the worker is reaped all the same
+            # The service gave up on this request (a timeout): its worker
+            # must not go on without the service's locks and limits.
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
 
     def _reap(self, pidfd: int) -> None:
         pid, channel = self.children.pop(pidfd)
@@ -234,6 +281,11 @@ class _Zygote:
             # are closed after, or a command exec'd in a node would inherit
             # them (and the answer pipe would not end when it should).
             if len(fds) == 5:  # exec, shell, capture: the client's stdio
+                # The service's log stays the log: what the worker logs must
+                # not reach the trainee's terminal.
+                # Above CONTROL_FD: a plain dup could take fd 3, which the
+                # answer's write end is about to replace.
+                _log_to(fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, CONTROL_FD + 1))
                 for target, fd in ((0, fds[STDIN]), (1, fds[STDOUT]), (2, fds[STDERR])):
                     os.dup2(fd, target)
                 os.dup2(fds[ANSWER], CONTROL_FD, inheritable=False)
@@ -262,6 +314,25 @@ class _Zygote:
         os._exit(code)
 
 
+def _gone(fd: int) -> bool:
+    """Whether the other end of a request's channel has hung up."""
+    import select
+    p = select.poll()
+    p.register(fd, select.POLLIN | select.POLLHUP)
+    return any(ev & select.POLLHUP for _fd, ev in p.poll(0))
+
+
+def _log_to(fd: int) -> None:
+    """Every logging handler, and tracebacks, write to fd (close-on-exec)."""
+    stream = os.fdopen(fd, "w", buffering=1)
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s v6lab-class: %(message)s"))
+    root.addHandler(handler)
+
+
 def main() -> int:
     """python -m v6lab.classroom.zygote FD: FD is the service's end."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -276,176 +347,6 @@ def main() -> int:
 
 
 # -- the service's side -------------------------------------------------------
-
-class Worker:
-    """One request's worker, as the service sees it: its answer pipe, and
-    its pid and pidfd once the zygote has said them."""
-
-    def __init__(self, channel: socket.socket, answer: int) -> None:
-        self.channel = channel
-        self.answer_fd = answer
-        self.pid = 0
-        self.pidfd = -1
-        self.exit: Optional[int] = None
-        self._buf = b""
-
-    def _read_channel(self) -> bool:
-        """Reads what the zygote said; False at its end."""
-        data, fds, _flags, _addr = socket.recv_fds(self.channel, 4096, 1)
-        if fds:
-            if self.pidfd < 0:
-                self.pidfd = fds[0]
-            else:
-                for fd in fds:
-                    _close(fd)
-        if not data:
-            return False
-        self._buf += data
-        while b"\n" in self._buf:
-            line, self._buf = self._buf.split(b"\n", 1)
-            msg = json.loads(line)
-            if "pid" in msg:
-                self.pid = int(msg["pid"])
-            if "exit" in msg:
-                self.exit = int(msg["exit"])
-        return True
-
-    def started(self, timeout: float) -> None:
-        """Waits for the pid (and pidfd): it comes right after the fork."""
-        self.channel.settimeout(timeout)
-        while self.pidfd < 0:
-            if not self._read_channel():
-                raise RuntimeError("the classroom zygote ended without starting a worker")
-
-    def read_answer(self, timeout: float, limit: int) -> bytes:
-        """Everything the worker writes on its answer pipe, until it closes
-        it (ends, or execs a command), at most limit bytes; on timeout the
-        worker is killed."""
-        sel = selectors.DefaultSelector()
-        sel.register(self.answer_fd, selectors.EVENT_READ)
-        out = b""
-        try:
-            while len(out) <= limit:
-                if not sel.select(timeout):
-                    self.kill()
-                    raise TimeoutError("the classroom worker took too long")
-                data = os.read(self.answer_fd, 65536)
-                if not data:
-                    break
-                out += data
-        finally:
-            sel.close()
-        return out
-
-    def wait(self, timeout: Optional[float] = None) -> Optional[int]:
-        """The worker's exit code, as the zygote reports it (None if the
-        zygote went away first)."""
-        self.channel.settimeout(timeout)
-        while self.exit is None:
-            if not self._read_channel():
-                return None
-        return self.exit
-
-    def signal(self, sig: int) -> None:
-        if self.pidfd >= 0:
-            try:
-                import signal as _signal
-                _signal.pidfd_send_signal(self.pidfd, sig)
-            except ProcessLookupError:
-                pass
-
-    def kill(self) -> None:
-        import signal as _signal
-        self.signal(_signal.SIGKILL)
-
-    def close(self) -> None:
-        self.channel.close()
-        for fd in (self.answer_fd, self.pidfd):
-            if fd >= 0:
-                _close(fd)
-        self.answer_fd = self.pidfd = -1
-
-
-class Pool:
-    """The service's zygote: started on first use, started again if it
-    dies (the request that found it dead is retried once)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self._env = env
-        self._lock = threading.Lock()
-        self._proc: Optional[subprocess.Popen] = None
-        self._ctl: Optional[socket.socket] = None
-
-    def _start(self) -> socket.socket:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "v6lab.classroom.zygote", str(theirs.fileno())],
-                env=self._env, cwd="/", stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),))
-        finally:
-            theirs.close()
-        ours.settimeout(120)
-        ready = ours.recv(64)
-        if not ready:
-            self._proc.wait()
-            raise RuntimeError(f"the classroom zygote did not start (exit {self._proc.returncode})")
-        ours.settimeout(None)
-        log.info("zygote pid %d ready", self._proc.pid)
-        self._ctl = ours
-        return ours
-
-    def start(self) -> None:
-        """Starts the zygote now, so the first request does not wait for it."""
-        with self._lock:
-            if self._ctl is None:
-                self._start()
-
-    def spawn(self, env: dict[str, str], stdio: Optional[list[int]] = None,
-              session: bool = False) -> Worker:
-        """A worker for one request; stdio: the client's three fds (they
-        stay the caller's to close)."""
-        r, w = os.pipe()
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        msg = json.dumps({"env": env, "session": session}).encode()
-        try:
-            for attempt in (1, 2):
-                with self._lock:
-                    ctl = self._ctl or self._start()
-                    try:
-                        socket.send_fds(ctl, [msg], [theirs.fileno(), w, *(stdio or [])])
-                        break
-                    except (BrokenPipeError, ConnectionResetError):
-                        log.warning("the classroom zygote is gone: starting another")
-                        self._forget()
-                        if attempt == 2:
-                            raise
-        except BaseException:
-            mine.close()
-            _close(r)
-            raise
-        finally:
-            theirs.close()
-            _close(w)
-        return Worker(mine, r)
-
-    def _forget(self) -> None:
-        if self._ctl is not None:
-            self._ctl.close()
-            self._ctl = None
-        if self._proc is not None:
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-
-    def close(self) -> None:
-        """Closing the channel ends the zygote (its workers finish their
-        requests on their own)."""
-        with self._lock:
-            self._forget()
-
 
 def _close(fd: int) -> None:
     try:

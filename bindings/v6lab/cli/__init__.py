@@ -42,7 +42,11 @@ __all__ = ["main", "run", "errors"]
 def main(ctx: click.Context) -> None:
     """The group's callback: runs before every verb (--lang, being eager,
     has been applied by then)."""
-    _check_environment(ctx.invoked_subcommand)
+    verb = ctx.invoked_subcommand
+    cmd = main.get_command(ctx, verb) if verb else None
+    if getattr(cmd, "_v6lab_class", False) and class_commands.client.class_socket() is not None:
+        return  # the class keeps the records: no local state directory is needed
+    _check_environment(verb)
 
 
 for _module in (lab_commands, node_commands, training, info, class_commands):

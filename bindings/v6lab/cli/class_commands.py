@@ -212,7 +212,9 @@ def _check(sock: Path, lab_name: Optional[str], fmt: str = "text", verbose: bool
     """The service grades and draws the report for this terminal (its width,
     colours and language): printed as it comes."""
     data = client.call(sock, "check", **quick.check_args(lab_name, fmt, verbose))
-    click.echo(data["output"], nl=False)
+    # color=True: the service drew for this terminal as quick.terminal()
+    # judged it (FORCE_COLOR included); click must not strip it again.
+    click.echo(data["output"], nl=False, color=True)
     return int(data["exit"])
 
 

@@ -46,5 +46,9 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 __all__ = ["Check", "CheckFailed", "CheckPending", "CheckResult", "Grader", "Report", "Step",
            "StepResult", "checks", "plan"]

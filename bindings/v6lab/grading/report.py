@@ -218,8 +218,7 @@ class Report:
         self.render(con, verbose=verbose)
         if self.passed:
             con.print("\n[bold green]" + escape(_("All steps done. Well done!")) + "[/]")
-        recorded = getattr(con.file, "getvalue", None)  # a text_console's
-        return recorded() if recorded is not None else ""
+        return con.file.getvalue() if getattr(con, "_v6lab_recorded", False) else ""
 
     def render(self, console: Any = None, verbose: bool = False) -> None:
         """A checklist for a terminal: steps with marks and points, then the
@@ -267,5 +266,7 @@ def text_console(width: int, color: Optional[str]) -> Any:
     trainee's command prints the text as it came."""
     import io
     from rich.console import Console
-    return Console(file=io.StringIO(), width=width, color_system=color,
-                   force_terminal=color is not None, legacy_windows=False)
+    con = Console(file=io.StringIO(), width=width, color_system=color,
+                  force_terminal=color is not None, legacy_windows=False)
+    con._v6lab_recorded = True  # Report.output returns what it kept
+    return con
