@@ -138,13 +138,15 @@ def service_fixture(v6lab_available: None) -> Iterator[Service]:
     if os.geteuid() != 0:
         pytest.skip("the classroom service runs as root")
     base = Path(tempfile.mkdtemp(prefix="v6lab-pool-", dir="/tmp"))
-    s = Service(base)
+    s: Service | None = None
     try:
+        s = Service(base)
         s.start()
         s.run("start", "pool-test", check=True)
         yield s
     finally:
-        s.stop()
+        if s is not None:
+            s.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 
