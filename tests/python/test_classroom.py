@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 from conftest import ROOT
 from classroom_setup import (LAB, PY, Class, macs, netns, send_raw, row_of,  # noqa: F401
@@ -46,7 +47,13 @@ def test_no_node_of_one_trainee_reaches_the_others(cls: Class) -> None:
     theirs = set().union(*(macs(cls, "b", n) for n in b["nodes"]))
     neighbour = macs(cls, "a", "r1")  # r1 is on lan1 with h1: a positive control
     ping = "ping -6 -c 2 -i 0.3 -W 1 ff02::1%eth0 >/dev/null; ip -6 neigh show dev eth0"
-    seen = cls.run("a", "exec", "h1", "--", "sh", "-c", ping).stdout
+    # The labs were started a moment ago: r1 answers once its link-local
+    # address has left DAD (a second or two), so the control is asked again.
+    deadline = time.monotonic() + 10
+    while True:
+        seen = cls.run("a", "exec", "h1", "--", "sh", "-c", ping).stdout
+        if neighbour & set(seen.split()) or time.monotonic() > deadline:
+            break
     assert neighbour & set(seen.split()), seen
     assert not theirs & set(seen.split()), seen
 
