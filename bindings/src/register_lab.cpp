@@ -45,9 +45,13 @@ void register_lab(py::module_& m) {
 
   py::class_<Lab>(m, "Lab", "A running lab; built entirely or not at all.")
       .def(py::init([](const Spec& spec, const std::string& init_path) {
+             // Released in the factory, not by a call guard: pybind11
+             // registers the instance after the factory returns, and must
+             // hold the GIL for that (see register_wire.cpp).
+             py::gil_scoped_release r;
              return std::make_unique<Lab>(spec, LabOptions{init_path});
            }),
-           py::arg("spec"), py::arg("init_path"), rel())
+           py::arg("spec"), py::arg("init_path"))
       .def("stop", &Lab::stop, rel())
       .def_property_readonly("running", &Lab::running)
       .def_property_readonly("limits", &Lab::limits)

@@ -30,12 +30,17 @@ void register_wire(py::module_& m) {
                       "An AF_PACKET tap on ICMPv6 (and chosen UDP and TCP) frames in a namespace (see wire.hpp).")
       .def(py::init([](NodeHandle& h, const std::vector<int>& types,
                        const std::vector<int>& udp_ports, const std::vector<int>& tcp_ports) {
+             // The GIL is released here, in the factory, not by a call
+             // guard on py::init: pybind11 registers the new instance after
+             // the factory returns, and doing that without the GIL raced
+             // with other threads' deallocations ("Tried to deallocate
+             // unregistered instance!", a std::terminate under grading).
+             py::gil_scoped_release r;
              UniqueFd ns = h.netns_dup();
              return std::make_unique<WireTap>(ns.get(), h.name(), types, udp_ports, tcp_ports);
            }),
            py::arg("handle"), py::arg("icmp6_types") = std::vector<int>{},
-           py::arg("udp_ports") = std::vector<int>{}, py::arg("tcp_ports") = std::vector<int>{},
-           rel())
+           py::arg("udp_ports") = std::vector<int>{}, py::arg("tcp_ports") = std::vector<int>{})
       .def("read", &WireTap::read, py::arg("timeout") = 0.0, rel())
       .def(
           "inject",
