@@ -20,8 +20,6 @@ this package models topologies, runs commands and keeps lab records.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # typing only for type checkers: see v6lab.i18n
 
 # Each name of the vocabulary is imported from its module when it is first
@@ -50,6 +48,7 @@ def __getattr__(name: str) -> Any:
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module 'v6lab' has no attribute '{name}'")
+    import importlib  # here: `import v6lab` alone must stay cheap (see above)
     value = getattr(importlib.import_module(f".{where}", __name__), name)
     globals()[name] = value
     return value

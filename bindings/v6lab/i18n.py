@@ -31,21 +31,23 @@ filled in by the lab loader after translation.
 
 from __future__ import annotations
 
+import _thread
 import os
-import re
-import threading
-from pathlib import Path
-# typing is imported only by type checkers (TYPE_CHECKING is true for them),
-# and gettext only when a catalogue is read: together they cost a trainee's
-# `v6lab check` in a class about 12 ms (classroom.quick only asks which
-# language is wanted).
+# typing and pathlib are imported only by type checkers (TYPE_CHECKING is
+# true for them), gettext only when a catalogue is read, and re, pathlib and
+# threading not at all: classroom.quick, a trainee's `v6lab check` in a
+# class, only asks which language is wanted, and those imports cost each
+# such command more CPU than the rest of it (docs/performance.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import gettext
+    from pathlib import Path
     from typing import Optional, Sequence, Union
 
 DOMAIN = "v6lab"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+# The core's catalogues (a str: see above; a path-like is accepted wherever
+# a folder is asked for).
+LOCALE_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "locale")
 # The language of the source strings (the message ids): always complete.
 SOURCE_LANGUAGE = "en"
 ENV_VAR = "V6LAB_LANG"
@@ -53,7 +55,7 @@ ENV_VAR = "V6LAB_LANG"
 LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 _explicit: Optional[str] = None
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 # (domain, localedir, languages) -> the chain of catalogues for them.
 _cache: dict[tuple[str, str, tuple[str, ...]], gettext.NullTranslations] = {}
 
@@ -89,9 +91,17 @@ class using:
         set_language(self._previous)
 
 
-# A language, then a region: what a catalogue's folder may be called. Any
-# other value (a path, "../x") names no catalogue: the names become paths.
-_CODE = re.compile(r"[A-Za-z]{2,8}(_[A-Za-z0-9]{2,8})?")
+# A language, then a region, [A-Za-z]{2,8}(_[A-Za-z0-9]{2,8})?: what a
+# catalogue's folder may be called. Any other value (a path, "../x") names
+# no catalogue: the names become paths. (Tested by hand, without re.)
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ALNUM = _LETTERS | frozenset("0123456789")
+
+
+def _is_code(code: str) -> bool:
+    lang, sep, region = code.partition("_")
+    return (2 <= len(lang) <= 8 and all(c in _LETTERS for c in lang)
+            and (not sep or (2 <= len(region) <= 8 and all(c in _ALNUM for c in region))))
 
 
 def normalize(code: str) -> list[str]:
@@ -102,7 +112,7 @@ def normalize(code: str) -> list[str]:
     code = code.strip().split(".", 1)[0].split("@", 1)[0].replace("-", "_")
     if code in ("C", "POSIX"):
         return [SOURCE_LANGUAGE]
-    if not _CODE.fullmatch(code):
+    if not _is_code(code):
         return []
     lang, region = code.partition("_")[::2]
     lang = lang.lower()
@@ -138,9 +148,12 @@ def preferences() -> tuple[str, ...]:
 def available_languages(localedir: Union[str, Path] = LOCALE_DIR,
                         domain: str = DOMAIN) -> list[str]:
     """English, then every language with a compiled catalogue of `domain`."""
-    base = Path(localedir)
-    found = sorted(p.name for p in base.iterdir()
-                   if (p / "LC_MESSAGES" / f"{domain}.mo").is_file()) if base.is_dir() else []
+    try:
+        names = os.listdir(localedir)
+    except OSError:  # no such folder (or not one): English only
+        names = []
+    found = sorted(n for n in names
+                   if os.path.isfile(os.path.join(localedir, n, "LC_MESSAGES", f"{domain}.mo")))
     return [SOURCE_LANGUAGE] + [x for x in found if x != SOURCE_LANGUAGE]
 
 
@@ -178,7 +191,7 @@ def translation(domain: str = DOMAIN, localedir: Union[str, Path] = LOCALE_DIR,
 def lab_translation(folder: Union[str, Path], domain: str) -> gettext.NullTranslations:
     """A lab's catalogue (folder/locale/<lang>/LC_MESSAGES/<domain>.mo),
     falling back to the core's, then English."""
-    return translation(domain, Path(folder) / "locale", fallback=translation())
+    return translation(domain, os.path.join(folder, "locale"), fallback=translation())
 
 
 def lookup(t: gettext.NullTranslations, message: str) -> str:

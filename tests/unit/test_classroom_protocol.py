@@ -202,3 +202,89 @@ def test_a_class_that_does_not_answer_is_an_error_not_a_fallback(tmp_path: Path)
     with pytest.raises(client.ClassError) as e:
         client.call(tmp_path / "nothing.sock", "start", lab="../x")
     assert e.value.exit_code == 2
+
+
+# The validators are written without re (a trainee's `check` in a class
+# would pay for importing it): they must accept exactly what these
+# patterns, the documented rules, accept.
+RULES = {
+    protocol._is_name: r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}",
+    protocol._is_user: r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\$?",
+    protocol._is_lang: r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?",
+}
+
+
+def _candidates() -> list[str]:
+    import random
+    rng = random.Random(6)
+    alphabet = "aZ09._-$ /é\n\0"
+    out = ["", "a", "vi", "vi_VN", "pt-BR", "abcd", "vi_", "_vi", "a$", "$", "a$$", "..",
+           "x" * 100, "x" * 101, "u" * 64 + "$", "u" * 65, "vi-abcdefgh", "vi-abcdefghi",
+           "vie_VN", "vi__VN", "vi-_x", "٣٣", "ａｂ"]
+    for _ in range(4000):
+        n = rng.choice((1, 2, 3, 4, 6, 10, 63, 64, 65, 99, 100, 101))
+        out.append("".join(rng.choice(alphabet) for _ in range(n)))
+    return out
+
+
+@pytest.mark.parametrize("check", list(RULES), ids=lambda f: f.__name__)
+def test_a_validator_accepts_what_its_rule_accepts(check) -> None:
+    import re
+    rule = re.compile(RULES[check], re.ASCII)
+    wrong = [s for s in _candidates() if check(s) != bool(rule.fullmatch(s))]
+    assert not wrong, f"{check.__name__} disagrees with {RULES[check]} on {wrong[:5]!r}"
+    assert not check(7) and not check(None)
+
+
+# wirejson parses with json's own C scanner and encodes requests by hand:
+# both must agree with the json module, on good lines and on mangled ones.
+def _json_samples() -> list[str]:
+    import random
+    rng = random.Random(64)
+    good = [
+        protocol.request("check", lab="slaac", format="text", width=80, verbose=True,
+                         lang="vi").decode().strip(),
+        json.dumps({"v": 2, "ok": True, "result": {"output": "Điểm: 100 %\n\x1b[1m", "exit": 0,
+                                                  "steps": [1, 2.5, -3e-7, None, False]}}),
+        json.dumps({"v": 2, "ok": False, "error": "a \"quoted\" \\ \u2028 line", "code": 4}),
+        '  {"a": [ ] , "b" : {}}\n', '"\\ud83d\\ude00"', "1e400", "-0", "123456789012345678901",
+    ]
+    bad = ['{"a": NaN}', "[Infinity]", "-Infinity", "{} {}", "{", "", "   ", '{"a" 1}', "[1,]",
+           '"\x01"', "\ufeff{}", "01", '{"a": 1}x', "tru", '"\\x"', "[" * 100000]
+    out = good + bad
+    for _ in range(3000):
+        s = rng.choice(good)
+        i = rng.randrange(len(s) + 1)
+        out.append(rng.choice([s[:i], s[:i] + s[i + 1:], s[:i] + rng.choice('{}[]",:\\0a ') + s[i:]]))
+    return out
+
+
+def test_wirejson_parses_what_json_parses() -> None:
+    from v6lab.classroom import wirejson
+    differ = []
+    for text in _json_samples():
+        try:
+            want = ("ok", json.loads(text))
+        except (ValueError, RecursionError):
+            want = ("refused",)
+        try:
+            got = ("ok", wirejson.loads(text))
+        except (ValueError, RecursionError):
+            got = ("refused",)
+        if got != want and not ("NaN" in text or "Infinity" in text):
+            differ.append((text[:60], want, got))
+    assert not differ, differ[:3]
+    for text in ('{"a": NaN}', "[Infinity]", "-Infinity"):
+        with pytest.raises(ValueError):
+            wirejson.loads(text)
+
+
+@pytest.mark.parametrize("value", [
+    {"v": 2, "op": "check", "args": {"lab": "slaac", "width": 80, "verbose": True, "x": None}},
+    {"é": "ü\n\"\\\x00\U0001F600", "n": -12345678901234567890, "f": False, "l": ["a", 1, None]},
+    {}, [], "plain", 0, {"nested": {"deeper": [{"a": []}]}},
+    {"float": 1.5}, {1: "int key"}, ("tuple",), {"b": b"bytes"}.get("x"),
+])
+def test_wirejson_writes_what_json_writes(value) -> None:
+    from v6lab.classroom import wirejson
+    assert wirejson.dumps(value) == json.dumps(value)

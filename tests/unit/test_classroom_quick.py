@@ -5,6 +5,8 @@ no root."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from v6lab.classroom import quick
@@ -74,3 +76,21 @@ def test_the_request_is_one_the_service_accepts() -> None:
     req = protocol.parse(line.rstrip(b"\n"))
     assert req.op == "check" and req.args["lab"] == "slaac" and req.args["verbose"] is True
     assert req.args["format"] == "text" and 20 <= req.args["width"] <= 1000
+
+
+def test_it_loads_nothing_heavy() -> None:
+    """What a trainee's check in a class imports, in a fresh interpreter:
+    none of the modules that cost it most of its CPU (json, re and enum,
+    socket, pathlib, threading, typing) nor the rest of v6lab. A slip back
+    costs every check of a class, so it is tested, not measured."""
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[2] / "bindings"
+    code = ("import sys; base = set(sys.modules); import v6lab.classroom.quick; "
+            "print(' '.join(sorted(set(sys.modules) - base)))")
+    out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(root)},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert "v6lab.classroom.quick" in out  # the check sees the import happen
+    heavy = {"json", "re", "enum", "socket", "pathlib", "threading", "typing", "gettext",
+             "dataclasses", "importlib", "click", "rich", "v6lab._core", "v6lab.lab"}
+    assert not heavy & set(out), f"quick loads {sorted(heavy & set(out))}"

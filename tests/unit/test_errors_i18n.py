@@ -20,3 +20,21 @@ def test_an_unknown_core_line_stays_as_it_is():
     e = _core.MissingBinaryError("something the core says in a new way")
     with i18n.using("vi"):
         assert errors.message(e) == "something the core says in a new way"
+
+
+def test_a_catalogue_name_is_judged_as_its_pattern_says() -> None:
+    """i18n tells catalogue names from paths without re (a trainee's check in
+    a class would pay for importing it): by hand, exactly as the documented
+    pattern [A-Za-z]{2,8}(_[A-Za-z0-9]{2,8})? would."""
+    import random
+    import re
+
+    from v6lab import i18n
+    rule = re.compile(r"[A-Za-z]{2,8}(_[A-Za-z0-9]{2,8})?")
+    rng = random.Random(8)
+    names = ["vi", "vi_VN", "en_US", "x", "abcdefghi", "vi_", "_vi", "vi_VN_x", "../vi", "vi_ÄB",
+             "ⅷⅷ", "vi_123456789"]
+    names += ["".join(rng.choice("aZ9_./é") for _ in range(rng.randrange(1, 20)))
+              for _ in range(3000)]
+    wrong = [n for n in names if i18n._is_code(n) != bool(rule.fullmatch(n))]
+    assert not wrong, wrong[:5]

@@ -27,7 +27,7 @@ from .._core import Error
 from ..i18n import _
 from . import protocol, quick
 
-DEFAULT_SOCKET = quick.DEFAULT_SOCKET
+DEFAULT_SOCKET = Path(quick.DEFAULT_SOCKET)
 
 
 class ClassError(Error):

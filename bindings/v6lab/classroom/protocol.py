@@ -24,10 +24,11 @@ alone (tests/unit/test_classroom_protocol.py).
 
 from __future__ import annotations
 
-import json
-import re
-# typing is imported only by type checkers (TYPE_CHECKING is true for them):
-# it costs a trainee's `v6lab check` in a class about 8 ms (classroom.quick).
+# typing is imported only by type checkers (TYPE_CHECKING is true for them),
+# and re and json not at all: a trainee's `v6lab check` in a class
+# (classroom.quick) loads this module, and those imports would cost it more
+# than its request (wirejson says why, and how it parses as json does).
+from . import wirejson
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Optional
@@ -39,9 +40,9 @@ MAX_ANSWER = 64 * 1024 * 1024
 # Exit codes a refusal carries (docs/cli.md).
 EXIT_FAILED, EXIT_USAGE, EXIT_DENIED, EXIT_INTERNAL = 1, 2, 4, 70
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\$?")
-_LANG = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ALNUM = _LETTERS | frozenset("0123456789")
+_NAME_CHARS = _ALNUM | frozenset("._-")
 MAX_ARGV = 256
 MAX_ARG = 4096
 
@@ -75,20 +76,46 @@ class Request:
 
 # -- argument kinds -------------------------------------------------------
 
+def _is_name(value: Any) -> bool:
+    """[A-Za-z0-9][A-Za-z0-9._-]{0,99} (ASCII only)."""
+    return (isinstance(value, str) and 1 <= len(value) <= 100 and value[0] in _ALNUM
+            and all(c in _NAME_CHARS for c in value))
+
+
+def _is_user(value: Any) -> bool:
+    """[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\\$? (a Samba machine account ends in $)."""
+    if not isinstance(value, str):
+        return False
+    body = value[:-1] if value.endswith("$") else value
+    return (1 <= len(body) <= 64 and (body[0] in _ALNUM or body[0] == "_")
+            and all(c in _NAME_CHARS for c in body))
+
+
+def _is_lang(value: Any) -> bool:
+    """[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?"""
+    if not isinstance(value, str):
+        return False
+    cut = next((i for i, c in enumerate(value) if c in "_-"), len(value))
+    lang, region = value[:cut], value[cut + 1:]
+    return (2 <= len(lang) <= 3 and all(c in _LETTERS for c in lang)
+            and (cut == len(value) or (2 <= len(region) <= 8
+                                       and all(c in _ALNUM for c in region))))
+
+
 def _name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
+    if not _is_name(value):
         raise ProtocolError(f"field {where}: expected a name (letters, digits, . _ -)")
     return value
 
 
 def _user(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _USER.fullmatch(value):
+    if not _is_user(value):
         raise ProtocolError(f"field {where}: expected a user name or uid")
     return value
 
 
 def _lang(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _LANG.fullmatch(value):
+    if not _is_lang(value):
         raise ProtocolError(f"field {where}: expected a language code such as vi")
     return value
 
@@ -187,7 +214,7 @@ def parse(line: bytes) -> Request:
     if len(line) > MAX_LINE:
         raise ProtocolError(f"request larger than {MAX_LINE} bytes")
     try:
-        d = json.loads(line.decode("utf-8"))
+        d = wirejson.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         raise ProtocolError("request is not UTF-8") from None
     except (ValueError, RecursionError):
@@ -238,14 +265,16 @@ def request(op: str, **args: Any) -> bytes:
     """The line a client sends (checked as the service will check it)."""
     clean = {k: v for k, v in args.items() if v is not None}
     _check_args(op, clean)
-    return json.dumps({"v": VERSION, "op": op, "args": clean}).encode() + b"\n"
+    return wirejson.dumps({"v": VERSION, "op": op, "args": clean}).encode() + b"\n"
 
 
 def answer(result: Any = None) -> bytes:
+    import json  # the service's side: loaded there anyway
     return json.dumps({"v": VERSION, "ok": True, "result": result}).encode() + b"\n"
 
 
 def refusal(message: str, code: int = EXIT_FAILED) -> bytes:
+    import json
     return json.dumps({"v": VERSION, "ok": False, "error": message,
                        "code": code}).encode() + b"\n"
 
@@ -253,7 +282,7 @@ def refusal(message: str, code: int = EXIT_FAILED) -> bytes:
 def read_answer(line: bytes) -> tuple[bool, Any, int]:
     """(ok, result or error message, exit code) from the service's line."""
     try:
-        d = json.loads(line.decode("utf-8"))
+        d = wirejson.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ProtocolError("the classroom service sent something that is not JSON",
                             EXIT_INTERNAL) from None

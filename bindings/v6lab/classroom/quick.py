@@ -19,11 +19,13 @@ from here that the full command would not have sent.
 
 from __future__ import annotations
 
+# _socket, not socket: the socket module builds its enums at import (enum
+# is a costly import), for names this path does not use. pathlib and re are
+# kept out as well (tests/unit/test_classroom_quick.py lists what it loads).
+import _socket
 import os
-import socket
 import stat
 import sys
-from pathlib import Path
 # typing only for type checkers: see v6lab.i18n.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 from .. import i18n
 from . import protocol
 
-DEFAULT_SOCKET = Path("/run/v6lab-class/class.sock")
+DEFAULT_SOCKET = "/run/v6lab-class/class.sock"
 
 
 class Unanswered(Exception):
@@ -83,7 +85,7 @@ def language() -> Optional[str]:
     return lang if lang != i18n.SOURCE_LANGUAGE else None
 
 
-def read_line(s: socket.socket) -> bytes:
+def read_line(s: _socket.socket) -> bytes:
     """The answer line (without its newline), or Unanswered."""
     buf = b""
     while b"\n" not in buf:
@@ -100,14 +102,14 @@ def read_line(s: socket.socket) -> bytes:
     return buf.split(b"\n", 1)[0]
 
 
-def _socket() -> Optional[Path]:
+def _class_socket() -> Optional[str]:
     """The class's socket when this path is sure one is in force; None sends
     the command to the full command line, which decides (and explains)."""
     if os.environ.get("V6LAB_CLASS", "").lower() in ("off", "0", "no"):
         return None
     env = os.environ.get("V6LAB_CLASS_SOCKET")
     if env:
-        return Path(env)
+        return env
     if os.getuid() == 0 or os.environ.get("V6LAB_OUTER_UID"):
         return None  # root, or inside a lab's user namespace: the full rules
     try:
@@ -160,7 +162,7 @@ def main(argv: list[str]) -> Optional[int]:
     if parsed is None:
         return None
     lang, opts = parsed
-    path = _socket()
+    path = _class_socket()
     if path is None:
         return None
     if lang is not None:
@@ -171,9 +173,9 @@ def main(argv: list[str]) -> Optional[int]:
             opts.get("lab"), opts.get("format", "text"), bool(opts.get("verbose"))))
     except protocol.ProtocolError:
         return None  # the full command says what the service would refuse
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
-        s.connect(str(path))
+        s.connect(path)
     except OSError:
         s.close()
         return None  # nothing sent yet: the full command explains
@@ -185,7 +187,7 @@ def main(argv: list[str]) -> Optional[int]:
         s.close()
 
 
-def _exchange(s: socket.socket, line: bytes) -> int:
+def _exchange(s: _socket.socket, line: bytes) -> int:
     """Sends the request; prints the report the service drew."""
     try:
         s.sendall(line)
