@@ -94,3 +94,48 @@ def test_it_loads_nothing_heavy() -> None:
     heavy = {"json", "re", "enum", "socket", "pathlib", "threading", "typing", "gettext",
              "dataclasses", "importlib", "click", "rich", "v6lab._core", "v6lab.lab"}
     assert not heavy & set(out), f"quick loads {sorted(heavy & set(out))}"
+
+
+def test_a_refusal_before_the_request_is_read_is_shown(
+        monkeypatch: pytest.MonkeyPatch, tmp_path, capsys: pytest.CaptureFixture) -> None:
+    """The service refuses some callers (a uid of no user, too many
+    connections) as they connect: it writes its sentence and closes before
+    reading anything. The client's send then fails (EPIPE here, since the
+    close has surely happened first); the trainee must still read the
+    sentence and leave with its code, not "Broken pipe"."""
+    import socket
+    import threading
+
+    from v6lab.classroom import protocol
+    path = tmp_path / "class.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+    closed = threading.Event()
+
+    def refuse() -> None:
+        conn, _ = srv.accept()
+        conn.sendall(protocol.refusal("uid 7 is no user of this host", protocol.EXIT_DENIED))
+        conn.close()
+        closed.set()
+
+    t = threading.Thread(target=refuse)
+    t.start()
+    real_send = quick.send
+
+    def send_after_close(s, line: bytes) -> None:
+        assert closed.wait(10)
+        with pytest.raises(BrokenPipeError):  # what a plain sendall meets
+            s.sendall(line)
+        real_send(s, line)
+
+    monkeypatch.setattr(quick, "send", send_after_close)
+    monkeypatch.delenv("V6LAB_CLASS", raising=False)
+    monkeypatch.setenv("V6LAB_CLASS_SOCKET", str(path))
+    try:
+        code = quick.main(["check"])
+    finally:
+        t.join(10)
+        srv.close()
+    assert code == protocol.EXIT_DENIED
+    assert "no user of this host" in capsys.readouterr().err

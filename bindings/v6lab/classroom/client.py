@@ -91,7 +91,7 @@ def call(path: Path, op: str, **args: Any) -> Any:
     """One request; its result, or ClassError with the service's sentence."""
     line = _request(op, **args)
     with _connect(path) as s:
-        s.sendall(line)
+        quick.send(s, line)
         return _result(_read_line(s))
 
 
@@ -113,7 +113,10 @@ def run_in_node(path: Path, op: str, **args: Any) -> int:
     line = _request(op, **args)
     saved = _terminal_settings()
     with _connect(path) as s:
-        socket.send_fds(s, [line], [0, 1, 2])
+        try:
+            socket.send_fds(s, [line], [0, 1, 2])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the request was read: the refusal is there (quick.send)
 
         def winch(*_a: Any) -> None:
             try:

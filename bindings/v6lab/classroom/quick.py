@@ -102,6 +102,18 @@ def read_line(s: _socket.socket) -> bytes:
     return buf.split(b"\n", 1)[0]
 
 
+def send(s: _socket.socket, line: bytes) -> None:
+    """Sends the request line. A service that refuses a caller before it
+    reads a request (a uid of no user, too many connections at once) has
+    written its refusal and closed: sending then fails with EPIPE or
+    ECONNRESET, and the refusal still waits to be read (read_line), so
+    that is no error here."""
+    try:
+        s.sendall(line)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 def _class_socket() -> Optional[str]:
     """The class's socket when this path is sure one is in force; None sends
     the command to the full command line, which decides (and explains)."""
@@ -190,7 +202,7 @@ def main(argv: list[str]) -> Optional[int]:
 def _exchange(s: _socket.socket, line: bytes) -> int:
     """Sends the request; prints the report the service drew."""
     try:
-        s.sendall(line)
+        send(s, line)
         ok, value, code = protocol.read_answer(read_line(s))
     except Unanswered as e:
         return _fail(str(e), e.code)
