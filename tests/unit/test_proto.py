@@ -226,3 +226,24 @@ def test_router_advert_frame_carries_pref64():
     f = w.router_advert("02:00:00:00:00:01", "fe80::1", router_lifetime=1800,
                         pref64=[w.Pref64("2001:db8:64::/96", 600)])
     assert w.decode(f).body.pref64 == (w.Pref64("2001:db8:64::/96", 600),)
+
+
+def test_ip6_text_writes_what_ipaddress_writes() -> None:
+    """The codecs write addresses with inet_ntop (fast) where it agrees with
+    ipaddress: every kind of zero run, and the IPv4-tailed forms it would
+    write differently."""
+    import ipaddress
+    import random
+
+    from v6lab.proto.errors import ip6_text
+    rng = random.Random(16)
+    samples = [bytes(16), bytes(15) + b"\1", b"\xfe\x80" + bytes(14),
+               bytes(10) + b"\xff\xff\xc0\x00\x02\x01", bytes(12) + b"\xc0\x00\x02\x01",
+               bytes(12) + b"\0\0\0\2", b"\x00\x64\xff\x9b" + bytes(8) + b"\xc0\x00\x02\x01"]
+    for _ in range(5000):
+        words = [rng.choice((0, 0, 0, 1, 0xffff, rng.randrange(65536))) for _ in range(8)]
+        samples.append(b"".join(w.to_bytes(2, "big") for w in words))
+    wrong = [b.hex() for b in samples if ip6_text(b) != str(ipaddress.IPv6Address(b))]
+    assert not wrong, wrong[:5]
+    with pytest.raises(ValueError):
+        ip6_text(b"\0" * 15)

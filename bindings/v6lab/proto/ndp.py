@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from . import dns
-from .errors import ProtoError, Reader
+from .errors import ProtoError, Reader, ip6_text
 
 RS, RA, NS, NA = 133, 134, 135, 136
 OPT_SLLAO, OPT_TLLAO, OPT_PIO, OPT_MTU, OPT_RDNSS, OPT_DNSSL = 1, 2, 3, 5, 25, 31
@@ -89,7 +89,7 @@ def mac_bytes(s: str) -> bytes:
 
 
 def _addr(b: bytes) -> str:
-    return str(ipaddress.IPv6Address(b))
+    return ip6_text(b)
 
 
 def options(b: bytes, strict: bool = False) -> Iterable[tuple[int, bytes]]:
