@@ -1,4 +1,5 @@
-"""python -m v6lab (and ./v6lab): the command line.
+"""python -m v6lab, and ./v6lab (which imports this module with python3 -c,
+for speed): the command line.
 
 A trainee's `v6lab check` in a class goes by v6lab.classroom.quick, which
 sends the request without loading the rest of v6lab; everything else, and

@@ -14,7 +14,8 @@ own (rootless, self-graded). Makes N throwaway users (each with a
 subordinate id range, as a class server's accounts would have), starts
 their labs in parallel batches, solves them, then has every trainee check
 at once, twice, and then once each at a random moment within --spread
-seconds (as a class checks); prints start time, check latency (median and worst) and
+seconds (as a class checks); prints start time, check latency (median and worst), the
+CPU a check costs and where it goes, and
 memory per trainee, and removes the users, their labs and their files
 again, also when interrupted. Bounded: every command has a time limit, and
 the whole run stops after --budget seconds. Asserts nothing.
@@ -29,6 +30,7 @@ import concurrent.futures as cf
 import os
 import pwd
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,6 +39,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = "/usr/bin/python3"
@@ -49,6 +52,61 @@ def meminfo() -> dict[str, int]:
         key, value = line.split(":", 1)
         out[key] = int(value.split()[0])
     return out
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def busy_seconds() -> float:
+    """CPU time the whole machine has spent (not idle, not waiting for I/O)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / TICK
+
+
+def proc_seconds(pid: int, children: bool) -> float:
+    """A process's own CPU time, and with children that of its reaped children."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = int(f[11]) + int(f[12])
+    return (own + (int(f[13]) + int(f[14]) if children else 0)) / TICK
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+class CpuSplit:
+    """Where the CPU of a round of checks went: the trainees' commands (this
+    process's reaped children), the service's own threads, its workers
+    (reaped by the zygote, its child) and everything else (the labs'
+    daemons, the kernel's network work)."""
+
+    def __init__(self, service_pid: Optional[int]) -> None:
+        self.pid = service_pid
+        self.t0 = self._now()
+
+    def _now(self) -> tuple[float, float, float, float]:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        service = workers = 0.0
+        if self.pid is not None:
+            service = proc_seconds(self.pid, False)
+            workers = sum(proc_seconds(z, True) for z in children_of(self.pid))
+        return busy_seconds(), kids.ru_utime + kids.ru_stime, service, workers
+
+    def report(self, n: int) -> None:
+        busy, cmds, service, workers = (b - a for a, b in zip(self.t0, self._now()))
+        rest = busy - cmds - service - workers
+        print(f"    CPU per check: {busy / n * 1000:.0f} ms (the trainee's command "
+              f"{cmds / n * 1000:.0f}, service {service / n * 1000:.0f}, workers "
+              f"{workers / n * 1000:.0f}, labs and kernel {rest / n * 1000:.0f})")
 
 
 def used_kib() -> int:
@@ -78,11 +136,14 @@ class Class:
         home.mkdir(mode=0o700, exist_ok=True)
         os.chown(home, pw.pw_uid, pw.pw_gid)
         env = {k: v for k, v in os.environ.items()
-               if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER")}
-        env.update(HOME=str(home), PYTHONPATH=str(ROOT / "bindings"), PYTHONDONTWRITEBYTECODE="1",
+               if k not in ("V6LAB_STATE_DIR", "XDG_RUNTIME_DIR", "SUDO_UID", "SUDO_USER",
+                            "PYTHONPATH")}  # ./v6lab sets it
+        env.update(HOME=str(home), PYTHONDONTWRITEBYTECODE="1",
                    V6LAB_LANG="en", COLUMNS="120", **self.env)
+        # The checkout's ./v6lab, as a trainee types v6lab: what they pay
+        # for each command includes its launcher.
         return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
-                               "--clear-groups", PY, "-m", "v6lab", *args],
+                               "--clear-groups", str(ROOT / "v6lab"), *args],
                               capture_output=True, text=True, env=env, cwd="/tmp", timeout=timeout)
 
     def close(self) -> None:
@@ -178,8 +239,10 @@ def main() -> None:
             if time.monotonic() > deadline:
                 print("  budget spent: stopping")
                 break
+            split = CpuSplit(proc.pid if proc is not None else None)
             checks = in_parallel(up, lambda u: klass.run(u, "check"), len(up) or 1)
             report(f"check, all {len(up)} at once (round {round_})", checks)
+            split.report(len(checks))
             passed = sum(1 for _u, _t, r in checks if r.returncode == 0)
             print(f"    scored 100 %: {passed} of {len(checks)}")
         if up and time.monotonic() < deadline:
