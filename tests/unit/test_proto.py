@@ -247,3 +247,10 @@ def test_ip6_text_writes_what_ipaddress_writes() -> None:
     assert not wrong, wrong[:5]
     with pytest.raises(ValueError):
         ip6_text(b"\0" * 15)
+
+
+def test_mac_str_writes_what_the_kernel_writes() -> None:
+    from v6lab.proto.ndp import mac_bytes, mac_str
+    for b in (bytes(6), b"\x02\x00\x5e\x10\x00\x01", bytes(range(250, 256)), b"\xab"):
+        assert mac_str(b) == ":".join(f"{x:02x}" for x in b)
+        assert mac_bytes(mac_str(b)) == b

@@ -142,22 +142,25 @@ def op_check(args: dict[str, Any]) -> dict[str, Any]:
     from ..grading.report import text_console
     from . import GRADED_BY_SERVICE
     lab, d = _course(args.get("lab"))
-    report = _graded(lab, d)
-    data = report.to_dict() | {"graded_by": "v6lab classroom service"}
+    report, data = _graded(lab, d)
     fmt = args.get("format")
     if fmt is None:
         return data
     con = text_console(args.get("width", 80), args.get("color")) if fmt == "text" else None
+    # The JSON text only for --format json: indented, it is written by
+    # json's pure-Python encoder.
     text = report.output(fmt, data["lab"], _(GRADED_BY_SERVICE), bool(args.get("verbose")),
-                         console=con, json_text=json.dumps(data, indent=2))
+                         console=con,
+                         json_text=json.dumps(data, indent=2) if fmt == "json" else None)
     return data | {"output": text, "exit": report.exit_code()}
 
 
-def _graded(lab: Any, d: Any) -> Any:
+def _graded(lab: Any, d: Any) -> tuple[Any, dict[str, Any]]:
     """Grades the lab and records it as an attempt, whatever asked for the
     grading (check, or hint finding the next step): a grading that left no
     trace would tell a trainee where they stand without the class view
-    counting it (found by an adversarial pass)."""
+    counting it (found by an adversarial pass). Returns the report and
+    what was recorded of it."""
     prog = _progress()
     report = d.grader().grade(lab, hints_shown=prog.hints_shown(d.id))
     prog.record_attempt(d.id, report)
@@ -165,12 +168,12 @@ def _graded(lab: Any, d: Any) -> Any:
     data["graded_by"] = "v6lab classroom service"
     reports = Path(_env("V6LAB_CLASS_REPORTS"))
     tmp = reports / f"{d.id}.json.tmp"
-    tmp.write_text(json.dumps(data, indent=1))
+    tmp.write_text(json.dumps(data))  # not indented: json's C encoder
     os.replace(tmp, reports / f"{d.id}.json")
     _event("check", d.id, score=report.score, steps=[s.id for s in report.steps],
            passed=[s.id for s in report.steps if s.status == "pass"],
            errors=report.has_errors)
-    return report
+    return report, data
 
 
 def op_hint(args: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +181,7 @@ def op_hint(args: dict[str, Any]) -> dict[str, Any]:
     grader = d.grader()
     step = args.get("step")
     if step is None:
-        nxt = _graded(lab, d).first_unfinished()
+        nxt = _graded(lab, d)[0].first_unfinished()
         if nxt is None:
             return {"done": True}
         step = nxt.id

@@ -81,7 +81,7 @@ class NeighbourAdvert:
 
 
 def mac_str(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
+    return b.hex(":")  # "02:00:5e:10:00:01" (lower case, as the kernel writes them)
 
 
 def mac_bytes(s: str) -> bytes:
