@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
+from pathlib import Path
 
 from conftest import ROOT
 from classroom_setup import (LAB, PY, Class, macs, netns, send_raw, row_of,  # noqa: F401
@@ -328,11 +330,19 @@ def test_a_uid_of_no_user_is_not_served(cls: Class) -> None:
     # trainee told "Broken pipe" would not know they are refused).
     env = {"PYTHONPATH": str(ROOT / "bindings"), "V6LAB_CLASS_SOCKET": str(cls.socket),
            "HOME": "/tmp", "V6LAB_LANG": "en"}
-    for argv in (["check"], ["class", "whoami"]) * 3:
-        r = subprocess.run(["setpriv", "--reuid=3999999", "--regid=3999999", "--clear-groups",
-                            PY, "-m", "v6lab", *argv], capture_output=True, text=True,
-                           timeout=30, cwd="/", env=env)
-        assert r.returncode == 4 and "no user of this host" in r.stderr, (argv, r.stderr)
+    # The full command line makes the caller's own runtime directory
+    # (/tmp/v6lab-UID) as it starts: the test removes it after, if it made it.
+    runtime = Path("/tmp/v6lab-3999999")
+    made = not runtime.exists()
+    try:
+        for argv in (["check"], ["class", "whoami"]) * 3:
+            r = subprocess.run(["setpriv", "--reuid=3999999", "--regid=3999999",
+                                "--clear-groups", PY, "-m", "v6lab", *argv], capture_output=True,
+                               text=True, timeout=30, cwd="/", env=env)
+            assert r.returncode == 4 and "no user of this host" in r.stderr, (argv, r.stderr)
+    finally:
+        if made:
+            shutil.rmtree(runtime, ignore_errors=True)
     assert cls.run("a", "class", "whoami").returncode == 0
 
 
