@@ -93,15 +93,12 @@ class using:
 
 # A language, then a region, [A-Za-z]{2,8}(_[A-Za-z0-9]{2,8})?: what a
 # catalogue's folder may be called. Any other value (a path, "../x") names
-# no catalogue: the names become paths. (Tested by hand, without re.)
-_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_ALNUM = _LETTERS | frozenset("0123456789")
-
-
+# no catalogue: the names become paths. (Tested by hand, without re: on an
+# ASCII string, isalpha and isalnum are [A-Za-z] and [A-Za-z0-9].)
 def _is_code(code: str) -> bool:
     lang, sep, region = code.partition("_")
-    return (2 <= len(lang) <= 8 and all(c in _LETTERS for c in lang)
-            and (not sep or (2 <= len(region) <= 8 and all(c in _ALNUM for c in region))))
+    return (code.isascii() and 2 <= len(lang) <= 8 and lang.isalpha()
+            and (not sep or (2 <= len(region) <= 8 and region.isalnum())))
 
 
 def normalize(code: str) -> list[str]:

@@ -40,9 +40,6 @@ MAX_ANSWER = 64 * 1024 * 1024
 # Exit codes a refusal carries (docs/cli.md).
 EXIT_FAILED, EXIT_USAGE, EXIT_DENIED, EXIT_INTERNAL = 1, 2, 4, 70
 
-_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_ALNUM = _LETTERS | frozenset("0123456789")
-_NAME_CHARS = _ALNUM | frozenset("._-")
 MAX_ARGV = 256
 MAX_ARG = 4096
 
@@ -76,10 +73,18 @@ class Request:
 
 # -- argument kinds -------------------------------------------------------
 
+# The patterns below, checked by hand (re is not imported): on an ASCII
+# string, isalpha and isalnum are [A-Za-z] and [A-Za-z0-9].
+def _name_chars(value: str) -> bool:
+    """[A-Za-z0-9._-]* (ASCII only)."""
+    return value.isascii() and value.replace(".", "a").replace("_", "a").replace(
+        "-", "a").isalnum()
+
+
 def _is_name(value: Any) -> bool:
-    """[A-Za-z0-9][A-Za-z0-9._-]{0,99} (ASCII only)."""
-    return (isinstance(value, str) and 1 <= len(value) <= 100 and value[0] in _ALNUM
-            and all(c in _NAME_CHARS for c in value))
+    """[A-Za-z0-9][A-Za-z0-9._-]{0,99}"""
+    return (isinstance(value, str) and 1 <= len(value) <= 100 and value[0].isalnum()
+            and _name_chars(value))
 
 
 def _is_user(value: Any) -> bool:
@@ -87,19 +92,17 @@ def _is_user(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     body = value[:-1] if value.endswith("$") else value
-    return (1 <= len(body) <= 64 and (body[0] in _ALNUM or body[0] == "_")
-            and all(c in _NAME_CHARS for c in body))
+    return (1 <= len(body) <= 64 and (body[0].isalnum() or body[0] == "_")
+            and _name_chars(body))
 
 
 def _is_lang(value: Any) -> bool:
     """[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?"""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.isascii():
         return False
-    cut = next((i for i, c in enumerate(value) if c in "_-"), len(value))
-    lang, region = value[:cut], value[cut + 1:]
-    return (2 <= len(lang) <= 3 and all(c in _LETTERS for c in lang)
-            and (cut == len(value) or (2 <= len(region) <= 8
-                                       and all(c in _ALNUM for c in region))))
+    lang, sep, region = value.replace("-", "_").partition("_")
+    return 2 <= len(lang) <= 3 and lang.isalpha() and (
+        not sep or (2 <= len(region) <= 8 and region.isalnum()))
 
 
 def _name(value: Any, where: str) -> str:
