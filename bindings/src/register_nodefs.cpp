@@ -104,6 +104,15 @@ void register_nodefs(py::module_& m) {
       py::arg("node"), py::arg("pid"), py::arg("starttime"), py::arg("timeout") = 5.0,
       "Every live process in the node's PID namespace (its init included).");
   m.def(
+      "remember_pid_namespaces",
+      [] {
+        py::gil_scoped_release r;
+        return remember_pid_namespaces();
+      },
+      "Scans the host's /proc now, on this thread, so that later calls of "
+      "list_node_processes (here and in forked children) look up only new "
+      "processes' PID namespaces; returns how many processes it knows.");
+  m.def(
       "node_multicast_groups",
       [](const std::string& node, pid_t pid, unsigned long long starttime, double timeout) {
         py::gil_scoped_release r;

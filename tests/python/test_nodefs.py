@@ -5,6 +5,8 @@ content, and never a hang."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -180,6 +182,50 @@ def test_processes_and_daemon_running(lab):
         # test must not see them still running.
         wait_until(lambda: not {"sleep", "radvd"} & {p.comm for p in h2.processes()}, 5,
                    what="sleep and the fake radvd on h2 to be gone")
+
+
+def _in_node(pid: int, node) -> bool:
+    """The ground truth, read here without the core: pid is in node's PID namespace."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/pid") == os.stat(f"/proc/{node.pid}/ns/pid")
+    except OSError:
+        return False
+
+
+def test_a_pid_reused_inside_the_node_is_seen(lab):
+    """list_node_processes remembers which PID namespace each host process
+    is in, by PID and /proc inode (nodefs.cpp, PidNsOf). The attack on that
+    memory: a process outside the node is seen, ends, and a process of the
+    node takes its PID (ns_last_pid steers the next PID here; a trainee
+    could only hope for it). The node's process must be seen, not the
+    remembered outsider."""
+    h2 = lab["h2"]
+    last_pid = Path("/proc/sys/kernel/ns_last_pid")
+    started: list[str] = []
+    try:
+        before = 1  # PIDs that go to others (threads, the shell) before the sleep's: learnt
+        for _attempt in range(40):
+            outside = subprocess.Popen(["sleep", "60"])
+            assert not any(p.host_pid == outside.pid for p in h2.processes())  # remembered
+            outside.kill()
+            outside.wait()
+            last_pid.write_text(str(outside.pid - before))
+            node_pid = int(h2.cmd("sleep 60 >/dev/null 2>&1 & echo $!", check=True).stdout)
+            started.append(str(node_pid))
+            if _in_node(outside.pid, h2):
+                break  # the PID went to a process of the node
+            got = [p.host_pid for p in h2.processes() if p.node_pid == node_pid]
+            if got:
+                before = min(max(before + got[0] - outside.pid, 1), 50)
+        else:
+            pytest.fail("no process of h2 took the steered PID in 40 tries")
+        wait_until(lambda: not Path(f"/proc/{outside.pid}/exe").exists() or
+                   os.readlink(f"/proc/{outside.pid}/exe").endswith("sleep"), 5,
+                   what="the process that took the PID to exec")
+        assert any(p.host_pid == outside.pid for p in h2.processes())
+    finally:
+        if started:
+            h2.cmd(f"kill {' '.join(started)} 2>/dev/null; true")
 
 
 def test_multicast_groups_from_the_kernel(lab):

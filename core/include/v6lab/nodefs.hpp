@@ -86,7 +86,15 @@ struct NodeProcess {
 };
 
 // Every live process whose PID namespace is the init's (the init included).
+// Which PID namespace each host process is in is remembered from one call
+// to the next (a process never changes it): a call looks up only the
+// processes that are new since the last.
 std::vector<NodeProcess> list_node_processes(const NodeRef& node, double timeout = 5.0);
+
+// Fills that memory now, on this thread, and says how many processes it
+// holds: for a process that forks workers (the classroom's zygote), so
+// that each starts with it. Reads only the host's /proc; enters nothing.
+std::size_t remember_pid_namespaces();
 
 // One line of /proc/PID/net/igmp6: a group an interface has joined.
 struct MulticastGroup {
