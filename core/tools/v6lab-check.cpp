@@ -200,14 +200,18 @@ std::optional<std::string> class_socket() {
 
 // -- the language (v6lab.i18n: normalize, _expand, preferences) -------------
 
-bool is_code(const std::string& code) {  // i18n._is_code
-  size_t sep = code.find('_');
-  std::string lang = code.substr(0, sep);
-  if (lang.size() < 2 || lang.size() > 8 || !all_of(lang, std::isalpha)) return false;
+// A language of min..max letters, then optionally one of seps and a region
+// of 2..8 letters or digits: the shape of i18n._is_code and protocol._is_lang.
+bool is_language_code(const std::string& s, const char* seps, size_t max_lang) {
+  size_t sep = s.find_first_of(seps);
+  std::string lang = s.substr(0, sep);
+  if (lang.size() < 2 || lang.size() > max_lang || !all_of(lang, std::isalpha)) return false;
   if (sep == std::string::npos) return true;
-  std::string region = code.substr(sep + 1);
+  std::string region = s.substr(sep + 1);
   return region.size() >= 2 && region.size() <= 8 && all_of(region, std::isalnum);
 }
+
+bool is_code(const std::string& code) { return is_language_code(code, "_", 8); }  // i18n._is_code
 
 Strings normalize(const std::string& raw) {
   std::string code = strip(raw);
@@ -279,14 +283,7 @@ std::string language(const Strings& prefs, const std::string& dir) {
 }
 
 // protocol._is_lang: [A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?
-bool is_lang(const std::string& s) {
-  size_t sep = s.find_first_of("_-");
-  std::string lang = s.substr(0, sep);
-  if (lang.size() < 2 || lang.size() > 3 || !all_of(lang, std::isalpha)) return false;
-  if (sep == std::string::npos) return true;
-  std::string region = s.substr(sep + 1);
-  return region.size() >= 2 && region.size() <= 8 && all_of(region, std::isalnum);
-}
+bool is_lang(const std::string& s) { return is_language_code(s, "_-", 3); }
 
 // Messages of this program, translated as i18n._ would: the catalogues of
 // the preferred languages in order, then English.
